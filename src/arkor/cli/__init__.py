@@ -1,0 +1,1 @@
+"""The `arkor` command. Sits on top of everything: may import any arkor package."""

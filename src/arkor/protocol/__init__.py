@@ -1,0 +1,74 @@
+"""Wire shapes shared by the SDK, the training backend, the worker and Studio.
+
+This package is a leaf: it imports only pydantic and the standard library. Every
+JSON body that crosses a process boundary is defined here exactly once. Field
+names are snake_case in Python and camelCase on the wire (the original arkor's
+contract), except the OpenAI-compatible inference shapes, which keep OpenAI's
+snake_case wire names.
+"""
+
+from ._base import WireModel
+from .auth import (
+    AnonymousTokenRequest,
+    AnonymousTokenResponse,
+    CliConfig,
+    MeResponse,
+    Org,
+    Project,
+    ProjectCreateRequest,
+    ProjectListResponse,
+    ProjectResponse,
+    User,
+)
+from .datasets import (
+    BlobDatasetSource,
+    DatasetFormat,
+    DatasetIssue,
+    DatasetSource,
+    DatasetUploadResponse,
+    FileDatasetSource,
+    HuggingfaceDatasetSource,
+    UploadedDatasetSource,
+)
+from .errors import ErrorBody, UpgradeRequiredBody
+from .events import (
+    TERMINAL_EVENT_TYPES,
+    Artifact,
+    CheckpointSaved,
+    JobEvent,
+    TrainingCancelled,
+    TrainingCompleted,
+    TrainingFailed,
+    TrainingLog,
+    TrainingStarted,
+    TrainingStartedMetadata,
+    parse_event,
+)
+from .inference import (
+    AdapterRef,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatMessage,
+    InferenceChatRequest,
+    ResponseFormat,
+    StructuredOutputs,
+    ToolCall,
+    ToolDefinition,
+    Usage,
+)
+from .jobs import (
+    TERMINAL_STATUSES,
+    CheckpointInfo,
+    CheckpointListResponse,
+    ArtifactListResponse,
+    JobConfig,
+    JobCreateRequest,
+    JobListResponse,
+    JobResponse,
+    JobStatus,
+    TrainingJob,
+    unknown_config_keys,
+)
+from .worker import HeartbeatRequest, WorkerEventBatch, WorkerSpec, ReportTarget
+
+__all__ = [name for name in dir() if not name.startswith("_")]

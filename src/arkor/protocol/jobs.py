@@ -1,0 +1,115 @@
+"""Training jobs: the job config (a user's trainer on the wire), the job resource and its lists."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from ._base import WireModel
+from .datasets import DatasetFormat, DatasetSource
+from .events import Artifact
+
+JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+class JobConfig(WireModel):
+    """Everything the backend needs to run a training job.
+
+    Optional fields left as None take the backend's defaults (see
+    `arkor.engine.config.resolve_defaults`). Validation here is structural
+    (types and ranges); the backend also rejects unknown keys with a did-you-mean.
+    """
+
+    model: str = Field(min_length=1)
+    dataset_source: DatasetSource
+    lora_r: int | None = Field(default=None, gt=0, le=1024)
+    lora_alpha: float | None = Field(default=None, gt=0)
+    lora_dropout: float | None = Field(default=None, ge=0, lt=1)
+    target_modules: list[str] | None = None
+    max_length: int | None = Field(default=None, ge=8, le=131072)
+    load_in_4bit: bool | None = None
+    max_steps: int | None = Field(default=None, gt=0)
+    num_train_epochs: float | None = Field(default=None, gt=0)
+    learning_rate: float | None = Field(default=None, gt=0, lt=1)
+    batch_size: int | None = Field(default=None, gt=0, le=4096)
+    gradient_accumulation_steps: int | None = Field(default=None, gt=0, le=4096)
+    optim: str | None = None
+    lr_scheduler_type: str | None = None
+    weight_decay: float | None = Field(default=None, ge=0)
+    warmup_steps: int | None = Field(default=None, ge=0)
+    logging_steps: int | None = Field(default=None, gt=0)
+    save_steps: int | None = Field(default=None, gt=0)
+    eval_steps: int | None = Field(default=None, gt=0)
+    train_on_responses_only: bool | None = None
+    dataset_format: DatasetFormat | None = None
+    dataset_split: str | None = None
+    seed: int | None = None
+    dry_run: bool | None = None
+
+    @field_validator("dataset_format", mode="before")
+    @classmethod
+    def _format_from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"type": value}
+        return value
+
+
+JOB_CONFIG_WIRE_KEYS: frozenset[str] = frozenset(
+    (field.alias or name) for name, field in JobConfig.model_fields.items()
+)
+
+
+def unknown_config_keys(config: dict[str, Any]) -> list[str]:
+    """Messages for keys of a wire job config that no field takes, each with a did-you-mean."""
+    messages = []
+    for key in config:
+        if key in JOB_CONFIG_WIRE_KEYS:
+            continue
+        close = difflib.get_close_matches(key, sorted(JOB_CONFIG_WIRE_KEYS), n=1, cutoff=0.6)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        messages.append(f"config.{key} is not a known field.{hint}")
+    return messages
+
+
+class JobCreateRequest(WireModel):
+    name: str = Field(min_length=1, max_length=200)
+    config: JobConfig
+
+
+class TrainingJob(WireModel):
+    id: str
+    org_id: str
+    project_id: str
+    name: str
+    status: JobStatus
+    config: JobConfig
+    error: str | None = None
+    created_at: str
+    started_at: str | None = None
+    completed_at: str | None = None
+
+
+class JobResponse(WireModel):
+    job: TrainingJob
+    events: list[dict[str, Any]] | None = None
+
+
+class JobListResponse(WireModel):
+    jobs: list[TrainingJob]
+
+
+class ArtifactListResponse(WireModel):
+    artifacts: list[Artifact]
+
+
+class CheckpointInfo(WireModel):
+    step: int
+    artifacts: list[Artifact]
+    created_at: str | None = None
+
+
+class CheckpointListResponse(WireModel):
+    checkpoints: list[CheckpointInfo]

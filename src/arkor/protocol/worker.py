@@ -1,0 +1,43 @@
+"""What an executor hands a worker, and what a worker posts back to the backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import WireModel
+from .jobs import JobConfig
+
+
+class ReportTarget(WireModel):
+    """Where a worker reports: the backend's internal API and this job's own token."""
+
+    url: str
+    token: str
+
+
+class WorkerSpec(WireModel):
+    """One job for `python -m arkor.engine.worker --spec FILE`.
+
+    `config.dataset_source` is already resolved to something the worker can
+    read by itself (a `file` path it can see, a `huggingface` name or a `blob`
+    URL). The worker always writes `events.jsonl` and the artifacts under
+    `output_dir`; with `report` set it also posts each event and uploads each
+    artifact to the backend.
+    """
+
+    job_id: str
+    config: JobConfig
+    output_dir: str
+    report: ReportTarget | None = None
+    resume_from_step: int | None = None
+
+
+class WorkerEventBatch(WireModel):
+    """Events a worker posts, each a JSON of an `arkor.protocol.events` model."""
+
+    events: list[dict[str, Any]]
+
+
+class HeartbeatRequest(WireModel):
+    step: int | None = None
+    pid: int | None = None

@@ -1,0 +1,5 @@
+"""The Python SDK users import: trainers, callbacks, the backend client, credentials and project state.
+
+May import: arkor.protocol, arkor.errors, the standard library, httpx, pydantic. Never the
+server, the engine or torch (a user's `import arkor` must stay light).
+"""

@@ -1,0 +1,1 @@
+"""Project templates (triage, translate, redaction, blank) and their bundled datasets."""
