@@ -36,6 +36,10 @@ class WorkerEventBatch(WireModel):
     """Events a worker posts, each a JSON of an `arkor.protocol.events` model."""
 
     events: list[dict[str, Any]]
+    first_index: int | None = None
+    """0-based index of `events[0]` among all events this worker has emitted for the job. A worker
+    retries a batch whose answer it did not get; the backend skips events it already stored, so
+    each event is stored exactly once."""
 
 
 class HeartbeatRequest(WireModel):
