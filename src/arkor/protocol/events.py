@@ -42,6 +42,8 @@ class TrainingStartedMetadata(WireModel):
     eval_rows: int | None = None
     max_steps: int | None = None
     dataset_format: str | None = None
+    load_seconds: float | None = None
+    dataset_stats: dict[str, Any] | None = None
 
 
 class TrainingStarted(_EventBase):

@@ -1,0 +1,131 @@
+"""Turn a wire `JobConfig` into a fully resolved `TrainingPlan`: defaults filled, cross-field
+rules checked, every problem reported with the trainer field that causes it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from arkor.errors import ConfigError
+from arkor.protocol import JobConfig
+
+DRY_RUN_MAX_STEPS = 10
+DRY_RUN_MAX_ROWS = 50
+
+OPTIMIZERS_ANYWHERE = ("adamw_torch", "adamw", "sgd", "adafactor")
+OPTIMIZERS_CUDA_ONLY = ("adamw_8bit", "paged_adamw_8bit")
+LR_SCHEDULERS = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "cosine_with_min_lr",
+    "warmup_stable_decay",
+)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Everything the training loop needs, with no None left to interpret."""
+
+    model_id: str
+    lora_r: int = 16
+    lora_alpha: float = 16.0
+    lora_dropout: float = 0.0
+    target_modules: list[str] | str = "all-linear"
+    max_length: int = 1024
+    load_in_4bit: bool = False
+    max_steps: int | None = None
+    num_train_epochs: float = 1.0
+    learning_rate: float = 2e-4
+    batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    optim: str = "adamw_torch"
+    lr_scheduler_type: str = "linear"
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    logging_steps: int = 1
+    save_steps: int | None = None
+    eval_steps: int | None = None
+    seed: int = 42
+    dry_run: bool = False
+    device: str = "cpu"
+    dtype: str = "float32"
+    extra: dict = field(default_factory=dict)
+
+    def total_steps(self, train_rows: int) -> int:
+        """Optimizer steps to run: `max_steps` if given, else epochs over the data (at least 1)."""
+        steps_per_epoch = max(1, math.ceil(train_rows / (self.batch_size * self.gradient_accumulation_steps)))
+        steps = self.max_steps if self.max_steps is not None else math.ceil(steps_per_epoch * self.num_train_epochs)
+        if self.dry_run:
+            steps = min(steps, DRY_RUN_MAX_STEPS)
+        return max(1, steps)
+
+
+def pick_device() -> tuple[str, str]:
+    """CUDA with bf16 where the GPU has it, else fp16 on CUDA, else CPU fp32 (bf16 is very slow on CPUs
+    without bf16 instructions, so CPU always trains in fp32)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "cpu", "float32"
+
+
+def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | None = None) -> TrainingPlan:
+    """Fill defaults and check the rules that span fields. Raises ConfigError naming the field."""
+    if device is None:
+        device, dtype = pick_device()
+    dtype = dtype or ("float32" if device == "cpu" else "bfloat16")
+    problems: list[tuple[str, str]] = []
+
+    optim = config.optim or "adamw_torch"
+    if optim in OPTIMIZERS_CUDA_ONLY and device != "cuda":
+        problems.append(("optim", f"optim={optim!r} needs a CUDA GPU (bitsandbytes); on this machine use one of {', '.join(OPTIMIZERS_ANYWHERE)}"))
+    elif optim not in OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY:
+        problems.append(("optim", f"optim={optim!r} is not supported; use one of {', '.join(OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY)}"))
+
+    scheduler = config.lr_scheduler_type or "linear"
+    if scheduler not in LR_SCHEDULERS:
+        problems.append(("lr_scheduler_type", f"lr_scheduler_type={scheduler!r} is not supported; use one of {', '.join(LR_SCHEDULERS)}"))
+
+    if config.load_in_4bit and device != "cuda":
+        problems.append(("lora.load_in_4bit", "lora.load_in_4bit (QLoRA) needs a CUDA GPU; this machine has none. Remove load_in_4bit or set it to False to train in full precision on the CPU"))
+
+    if config.max_steps is None and config.num_train_epochs is None:
+        max_steps, epochs = None, 1.0
+    else:
+        max_steps, epochs = config.max_steps, config.num_train_epochs or 1.0
+
+    if problems:
+        lines = "\n  ".join(f"{name}: {text}" for name, text in problems)
+        raise ConfigError(f"Invalid training config:\n  {lines}", field=problems[0][0])
+
+    return TrainingPlan(
+        model_id=config.model,
+        lora_r=config.lora_r or 16,
+        lora_alpha=float(config.lora_alpha or config.lora_r or 16),
+        lora_dropout=config.lora_dropout or 0.0,
+        target_modules=config.target_modules or "all-linear",
+        max_length=config.max_length or 1024,
+        load_in_4bit=bool(config.load_in_4bit),
+        max_steps=max_steps,
+        num_train_epochs=epochs,
+        learning_rate=config.learning_rate or 2e-4,
+        batch_size=config.batch_size or 4,
+        gradient_accumulation_steps=config.gradient_accumulation_steps or 1,
+        optim=optim,
+        lr_scheduler_type=scheduler,
+        weight_decay=config.weight_decay or 0.0,
+        warmup_steps=config.warmup_steps or 0,
+        logging_steps=config.logging_steps or 1,
+        save_steps=config.save_steps,
+        eval_steps=config.eval_steps,
+        seed=42 if config.seed is None else config.seed,
+        dry_run=bool(config.dry_run),
+        device=device,
+        dtype=dtype,
+    )

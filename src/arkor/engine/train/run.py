@@ -1,0 +1,263 @@
+"""One training job from start to its terminal event.
+
+Phases: resolve the plan, load the tokenizer, prepare (validate + tokenize) the dataset, load the
+base model and wrap it with LoRA, run the optimizer loop (logging, eval, checkpoints), save the
+final adapter. Every failure becomes one `training.failed` event with a message a user can act on;
+a stop request ends the run at the next step boundary with `TrainingCancelled`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from arkor.errors import ArkorError, ConfigError, DatasetValidationError, ModelNotAvailableError
+from arkor.protocol import (
+    CheckpointSaved,
+    JobConfig,
+    TrainingCompleted,
+    TrainingFailed,
+    TrainingLog,
+    TrainingStarted,
+    TrainingStartedMetadata,
+)
+
+from ..config import TrainingPlan, resolve_plan
+from ..reporting import FolderReporter
+from .loss import labelled_token_loss_sum
+from .setup import build_optimizer, build_scheduler, load_lora_model, save_adapter
+
+log = logging.getLogger(__name__)
+
+
+class TrainingCancelled(Exception):
+    """Raised at a step boundary after a stop was requested."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"cancelled at step {step}")
+        self.step = step
+
+
+class _Progress:
+    """The step a run is at, shared with the heartbeat thread."""
+
+    def __init__(self) -> None:
+        self.step = 0
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def _oom_message(plan: TrainingPlan | None, step: int) -> str:
+    if plan is None:
+        return "Ran out of memory while loading the model. Use a smaller model or free memory on this machine."
+    return (
+        f"Ran out of memory at step {step} on {plan.device}. Lower batch_size (now {plan.batch_size}) "
+        f"and raise gradient_accumulation_steps (now {plan.gradient_accumulation_steps}) to keep the "
+        f"effective batch, or lower lora.max_length (now {plan.max_length})"
+        + (", or set lora.load_in_4bit=True (QLoRA)." if plan.device == "cuda" and not plan.load_in_4bit else ".")
+    )
+
+
+def _batches_forever(examples: list, plan: TrainingPlan, pad_id: int) -> Iterator[tuple[int, dict]]:
+    """(epoch, collated batch) pairs, epoch after epoch, length-grouped by the data module."""
+    from ..data import collate, iter_batches
+
+    epoch = 0
+    while True:
+        for batch in iter_batches(examples, batch_size=plan.batch_size, seed=plan.seed, epoch=epoch):
+            yield epoch, collate(batch, pad_id)
+        epoch += 1
+
+
+def _evaluate(model: Any, examples: list, plan: TrainingPlan, pad_id: int) -> float | None:
+    import torch
+
+    from ..data import collate
+
+    if not examples:
+        return None
+    model.eval()
+    total, count = 0.0, 0
+    ordered = sorted(examples, key=lambda e: len(e.input_ids))
+    with torch.no_grad():
+        for start in range(0, len(ordered), plan.batch_size):
+            batch = collate(ordered[start : start + plan.batch_size], pad_id)
+            batch = {k: v.to(plan.device) for k, v in batch.items()}
+            loss_sum, n = labelled_token_loss_sum(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+            total += float(loss_sum)
+            count += n
+    model.train()
+    return total / count if count else None
+
+
+def run_training(
+    job_id: str,
+    config: JobConfig,
+    output_dir: Path,
+    reporter: FolderReporter,
+    *,
+    stop_requested: threading.Event | None = None,
+    base_dir: Path | None = None,
+    progress: _Progress | None = None,
+    device: str | None = None,
+) -> str:
+    """Run one job, emitting its events through `reporter`. Returns "completed" or "failed";
+    raises TrainingCancelled when `stop_requested` is set (no terminal event is emitted for that:
+    whoever asked for the stop records the cancellation)."""
+    stop_requested = stop_requested or threading.Event()
+    progress = progress or _Progress()
+    plan: TrainingPlan | None = None
+    try:
+        plan = resolve_plan(config, device=device, dtype=None if device is None else ("float32" if device == "cpu" else "bfloat16"))
+        return _train(job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress)
+    except TrainingCancelled:
+        raise
+    except (ConfigError, DatasetValidationError, ModelNotAvailableError, ArkorError) as exc:
+        message = str(exc)
+    except Exception as exc:  # the worker's last line of defence: every failure becomes an event
+        if _out_of_memory(exc):
+            message = _oom_message(plan, progress.step)
+        else:
+            log.error("training crashed:\n%s", traceback.format_exc())
+            message = f"Training crashed at step {progress.step}: {type(exc).__name__}: {exc}"
+    reporter.emit(TrainingFailed(error=message, step=progress.step or None))
+    return "failed"
+
+
+def _train(
+    job_id: str,
+    config: JobConfig,
+    plan: TrainingPlan,
+    output_dir: Path,
+    reporter: FolderReporter,
+    stop_requested: threading.Event,
+    base_dir: Path | None,
+    progress: _Progress,
+) -> str:
+    import torch
+
+    from ..data import prepare_dataset
+    from ..models import load_tokenizer
+
+    torch.manual_seed(plan.seed)
+    started = time.monotonic()
+    tokenizer = load_tokenizer(plan.model_id)
+    dataset = prepare_dataset(config, tokenizer, base_dir=base_dir)
+    if stop_requested.is_set():
+        raise TrainingCancelled(0)
+    model = load_lora_model(plan)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    total_steps = plan.total_steps(len(dataset.train))
+    reporter.emit(
+        TrainingStarted(
+            metadata=TrainingStartedMetadata(
+                device=plan.device,
+                dtype=plan.dtype,
+                model=plan.model_id,
+                trainable_params=trainable,
+                total_params=total,
+                dataset_rows=len(dataset.train),
+                eval_rows=len(dataset.eval),
+                max_steps=total_steps,
+                dataset_format=dataset.format,
+                load_seconds=round(time.monotonic() - started, 2),
+                dataset_stats=dataset.stats,
+            )
+        )
+    )
+
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    optimizer = build_optimizer(model, plan)
+    scheduler = build_scheduler(optimizer, plan, total_steps)
+    batches = _batches_forever(dataset.train, plan, pad_id)
+    steps_per_epoch = max(1, math.ceil(len(dataset.train) / plan.batch_size)) / plan.gradient_accumulation_steps
+
+    model.train()
+    window_losses: list[float] = []
+    window_samples = window_tokens = 0
+    window_start = time.monotonic()
+    run_tokens = run_samples = 0
+    last_loss = last_eval = None
+    micro_done = 0
+    for step in range(1, total_steps + 1):
+        if stop_requested.is_set():
+            raise TrainingCancelled(step - 1)
+        micro = [next(batches) for _ in range(plan.gradient_accumulation_steps)]
+        step_labels = sum(int((b["labels"][:, 1:] != -100).sum()) for _, b in micro)
+        step_loss = 0.0
+        for _, batch in micro:
+            batch = {k: v.to(plan.device) for k, v in batch.items()}
+            with torch.autocast(device_type=plan.device, dtype=getattr(torch, plan.dtype), enabled=plan.dtype != "float32"):
+                loss_sum, _ = labelled_token_loss_sum(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+            (loss_sum / max(step_labels, 1)).backward()
+            step_loss += float(loss_sum) / max(step_labels, 1)
+            window_samples += batch["input_ids"].shape[0]
+            window_tokens += int(batch["attention_mask"].sum())
+            micro_done += 1
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        progress.step = step
+        last_loss = step_loss
+        if not math.isfinite(step_loss):
+            raise ArkorError(
+                f"Loss became {step_loss} at step {step}. Lower learning_rate (now {plan.learning_rate}) "
+                "or check the dataset for empty or corrupt rows."
+            )
+        window_losses.append(step_loss)
+
+        eval_loss = None
+        if plan.eval_steps and dataset.eval and (step % plan.eval_steps == 0 or step == total_steps):
+            eval_loss = last_eval = _evaluate(model, dataset.eval, plan, pad_id)
+        if step % plan.logging_steps == 0 or step == total_steps or eval_loss is not None:
+            elapsed = max(time.monotonic() - window_start, 1e-9)
+            reporter.emit(
+                TrainingLog(
+                    step=step,
+                    loss=sum(window_losses) / len(window_losses) if window_losses else None,
+                    eval_loss=eval_loss,
+                    learning_rate=scheduler.get_last_lr()[0],
+                    epoch=round(micro_done / plan.gradient_accumulation_steps / steps_per_epoch, 4),
+                    samples_per_second=round(window_samples / elapsed, 3),
+                    tokens_per_second=round(window_tokens / elapsed, 2),
+                )
+            )
+            run_tokens += window_tokens
+            run_samples += window_samples
+            window_losses, window_samples, window_tokens = [], 0, 0
+            window_start = time.monotonic()
+
+        if plan.save_steps and step % plan.save_steps == 0 and step != total_steps:
+            folder = save_adapter(model, plan, output_dir / "checkpoints" / f"step-{step}", step=step, config=config)
+            reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
+
+    folder = save_adapter(model, plan, output_dir / "final", step=total_steps, config=config)
+    runtime = time.monotonic() - started
+    metrics: dict[str, Any] = {
+        "steps": total_steps,
+        "trainLoss": last_loss,
+        "evalLoss": last_eval,
+        "runtimeSeconds": round(runtime, 2),
+        "trainSamples": run_samples,
+        "trainTokens": run_tokens,
+        "device": plan.device,
+    }
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    reporter.emit(TrainingCompleted(metrics=metrics, artifacts=reporter.publish_files(folder)))
+    return "completed"
