@@ -30,7 +30,7 @@ class JobConfig(WireModel):
     lora_dropout: float | None = Field(default=None, ge=0, lt=1)
     target_modules: list[str] | None = None
     max_length: int | None = Field(default=None, ge=8, le=131072)
-    load_in_4bit: bool | None = None
+    load_in_4bit: bool | None = Field(default=None, alias="loadIn4bit")  # the original's spelling
     max_steps: int | None = Field(default=None, gt=0)
     num_train_epochs: float | None = Field(default=None, gt=0)
     learning_rate: float | None = Field(default=None, gt=0, lt=1)
