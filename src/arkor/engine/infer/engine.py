@@ -1,0 +1,253 @@
+"""`InferenceEngine`: cached base models, adapters switched per request, OpenAI-shaped replies.
+
+Caching: at most `max_bases` base models stay loaded (least recently used goes first). Each base
+loads its PEFT adapters once (named by a stable key derived from the adapter folder and its
+weights file's mtime, so a retrained folder is reloaded) and switches between them with
+`set_adapter`; a base-only request runs inside `disable_adapter()`. The base is never reloaded
+for an adapter.
+
+Concurrency: the model is stateful (the active adapter, and one KV cache per generation), so each
+base has a lock held for a whole generation; different bases generate in parallel. A `stream()`
+generator holds the lock until it is exhausted or closed: consumers must iterate it to the end or
+call `.close()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from arkor.errors import ConfigError
+from arkor.protocol.inference import ChatCompletion, ChatCompletionChunk, InferenceChatRequest
+
+from .constraints import GrammarConstraint, TokenizerGrammarCache, resolve_grammar
+from .generate import Finished, TextDelta, generate_token_ids, stream_text
+from .request import (
+    DEFAULT_MAX_TOKENS,
+    build_prompt_ids,
+    message_to_template_dict,
+    sampling_settings,
+    stop_token_ids,
+)
+from .shapes import ChunkBuilder, make_completion, make_usage
+
+logger = logging.getLogger(__name__)
+
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+
+
+@dataclass
+class _LoadedBase:
+    model_id: str
+    model: Any  # PreTrainedModel, or PeftModel once an adapter was loaded
+    tokenizer: Any
+    stop_ids: frozenset[int]
+    context_length: int | None
+    grammar_tokenizer: TokenizerGrammarCache
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    adapters: "OrderedDict[str, Path]" = field(default_factory=OrderedDict)
+
+
+def _adapter_weights(adapter_dir: Path) -> Path:
+    if not adapter_dir.is_dir():
+        raise ConfigError(f"Adapter folder {adapter_dir} does not exist.", field="adapter")
+    if not (adapter_dir / ADAPTER_CONFIG).is_file():
+        raise ConfigError(f"{adapter_dir} is not a PEFT adapter folder: {ADAPTER_CONFIG} is missing.",
+                          field="adapter")
+    for name in ADAPTER_WEIGHTS:
+        if (adapter_dir / name).is_file():
+            return adapter_dir / name
+    raise ConfigError(f"{adapter_dir} has no adapter weights ({ADAPTER_WEIGHTS[0]}).", field="adapter")
+
+
+def adapter_key(adapter_dir: Path) -> str:
+    """A PEFT adapter name for a folder: stable for the same files, new when they change."""
+    resolved = Path(adapter_dir).expanduser().resolve()
+    weights = _adapter_weights(resolved)
+    stat = weights.stat()
+    digest = hashlib.sha1(f"{resolved}|{stat.st_mtime_ns}|{stat.st_size}".encode()).hexdigest()[:16]
+    return f"adapter_{digest}"
+
+
+class InferenceEngine:
+    """Chat completions from cached base models and PEFT adapters. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        max_bases: int = 1,
+        max_adapters_per_base: int = 8,
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
+        device: str = "cpu",
+        model_loader: Callable[..., Any] | None = None,
+        tokenizer_loader: Callable[[str], Any] | None = None,
+    ) -> None:
+        if max_bases < 1 or max_adapters_per_base < 1:
+            raise ValueError("max_bases and max_adapters_per_base must be at least 1")
+        self.max_bases = max_bases
+        self.max_adapters_per_base = max_adapters_per_base
+        self.default_max_tokens = default_max_tokens
+        self.device = device
+        self._model_loader = model_loader
+        self._tokenizer_loader = tokenizer_loader
+        self._bases: "OrderedDict[str, _LoadedBase]" = OrderedDict()
+        self._cache_lock = threading.Lock()  # guards _bases and serialises loading
+        self.base_loads = 0
+        self.adapter_loads = 0
+
+    # ----- caching -------------------------------------------------------------------------------
+
+    def _load_base(self, model_id: str) -> _LoadedBase:
+        from arkor.engine.models import get_model_spec, load_model, load_tokenizer
+
+        spec = get_model_spec(model_id)
+        tokenizer = (self._tokenizer_loader or load_tokenizer)(model_id)
+        model = (self._model_loader or load_model)(model_id, device=self.device)
+        model.eval()
+        stop_ids = stop_token_ids(tokenizer, model, list(spec.stop_tokens))
+        context = getattr(model.config, "max_position_embeddings", None)
+        self.base_loads += 1
+        logger.info("Loaded base model %s for inference (stop ids %s)", model_id, sorted(stop_ids))
+        return _LoadedBase(model_id, model, tokenizer, stop_ids, context, TokenizerGrammarCache(tokenizer, stop_ids))
+
+    def _base(self, model_id: str) -> _LoadedBase:
+        with self._cache_lock:
+            base = self._bases.get(model_id)
+            if base is None:
+                base = self._load_base(model_id)
+                self._bases[model_id] = base
+                while len(self._bases) > self.max_bases:
+                    evicted, _ = self._bases.popitem(last=False)
+                    logger.info("Unloaded base model %s (cache holds %d)", evicted, self.max_bases)
+            self._bases.move_to_end(model_id)
+            return base
+
+    def loaded_models(self) -> list[str]:
+        with self._cache_lock:
+            return list(self._bases)
+
+    def _load_adapter(self, base: _LoadedBase, key: str, adapter_dir: Path) -> None:
+        """Load an adapter into the base (caller holds base.lock)."""
+        from peft import PeftModel
+
+        try:
+            if isinstance(base.model, PeftModel):
+                base.model.load_adapter(str(adapter_dir), adapter_name=key)
+            else:
+                base.model = PeftModel.from_pretrained(base.model, str(adapter_dir), adapter_name=key)
+        except (RuntimeError, ValueError, KeyError, OSError) as exc:
+            raise ConfigError(
+                f"Adapter {adapter_dir} cannot be loaded onto {base.model_id}: {exc}. "
+                "Was it trained from this base model?",
+                field="adapter",
+            ) from exc
+        base.model.eval()
+        base.adapters[key] = adapter_dir
+        self.adapter_loads += 1
+        logger.info("Loaded adapter %s as %s on %s", adapter_dir, key, base.model_id)
+        while len(base.adapters) > self.max_adapters_per_base:
+            old_key, _ = base.adapters.popitem(last=False)
+            base.model.delete_adapter(old_key)
+
+    @contextmanager
+    def _active(self, base: _LoadedBase, adapter_dir: Path | None, key: str | None) -> Iterator[None]:
+        """Make the requested adapter (or none) active on the base; caller holds base.lock."""
+        if adapter_dir is None or key is None:
+            from peft import PeftModel
+
+            # A plain transformers model (no adapter loaded yet) has nothing to disable.
+            with base.model.disable_adapter() if isinstance(base.model, PeftModel) else nullcontext():
+                yield
+            return
+        if key not in base.adapters:
+            self._load_adapter(base, key, adapter_dir)
+        base.adapters.move_to_end(key)
+        base.model.set_adapter(key)
+        yield
+
+    # ----- generation ----------------------------------------------------------------------------
+
+    def _events(self, request: InferenceChatRequest, model_id: str, adapter_dir: Path | None
+                ) -> Iterator[tuple[int, TextDelta | Finished]]:
+        """Yield (prompt_tokens, event) for one request, holding the base's lock throughout."""
+        grammar = resolve_grammar(request)  # validate before loading anything
+        if request.tools and request.tool_choice not in (None, "none"):
+            raise ConfigError("Tool calling is not supported by this engine yet; omit tools or set "
+                              "tool_choice to 'none'.", field="tools")
+        key = adapter_key(adapter_dir) if adapter_dir is not None else None
+        base = self._base(model_id)
+        messages = [message_to_template_dict(m) for m in request.messages]
+        prompt_ids = build_prompt_ids(base.tokenizer, messages)
+        settings = sampling_settings(request, prompt_length=len(prompt_ids), context_length=base.context_length,
+                                     stop_ids=base.stop_ids, default_max_tokens=self.default_max_tokens)
+        constraint = GrammarConstraint(grammar, base.grammar_tokenizer.get()) if grammar else None
+        with base.lock, self._active(base, Path(adapter_dir) if adapter_dir else None, key):
+            tokens = generate_token_ids(base.model, prompt_ids, settings, constraint)
+            for event in stream_text(base.tokenizer, tokens, settings, constraint):
+                yield len(prompt_ids), event
+
+    def stream(self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
+               ) -> Iterator[ChatCompletionChunk]:
+        """Chunks of one completion: role first, then content deltas, then finish_reason and usage.
+
+        Validation errors (ConfigError, ModelNotAvailableError) are raised before the first chunk.
+        """
+        events = self._events(request, model_id, adapter_dir)
+        first = next(events)  # runs validation and loading eagerly, before any chunk is promised
+        return self._chunks(request, model_id, first, events)
+
+    def _chunks(self, request, model_id, first, events) -> Iterator[ChatCompletionChunk]:
+        builder = ChunkBuilder(model=model_id)
+        yield builder.role()
+        try:
+            for prompt_tokens, event in _chain(first, events):
+                if isinstance(event, TextDelta):
+                    yield builder.content(event.text)
+                else:
+                    yield builder.finish(event.reason, make_usage(prompt_tokens, event.completion_tokens))
+        finally:
+            events.close()  # releases the base lock if the consumer stopped early
+
+    def complete(self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
+                 ) -> ChatCompletion:
+        """One whole completion (the non-streaming reply)."""
+        parts: list[str] = []
+        finished: Finished | None = None
+        prompt_tokens = 0
+        for prompt_tokens, event in self._events(request, model_id, adapter_dir):
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            else:
+                finished = event
+        assert finished is not None
+        return make_completion(
+            model=model_id,
+            content="".join(parts),
+            finish_reason=finished.reason,
+            usage=make_usage(prompt_tokens, finished.completion_tokens),
+        )
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+_engine: InferenceEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> InferenceEngine:
+    """The process-wide engine (created on first use)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = InferenceEngine()
+        return _engine
