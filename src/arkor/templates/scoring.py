@@ -1,0 +1,146 @@
+"""Held-out scoring for the bundled template datasets (triage, translate, redaction).
+
+Owns: where each template's data lives, loading its eval rows, and per-field exact-match scoring
+of a model's answer against the expected assistant JSON. Pure Python (no torch), so it can run in
+tests, in a trainer's ``on_checkpoint`` callback, or in a notebook.
+
+Scoring never raises on what a model produced: non-JSON, truncated JSON, JSON with chatter or a
+code fence around it all score ``valid_json=False`` (and every field False), and the first
+``{...}`` object in the text is used when there is one.
+
+Fields compared per template (all exact, after the light normalisation noted):
+- triage: ``category``, ``urgency``, ``next_action`` (``summary`` is free text and not scored);
+- translate: ``detected_language``, ``translation`` (case, punctuation and spacing ignored);
+- redaction: ``redacted`` (surrounding/repeated spaces ignored), ``count`` (an integer),
+  ``tags`` (order ignored; duplicates count).
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from typing import Any
+
+from arkor.errors import ConfigError
+
+TEMPLATE_NAMES: tuple[str, ...] = ("triage", "translate", "redaction")
+SCORED_FIELDS: dict[str, tuple[str, ...]] = {
+    "triage": ("category", "urgency", "next_action"),
+    "translate": ("detected_language", "translation"),
+    "redaction": ("count", "tags", "redacted"),
+}
+VALID_JSON = "valid_json"
+EXACT_FIELDS = "exact_fields"
+
+_TEMPLATES_ROOT = Path(__file__).resolve().parent
+_PUNCTUATION = str.maketrans("", "", string.punctuation + "¿¡")
+_JSON_DECODER = json.JSONDecoder()
+
+
+def _check_template(template: str) -> None:
+    if template not in TEMPLATE_NAMES:
+        raise ConfigError(
+            f"unknown template {template!r}; templates with datasets: {', '.join(TEMPLATE_NAMES)}",
+            field="template",
+        )
+
+
+def data_dir(template: str) -> Path:
+    """Folder holding ``train.jsonl`` and ``eval.jsonl`` for ``template`` (inside the package)."""
+    _check_template(template)
+    return _TEMPLATES_ROOT / template / "data"
+
+
+def load_rows(template: str, split: str) -> list[dict[str, Any]]:
+    """Parsed chat rows (``{"messages": [...]}``) of ``split`` ("train" or "eval")."""
+    if split not in ("train", "eval"):
+        raise ConfigError(f"unknown split {split!r}; use 'train' or 'eval'", field="split")
+    path = data_dir(template) / f"{split}.jsonl"
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{path}:{line_number}: not valid JSON ({exc.msg}); "
+                                  "regenerate with scripts/make_template_data.py") from None
+    return rows
+
+
+def load_eval_rows(template: str) -> list[dict[str, Any]]:
+    """The held-out rows of ``template``; the last message of each is the expected answer."""
+    return load_rows(template, "eval")
+
+
+def extract_json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object found in ``text`` (models often wrap it in prose or fences)."""
+    if not isinstance(text, str):
+        return None
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = _JSON_DECODER.raw_decode(text, start)
+        except (json.JSONDecodeError, RecursionError):
+            value = None
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
+
+
+def _normalise_translation(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return " ".join(value.lower().translate(_PUNCTUATION).split())
+
+
+def _normalise_spaces(value: Any) -> str | None:
+    return " ".join(value.split()) if isinstance(value, str) else None
+
+
+def _field_matches(field: str, predicted: Any, expected: Any) -> bool:
+    if field == "translation":
+        return _normalise_translation(predicted) == _normalise_translation(expected)
+    if field == "redacted":
+        return _normalise_spaces(predicted) == _normalise_spaces(expected)
+    if field == "count":
+        # bool is an int subclass; True must not pass for 1.
+        return isinstance(predicted, int) and not isinstance(predicted, bool) and predicted == expected
+    if field == "tags":
+        if not isinstance(predicted, list) or not all(isinstance(tag, str) for tag in predicted):
+            return False
+        return sorted(predicted) == sorted(expected)
+    return isinstance(predicted, str) and predicted.strip() == expected
+
+
+def score_prediction(template: str, predicted_text: str, expected_text: str) -> dict[str, bool]:
+    """Per-field exact-match flags (plus ``valid_json``) of one model answer.
+
+    ``expected_text`` is the reference assistant message of an eval row and must parse; the
+    prediction may be anything.
+    """
+    _check_template(template)
+    expected = extract_json_object(expected_text)
+    if expected is None:
+        raise ConfigError(f"expected answer is not a JSON object: {expected_text[:80]!r}", field="expected_text")
+    predicted = extract_json_object(predicted_text)
+    scores = {VALID_JSON: predicted is not None}
+    for field in SCORED_FIELDS[template]:
+        scores[field] = predicted is not None and field in predicted and _field_matches(
+            field, predicted[field], expected.get(field))
+    return scores
+
+
+def summarize(scores: list[dict[str, bool]]) -> dict[str, float]:
+    """Per-field accuracy over rows, plus ``exact_fields``: the mean accuracy of the scored fields
+    (``valid_json`` excluded). An empty list gives ``{"exact_fields": 0.0}``."""
+    fields: list[str] = []
+    for row in scores:
+        fields.extend(f for f in row if f not in fields)
+    summary = {f: sum(bool(row.get(f)) for row in scores) / len(scores) for f in fields}
+    exact = [value for name, value in summary.items() if name != VALID_JSON]
+    summary[EXACT_FIELDS] = sum(exact) / len(exact) if exact else 0.0
+    return summary

@@ -1,0 +1,122 @@
+"""arkor.templates.scoring: exact-field scoring that tolerates any model output."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import pytest
+
+from arkor.errors import ConfigError
+from arkor.templates.scoring import (
+    TEMPLATE_NAMES,
+    data_dir,
+    extract_json_object,
+    load_eval_rows,
+    score_prediction,
+    summarize,
+)
+
+TRIAGE = '{"category":"billing","urgency":"high","summary":"Charged twice","next_action":"refund"}'
+TRANSLATE = '{"translation":"Where is my package?","detected_language":"de"}'
+REDACTION = '{"redacted":"Call [NAME] at [PHONE].","count":2,"tags":["NAME","PHONE"]}'
+
+
+def with_fields(expected: str, **changes) -> str:
+    data = json.loads(expected)
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+def test_every_eval_row_scores_perfectly_against_itself(template):
+    rows = load_eval_rows(template)
+    scores = [score_prediction(template, r["messages"][-1]["content"], r["messages"][-1]["content"]) for r in rows]
+    summary = summarize(scores)
+    assert summary["exact_fields"] == 1.0
+    assert all(value == 1.0 for value in summary.values())
+
+
+@pytest.mark.parametrize("garbage", ["", "   ", "I think this is billing.", "{not json", '{"category": "billing"',
+                                     "[1, 2, 3]", '"just a string"', "{{{{", "}{", None, 42])
+@pytest.mark.parametrize("template,expected", [("triage", TRIAGE), ("translate", TRANSLATE), ("redaction", REDACTION)])
+def test_garbage_output_scores_zero_and_never_raises(template, expected, garbage):
+    scores = score_prediction(template, garbage, expected)
+    assert scores["valid_json"] is False
+    assert not any(scores.values())
+
+
+def test_json_inside_chatter_or_code_fence_is_found():
+    text = 'Sure! Here it is:\n```json\n' + TRIAGE + '\n```\nLet me know {if} you need more.'
+    assert score_prediction("triage", text, TRIAGE) == {
+        "valid_json": True, "category": True, "urgency": True, "next_action": True}
+    assert extract_json_object("noise {bad} then {\"a\": 1} and {\"b\": 2}") == {"a": 1}
+
+
+def test_triage_partially_right_answer():
+    predicted = with_fields(TRIAGE, urgency="medium", summary="something else entirely")
+    assert score_prediction("triage", predicted, TRIAGE) == {
+        "valid_json": True, "category": True, "urgency": False, "next_action": True}
+    missing = json.dumps({"category": "billing"})
+    assert score_prediction("triage", missing, TRIAGE) == {
+        "valid_json": True, "category": True, "urgency": False, "next_action": False}
+    assert score_prediction("triage", with_fields(TRIAGE, category="Billing"), TRIAGE)["category"] is False
+    assert score_prediction("triage", with_fields(TRIAGE, category=["billing"]), TRIAGE)["category"] is False
+
+
+def test_translate_ignores_case_punctuation_and_spacing_only():
+    loose = with_fields(TRANSLATE, translation="  where is my   package ")
+    assert score_prediction("translate", loose, TRANSLATE) == {
+        "valid_json": True, "detected_language": True, "translation": True}
+    wrong = with_fields(TRANSLATE, translation="Where is my parcel?", detected_language="nl")
+    assert score_prediction("translate", wrong, TRANSLATE) == {
+        "valid_json": True, "detected_language": False, "translation": False}
+    assert score_prediction("translate", with_fields(TRANSLATE, translation=None), TRANSLATE)["translation"] is False
+
+
+def test_redaction_fields():
+    reordered = with_fields(REDACTION, tags=["PHONE", "NAME"])
+    assert score_prediction("redaction", reordered, REDACTION) == {
+        "valid_json": True, "count": True, "tags": True, "redacted": True}
+    assert score_prediction("redaction", with_fields(REDACTION, count="2"), REDACTION)["count"] is False
+    assert score_prediction("redaction", with_fields(REDACTION, tags=["NAME"]), REDACTION)["tags"] is False
+    assert score_prediction("redaction", with_fields(REDACTION, tags="NAME,PHONE"), REDACTION)["tags"] is False
+    leaked = with_fields(REDACTION, redacted="Call Tom at [PHONE].")
+    assert score_prediction("redaction", leaked, REDACTION)["redacted"] is False
+    one = '{"redacted":"[NAME] here.","count":1,"tags":["NAME"]}'
+    assert score_prediction("redaction", with_fields(one, count=True), one)["count"] is False
+
+
+def test_summarize_per_field_and_exact_fields_mean():
+    scores = [
+        {"valid_json": True, "category": True, "urgency": False, "next_action": True},
+        {"valid_json": True, "category": False, "urgency": False, "next_action": True},
+        {"valid_json": False, "category": False, "urgency": False, "next_action": False},
+        {"valid_json": True, "category": True, "urgency": True, "next_action": True},
+    ]
+    summary = summarize(scores)
+    assert summary == {"valid_json": 0.75, "category": 0.5, "urgency": 0.25, "next_action": 0.75,
+                       "exact_fields": pytest.approx(0.5)}
+    assert summarize([]) == {"exact_fields": 0.0}
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+def test_constant_majority_answer_is_far_from_perfect(template):
+    """Labels are not degenerate: always answering the most common training label scores poorly."""
+    rows = load_eval_rows(template)
+    expected = [json.loads(r["messages"][-1]["content"]) for r in rows]
+    constant = {}
+    for field in expected[0]:
+        counts = collections.Counter(json.dumps(e[field]) for e in expected)
+        constant[field] = json.loads(counts.most_common(1)[0][0])
+    prediction = json.dumps(constant)
+    summary = summarize([score_prediction(template, prediction, r["messages"][-1]["content"]) for r in rows])
+    assert summary["valid_json"] == 1.0
+    assert summary["exact_fields"] < 0.5
+
+
+def test_unknown_template_is_a_config_error():
+    with pytest.raises(ConfigError, match="triage"):
+        data_dir("blank")
+    with pytest.raises(ConfigError):
+        score_prediction("nope", "{}", "{}")
