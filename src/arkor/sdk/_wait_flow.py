@@ -1,0 +1,196 @@
+"""The I/O-free heart of `Trainer.wait()`: reconnect policy, SSE decoding, event folding, dispatch.
+
+`wait_flow` is a generator that yields commands (`Open`, `Read`, `Sleep`, `Call`) and receives
+their results (or has their exceptions thrown in). The sync and async trainers each drive it with
+their own transport and sleep, so the semantics (reference 1.3/1.4/8) are written once:
+
+- each frame's `id` becomes `last_event_id` (pings too); `ping` frames and unparseable data are not
+  progress; `end` is terminal; dispatch keys off the JSON `type`; unknown types are skipped;
+- a parseable frame resets the consecutive-failure count;
+- open errors 401/403/410/426 are permanent; anything else (404, 5xx, network) is a failure;
+- a clean EOF after progress reconnects after the base delay without counting; an EOF without
+  progress is a failure;
+- a failure sleeps min(base*2^attempt, max) +-25% jitter clamped to [0, max]; with
+  `max_reconnect_attempts=N` the (N+1)-th consecutive failure gives up;
+- a callback's exception propagates at once (never retried: the cursor already advanced).
+"""
+
+from __future__ import annotations
+
+import json
+import random as _random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from arkor.protocol import Artifact, TrainingJob
+from arkor.protocol.sse import SSEDecoder
+
+from .contexts import CompletedContext, FailedContext, LogContext, StartedContext, TrainingResult
+from .errors import CloudApiError, TrainerStreamError
+
+PERMANENT_STATUSES = frozenset({401, 403, 410, 426})
+
+
+@dataclass
+class Open:
+    last_event_id: str | None
+
+
+@dataclass
+class Read:
+    """Next text chunk of the open stream; None at EOF."""
+
+
+@dataclass
+class Sleep:
+    seconds: float
+
+
+@dataclass
+class Call:
+    callback: Callable[[Any], Any]
+    context: Any
+
+
+@dataclass
+class ReconnectPolicy:
+    reconnect_delay_ms: float = 1000.0
+    max_reconnect_delay_ms: float = 60000.0
+    max_reconnect_attempts: int | None = None
+    random: Callable[[], float] = _random.random
+
+    def backoff_ms(self, attempt: int) -> float:
+        exponential = min(self.reconnect_delay_ms * (2**attempt), self.max_reconnect_delay_ms)
+        jitter = exponential * (self.random() * 0.5 - 0.25)
+        # Jitter sits outside the exponential clamp, so clamp again (reference 8.4).
+        return min(max(exponential + jitter, 0.0), self.max_reconnect_delay_ms)
+
+
+class StreamClosedEmpty(Exception):
+    """EOF before any parseable frame (counts as a failure: guards against broken proxies)."""
+
+    def __init__(self) -> None:
+        super().__init__("SSE stream closed without emitting any frame")
+
+
+def _num(data: dict[str, Any], camel: str, snake: str) -> Any:
+    value = data.get(camel, data.get(snake))
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _artifacts(raw: Any) -> list[Artifact | dict[str, Any]]:
+    out: list[Artifact | dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            out.append(Artifact.model_validate(item))
+        except Exception:  # noqa: BLE001 - keep what the backend sent, as the original does
+            out.append(item)
+    return out
+
+
+@dataclass
+class WaitState:
+    job: TrainingJob
+    last_event_id: str | None = None
+    artifacts: list[Any] = field(default_factory=list)
+    attempt: int = 0
+
+
+def fold_event(state: WaitState, data: dict[str, Any], callbacks: Any, make_checkpoint_ctx: Callable[..., Any]
+               ) -> tuple[Callable[[Any], Any] | None, Any, bool]:
+    """Apply one event to the job snapshot; return (callback or None, its context, terminal?)."""
+    kind = data.get("type")
+    stamp = data.get("timestamp")
+    if kind == "training.started":
+        state.job = state.job.model_copy(update={"status": "running", "started_at": stamp})
+        return callbacks.on_started, StartedContext(job=state.job), False
+    if kind == "training.log":
+        ctx = LogContext(
+            step=_num(data, "step", "step"), loss=_num(data, "loss", "loss"),
+            eval_loss=_num(data, "evalLoss", "eval_loss"), learning_rate=_num(data, "learningRate", "learning_rate"),
+            epoch=_num(data, "epoch", "epoch"), samples_per_second=_num(data, "samplesPerSecond", "samples_per_second"),
+            tokens_per_second=_num(data, "tokensPerSecond", "tokens_per_second"), job=state.job,
+        )
+        return callbacks.on_log, ctx, False
+    if kind == "checkpoint.saved":
+        step = _num(data, "step", "step")
+        return callbacks.on_checkpoint, make_checkpoint_ctx(step, state.job, _artifacts(data.get("artifacts"))), False
+    if kind == "training.completed":
+        state.job = state.job.model_copy(update={"status": "completed", "completed_at": stamp})
+        state.artifacts = _artifacts(data.get("artifacts"))
+        metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+        return callbacks.on_completed, CompletedContext(job=state.job, artifacts=state.artifacts, metrics=metrics), True
+    if kind == "training.failed":
+        error = str(data.get("error") or "")
+        state.job = state.job.model_copy(update={"status": "failed", "error": error, "completed_at": stamp})
+        return callbacks.on_failed, FailedContext(job=state.job, error=error), True
+    if kind == "training.cancelled":
+        state.job = state.job.model_copy(update={"status": "cancelled", "completed_at": stamp})
+        return None, None, True
+    return None, None, False
+
+
+def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_checkpoint_ctx: Callable[..., Any],
+              is_aborted: Callable[[], BaseException | None]) -> Generator[Any, Any, TrainingResult]:
+    """Drive one `wait()`; see the module docstring for the rules."""
+    while True:
+        reason = is_aborted()
+        if reason is not None:
+            raise reason
+        failure: BaseException | None = None
+        progressed = False
+        try:
+            yield Open(state.last_event_id)
+        except CloudApiError as exc:
+            if exc.status in PERMANENT_STATUSES:
+                raise
+            failure = exc
+        except Exception as exc:  # noqa: BLE001 - network errors are transient
+            failure = exc
+        if failure is None:
+            decoder = SSEDecoder()
+            while True:
+                try:
+                    chunk = yield Read()
+                except Exception as exc:  # noqa: BLE001 - a broken body mid-read
+                    failure = exc
+                    break
+                frames = list(decoder.feed(chunk)) if chunk is not None else list(decoder.flush())
+                for frame in frames:
+                    if frame.id is not None:
+                        state.last_event_id = frame.id
+                    if frame.event == "ping":
+                        continue
+                    if frame.event == "end":
+                        return TrainingResult(job=state.job, artifacts=state.artifacts)
+                    try:
+                        data = json.loads(frame.data)
+                    except ValueError:
+                        continue
+                    if not isinstance(data, dict):
+                        continue
+                    state.attempt = 0
+                    progressed = True
+                    callback, ctx, terminal = fold_event(state, data, callbacks, make_checkpoint_ctx)
+                    if callback is not None:
+                        yield Call(callback, ctx)  # its exception propagates: never retried
+                    if terminal:
+                        return TrainingResult(job=state.job, artifacts=state.artifacts)
+                if chunk is None:
+                    break
+            if failure is None:
+                if progressed:
+                    yield Sleep(policy.reconnect_delay_ms / 1000.0)
+                    continue
+                failure = StreamClosedEmpty()
+        reason = is_aborted()
+        if reason is not None:
+            raise reason from failure
+        limit = policy.max_reconnect_attempts
+        if limit is not None and state.attempt >= limit:
+            raise TrainerStreamError(
+                f"Trainer SSE stream failed {state.attempt + 1} consecutive times; giving up."
+            ) from failure
+        yield Sleep(policy.backoff_ms(state.attempt) / 1000.0)
+        state.attempt += 1

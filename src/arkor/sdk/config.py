@@ -1,0 +1,140 @@
+"""`create_trainer` input: validated at construction, turned into the wire `JobConfig`.
+
+Every problem is reported at once, each naming the field (`lora.r`, `learning_rate`) and what is
+allowed; unknown fields get a did-you-mean. Python has no compiler to catch these, so we check.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from arkor.protocol import DatasetSource, JobConfig
+
+from .errors import TrainerConfigError
+from .models import is_accepted_model, unsupported_model_message
+
+DatasetFormatName = Literal["auto", "messages", "chatml", "prompt_completion", "alpaca", "text"]
+
+
+class LoraInput(BaseModel):
+    """LoRA settings; each left unset takes the backend's default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    r: int = Field(gt=0, le=1024)
+    alpha: float = Field(gt=0)
+    max_length: int | None = Field(default=None, ge=8, le=131072)
+    load_in_4bit: bool | None = None
+    target_modules: list[str] | None = None
+    dropout: float | None = Field(default=None, ge=0, lt=1)
+
+
+class TrainerInput(BaseModel):
+    """Every `create_trainer` field except callbacks and the abort signal."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1)
+    dataset: Any
+    lora: LoraInput | None = None
+    max_steps: int | None = Field(default=None, gt=0)
+    num_train_epochs: float | None = Field(default=None, gt=0)
+    learning_rate: float | None = Field(default=None, gt=0, lt=1)
+    batch_size: int | None = Field(default=None, gt=0, le=4096)
+    gradient_accumulation_steps: int | None = Field(default=None, gt=0, le=4096)
+    optim: str | None = None
+    lr_scheduler_type: str | None = None
+    weight_decay: float | None = Field(default=None, ge=0)
+    warmup_steps: int | None = Field(default=None, ge=0)
+    logging_steps: int | None = Field(default=None, gt=0)
+    save_steps: int | None = Field(default=None, gt=0)
+    eval_steps: int | None = Field(default=None, gt=0)
+    train_on_responses_only: bool | None = None
+    dataset_format: DatasetFormatName | None = None
+    dataset_split: str | None = None
+    seed: int | None = None
+    dry_run: bool | None = None
+
+    @field_validator("dataset_format", mode="before")
+    @classmethod
+    def _format_from_object(cls, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"type"}:
+            return value["type"]
+        return getattr(value, "type", value) if not isinstance(value, (str, type(None))) else value
+
+
+TRAINER_FIELDS: tuple[str, ...] = tuple(TrainerInput.model_fields) + ("callbacks", "abort_signal")
+LORA_FIELDS: tuple[str, ...] = tuple(LoraInput.model_fields)
+_DATASET_ADAPTER: TypeAdapter[Any] = TypeAdapter(DatasetSource)
+
+
+def _did_you_mean(name: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
+def _describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str]:
+    location = ".".join(str(part) for part in error["loc"])
+    field = f"{prefix}{location}" if location else prefix.rstrip(".") or "input"
+    if error["type"] == "extra_forbidden":
+        leaf = str(error["loc"][-1])
+        choices = LORA_FIELDS if error["loc"][0] == "lora" else TRAINER_FIELDS
+        return field, f"is not a known field.{_did_you_mean(leaf, choices)} Allowed: {', '.join(choices)}"
+    if error["type"] == "missing":
+        return field, "is required"
+    return field, f"{error['msg']} (got {error.get('input')!r})"
+
+
+def validate_trainer_input(raw: dict[str, Any], *, base_dir: Any = None) -> tuple[TrainerInput, Any]:
+    """Validate `create_trainer` keyword arguments; return the input and the parsed dataset source.
+
+    Raises:
+        TrainerConfigError: listing every problem, each with its field.
+    """
+    problems: list[tuple[str, str]] = []
+    parsed: TrainerInput | None = None
+    try:
+        parsed = TrainerInput.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_describe(err) for err in exc.errors())
+
+    model = raw.get("model")
+    if isinstance(model, str) and model and not is_accepted_model(model, base_dir=base_dir):
+        problems.append(("model", unsupported_model_message(model)))
+
+    dataset_source = None
+    if "dataset" in raw:
+        dataset = raw["dataset"]
+        if hasattr(dataset, "to_wire"):
+            dataset = dataset.to_wire()
+        try:
+            dataset_source = _DATASET_ADAPTER.validate_python(dataset)
+        except ValidationError as exc:
+            kinds = "huggingface {name, split?, subset?}, blob {url, token?}, file {path}"
+            first = exc.errors()[0]
+            field, message = _describe(first, prefix="dataset.")
+            problems.append((field, f"{message}. A dataset is one of: {kinds}"))
+    if problems:
+        raise TrainerConfigError(problems)
+    assert parsed is not None
+    return parsed, dataset_source
+
+
+def build_job_config(trainer_input: TrainerInput, dataset_source: Any) -> JobConfig:
+    """The wire `JobConfig` of a validated input (only set fields are sent)."""
+    fields = trainer_input.model_dump(exclude_none=True, exclude={"name", "model", "dataset", "lora"})
+    lora = trainer_input.lora
+    if lora is not None:
+        fields.update(lora_r=lora.r, lora_alpha=lora.alpha)
+        for ours, theirs in (("max_length", "max_length"), ("load_in_4bit", "load_in_4bit"),
+                             ("target_modules", "target_modules"), ("dropout", "lora_dropout")):
+            value = getattr(lora, ours)
+            if value is not None:
+                fields[theirs] = value
+    if "dataset_format" in fields:
+        fields["dataset_format"] = {"type": fields["dataset_format"]}
+    return JobConfig(model=trainer_input.model, dataset_source=dataset_source, **fields)
