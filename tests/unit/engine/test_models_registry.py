@@ -165,7 +165,9 @@ def test_hub_only_model_resolves_from_the_hub_cache(empty_hub_cache):
 
 def test_unregistered_id_in_hub_cache_is_accepted(empty_hub_cache):
     assert not registry.hub_cache_has("someone/cached-model")
+    assert not models.is_known_model("someone/cached-model")
     snapshot = _fake_hub_snapshot(empty_hub_cache, "someone/cached-model")
     spec = models.get_model_spec("someone/cached-model")
     assert (spec.source, spec.offline_available) == ("hub", True)
+    assert models.is_known_model("someone/cached-model")
     assert models.resolve_model_path("someone/cached-model") == snapshot

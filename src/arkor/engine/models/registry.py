@@ -187,8 +187,11 @@ def _unknown_model_error(model_id: str) -> ModelNotAvailableError:
 
 
 def is_known_model(model_id: str) -> bool:
-    """A registry id, the tiny test id, or an existing local HF-format folder."""
-    return model_id in _REGISTRY or is_local_model_dir(model_id)
+    """A registry id, the tiny test id, an existing local HF-format folder, or a repo already in the
+    Hugging Face hub cache (all of which `get_model_spec` accepts)."""
+    if not isinstance(model_id, str) or not model_id.strip():
+        return False
+    return model_id in _REGISTRY or is_local_model_dir(model_id) or hub_cache_has(model_id)
 
 
 def get_model_spec(model_id: str) -> ModelSpec:
