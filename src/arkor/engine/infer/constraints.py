@@ -22,6 +22,10 @@ from arkor.errors import ConfigError
 from arkor.protocol.inference import InferenceChatRequest
 
 ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
+# JSON whitespace allowed between tokens unless the request says otherwise. Bounded on purpose: with
+# unbounded whitespace a weak model can fill its whole token budget with newlines and never close
+# the object; 16 characters still allow pretty-printed, indented JSON.
+DEFAULT_JSON_WHITESPACE = r"[\x20\x0A\x0D\x09]{0,16}"
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ def _json_schema_grammar(schema: Any, field: str, *, whitespace_flexible: bool =
     if no_additional_properties:
         schema = _close_objects(schema)
     options: dict[str, Any] = {"whitespace_flexible": whitespace_flexible}
-    if whitespace_pattern:
-        options["whitespace_pattern"] = whitespace_pattern
+    if whitespace_flexible:
+        options["whitespace_pattern"] = whitespace_pattern or DEFAULT_JSON_WHITESPACE
     try:
         return _llguidance().LLMatcher.grammar_from_json_schema(schema, defaults=options)
     except ValueError as exc:
