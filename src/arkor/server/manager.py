@@ -1,0 +1,393 @@
+"""`JobManager`: the job lifecycle. It owns job status; the executor owns processes.
+
+Every status change goes through `transition()`: an allowed-transition table plus a compare-and-swap
+(`UPDATE jobs SET status=:to WHERE id=:id AND status=:expected`), with the event that announces the
+change appended in the same transaction. Terminal states are final.
+
+A dispatch thread claims the oldest queued job whenever the executor has a free slot (FIFO), writes
+its `WorkerSpec` and launches it; the same loop fails running jobs whose worker went silent. Worker
+exits come back from the executor: an exit without a terminal event fails the job with the reason
+(or ends it `cancelled` when a cancel was asked for). On startup, jobs a previous process left
+`running` are failed ("backend restarted while the job was running").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from arkor.executors.base import Executor, WorkerExit
+from arkor.protocol import (
+    TERMINAL_STATUSES,
+    FileDatasetSource,
+    JobConfig,
+    ReportTarget,
+    UploadedDatasetSource,
+    WorkerSpec,
+)
+
+from ._util import hash_token, iso_now, new_token
+from .db import Database
+from .events import Broadcaster, EventLog, StoredEvent
+from .models import DatasetRow, JobRow
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"running", "cancelled", "failed"}),
+    "running": frozenset({"completed", "failed", "cancelled"}),
+    "completed": frozenset(),
+    "failed": frozenset(),
+    "cancelled": frozenset(),
+}
+
+RESTART_REASON = "backend restarted while the job was running"
+SHUTDOWN_REASON = "backend was shut down while the job was running"
+
+
+class JobConflict(Exception):
+    """A request that the job's current status does not allow (e.g. cancelling a finished job)."""
+
+
+@dataclass
+class JobManagerPaths:
+    specs: Path
+    work: Path
+    artifacts: Path
+    logs: Path
+
+
+class JobManager:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        log: EventLog,
+        broadcaster: Broadcaster,
+        executor: Executor,
+        paths: JobManagerPaths,
+        report_url: str | None,
+        heartbeat_timeout_s: float,
+        cancel_grace_s: float,
+        watchdog_interval_s: float,
+    ) -> None:
+        self.db = db
+        self.log = log
+        self.broadcaster = broadcaster
+        self.executor = executor
+        self.paths = paths
+        self.report_url = report_url
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        self.cancel_grace_s = cancel_grace_s
+        self.watchdog_interval_s = watchdog_interval_s
+        self._wake = threading.Condition()
+        self._woken = False
+        self._stopping = threading.Event()
+        self._shutting_down = False
+        self._launch_lock = threading.RLock()
+        self._kill_reasons: dict[str, str] = {}
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for path in (self.paths.specs, self.paths.work, self.paths.artifacts, self.paths.logs):
+            path.mkdir(parents=True, exist_ok=True)
+        self.reconcile()
+        self._thread = threading.Thread(target=self._loop, name="arkor-dispatch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop dispatching, stop every worker (SIGTERM, then SIGKILL) and fail their jobs with the reason."""
+        self._shutting_down = True
+        self._stopping.set()
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._launch_lock:
+            self.executor.shutdown(grace_s=self.cancel_grace_s)
+
+    def wake(self) -> None:
+        with self._wake:
+            self._woken = True
+            self._wake.notify_all()
+
+    def reconcile(self) -> None:
+        """Fail jobs a previous backend process left running, and stop their orphaned workers."""
+        with self.db.read() as session:
+            stale = session.execute(select(JobRow.id, JobRow.pid).where(JobRow.status == "running")).all()
+        for job_id, pid in stale:
+            if pid:
+                _kill_orphan_worker(pid, job_id)
+            self.finish(job_id, "running", "failed", error=RESTART_REASON)
+        if stale:
+            logger.warning("failed %d job(s) left running by a previous backend", len(stale))
+
+    # ---- the one transition function --------------------------------------------------------------
+
+    def transition(
+        self,
+        session: Session,
+        job_id: str,
+        expected: str,
+        target: str,
+        *,
+        error: str | None = None,
+        event: dict[str, Any] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> list[StoredEvent] | None:
+        """Move `job_id` from `expected` to `target` inside `session`; None if it was no longer `expected`.
+
+        Returns the stored announcing event (publish it after the commit).
+        """
+        if target not in ALLOWED_TRANSITIONS[expected]:
+            raise ValueError(f"job status cannot go from {expected} to {target}")
+        changes: dict[str, Any] = {"status": target, **(values or {})}
+        if target == "running":
+            changes.setdefault("started_at", iso_now())
+        if target in TERMINAL_STATUSES:
+            changes["completed_at"] = iso_now()
+            changes["worker_token_hash"] = None
+            if error is not None:
+                changes["error"] = error
+        result = session.execute(
+            update(JobRow).where(JobRow.id == job_id, JobRow.status == expected).values(**changes)
+        )
+        if result.rowcount != 1:
+            return None
+        return self.log.append(session, job_id, [event]) if event else []
+
+    def finish(self, job_id: str, expected: str, target: str, *, error: str | None = None, step: int | None = None) -> bool:
+        """A terminal transition decided by the backend (not reported by a worker), with its event."""
+        event: dict[str, Any]
+        if target == "failed":
+            event = {"type": "training.failed", "error": error or "job failed"}
+        elif target == "cancelled":
+            event = {"type": "training.cancelled", "reason": error or "cancelled by user"}
+            error = None
+        else:
+            raise ValueError(f"finish() does not decide {target}")
+        if step is not None:
+            event["step"] = step
+        with self.db.write() as session:
+            stored = self.transition(session, job_id, expected, target, error=error, event=event)
+        if stored is None:
+            return False
+        self.broadcaster.publish(stored)
+        self.wake()
+        return True
+
+    # ---- requests from the API ----------------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel a job; returns the status it has now ("cancelled", or "running" while it stops).
+
+        Raises JobConflict when the job already ended.
+        """
+        with self._launch_lock:  # a job being launched right now is either not yet claimed or has a worker
+            with self.db.read() as session:
+                job = session.get(JobRow, job_id)
+            if job is None:
+                raise KeyError(job_id)
+            if job.status in TERMINAL_STATUSES:
+                raise JobConflict(f"already {job.status}")
+            if job.status == "queued":
+                if self.finish(job_id, "queued", "cancelled", error="cancelled before it started"):
+                    return "cancelled"
+                return self.cancel(job_id)  # it was claimed meanwhile: cancel it as running
+            with self.db.write() as session:
+                session.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
+            if not self.executor.cancel(job_id, grace_s=self.cancel_grace_s):
+                # No worker here (it just exited, or a restart lost it): end the job now.
+                self.finish(job_id, "running", "cancelled", step=job.last_step)
+        with self.db.read() as session:
+            return session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar_one()
+
+    def record_heartbeat(self, job_id: str, *, step: int | None, pid: int | None) -> bool:
+        values: dict[str, Any] = {"heartbeat_at": time.time()}
+        if step is not None:
+            values["last_step"] = step
+        with self.db.write() as session:
+            result = session.execute(
+                update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(**values)
+            )
+            cancel_requested = session.execute(
+                select(JobRow.cancel_requested).where(JobRow.id == job_id)
+            ).scalar_one_or_none()
+        return bool(result.rowcount) and not cancel_requested
+
+    def record_worker_events(
+        self, job_id: str, payloads: list[dict[str, Any]], *, first_index: int | None = None
+    ) -> list[StoredEvent]:
+        """Store events a worker reported; a terminal one also ends the job. Raises JobConflict if it ended.
+
+        `first_index` (the worker's index of `payloads[0]`) makes a retried batch safe: worker event i
+        has seq i + 1 (the backend itself only ever appends a terminal event, after which nothing more
+        is accepted), so events already stored are skipped.
+        """
+        terminal = [p for p in payloads if p["type"] in ("training.completed", "training.failed", "training.cancelled")]
+        if terminal and (len(terminal) > 1 or payloads[-1] is not terminal[0]):
+            raise ValueError("a terminal event must be the last event of its batch, and only one")
+        last_step = max((p["step"] for p in payloads if isinstance(p.get("step"), int)), default=None)
+        with self.db.write() as session:
+            status = session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar_one_or_none()
+            if first_index is not None:
+                already = self.log.last_seq(session, job_id) - first_index
+                if already > 0:
+                    payloads = payloads[already:]
+                    terminal = [p for p in terminal if any(p is q for q in payloads)]
+                if not payloads:
+                    return []
+            if status != "running":
+                raise JobConflict(f"job is {status}; its events are no longer accepted")
+            stored: list[StoredEvent] = []
+            body = payloads[:-1] if terminal else payloads
+            if body:
+                stored += self.log.append(session, job_id, body)
+            if terminal:
+                kind = terminal[0]["type"]
+                target = {"training.completed": "completed", "training.failed": "failed", "training.cancelled": "cancelled"}[kind]
+                error = terminal[0].get("error") if target == "failed" else None
+                result = self.transition(session, job_id, "running", target, error=error, event=terminal[0])
+                if result is None:  # pragma: no cover - guarded by the status read under the write lock
+                    raise JobConflict("job is no longer running")
+                stored += result
+            values: dict[str, Any] = {"heartbeat_at": time.time()}
+            if last_step is not None:
+                values["last_step"] = last_step
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        self.broadcaster.publish(stored)
+        if terminal:
+            self.wake()
+        return stored
+
+    # ---- executor callbacks ---------------------------------------------------------------------------
+
+    def on_worker_exit(self, exit_info: WorkerExit) -> None:
+        job_id = exit_info.job_id
+        with self.db.read() as session:
+            job = session.get(JobRow, job_id)
+        if job is None or job.status != "running":
+            self.wake()
+            return  # it reported its own end (or was ended by the backend) before exiting
+        reason = self._kill_reasons.pop(job_id, None)
+        if job.cancel_requested:
+            self.finish(job_id, "running", "cancelled", step=job.last_step)
+        elif self._shutting_down:
+            self.finish(job_id, "running", "failed", error=SHUTDOWN_REASON, step=job.last_step)
+        else:
+            message = reason or exit_info.describe()
+            tail = _last_lines(exit_info.log_tail, 5)
+            if tail and reason is None:
+                message += f". Last worker output:\n{tail}"
+            self.finish(job_id, "running", "failed", error=message, step=job.last_step)
+        self.wake()
+
+    # ---- dispatch loop ----------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._dispatch()
+                self._check_heartbeats()
+            except Exception:  # keep dispatching; one bad job must not stop the queue
+                logger.exception("dispatch loop error")
+            with self._wake:
+                if not self._woken:
+                    self._wake.wait(timeout=self.watchdog_interval_s)
+                self._woken = False
+
+    def _dispatch(self) -> None:
+        while not self._stopping.is_set() and self.executor.free_slots() > 0:
+            with self._launch_lock:
+                if self._stopping.is_set():
+                    return
+                with self.db.read() as session:
+                    job = session.execute(
+                        select(JobRow).where(JobRow.status == "queued").order_by(JobRow.created_at, JobRow.id).limit(1)
+                    ).scalar_one_or_none()
+                if job is None:
+                    return
+                token = new_token("arkw")
+                with self.db.write() as session:
+                    claimed = self.transition(
+                        session, job.id, "queued", "running",
+                        values={"worker_token_hash": hash_token(token), "heartbeat_at": time.time()},
+                    )
+                if claimed is None:
+                    continue  # cancelled (or claimed by another replica) meanwhile
+                try:
+                    spec_path = self._write_spec(job, token)
+                    pid = self.executor.submit(job.id, spec_path)
+                except Exception as exc:
+                    logger.exception("could not start job %s", job.id)
+                    self.finish(job.id, "running", "failed", error=f"could not start the worker: {exc}")
+                    continue
+                with self.db.write() as session:
+                    session.execute(update(JobRow).where(JobRow.id == job.id).values(pid=pid))
+
+    def _write_spec(self, job: JobRow, token: str) -> Path:
+        config = JobConfig.model_validate(job.config)
+        source = config.dataset_source
+        if isinstance(source, UploadedDatasetSource):
+            with self.db.read() as session:
+                dataset = session.execute(
+                    select(DatasetRow).where(DatasetRow.id == source.dataset_id, DatasetRow.org_id == job.org_id)
+                ).scalar_one_or_none()
+            if dataset is None:
+                raise FileNotFoundError(f"uploaded dataset {source.dataset_id} no longer exists")
+            config = config.model_copy(update={"dataset_source": FileDatasetSource(path=dataset.path)})
+        report = ReportTarget(url=self.report_url, token=token) if self.report_url else None
+        spec = WorkerSpec(job_id=job.id, config=config, output_dir=str(self.paths.work / job.id), report=report)
+        path = self.paths.specs / f"{job.id}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(spec.model_dump_json(by_alias=True, exclude_none=True))
+        os.chmod(tmp, 0o600)  # it holds the job's worker token
+        tmp.replace(path)
+        return path
+
+    def _check_heartbeats(self) -> None:
+        deadline = time.time() - self.heartbeat_timeout_s
+        with self.db.read() as session:
+            silent = session.execute(
+                select(JobRow.id, JobRow.last_step).where(JobRow.status == "running", JobRow.heartbeat_at < deadline)
+            ).all()
+        for job_id, last_step in silent:
+            reason = (
+                f"worker stopped sending heartbeats for {self.heartbeat_timeout_s:g} s "
+                "(it may be hung or unreachable); raise ARKOR_HEARTBEAT_TIMEOUT_S if steps are that slow"
+            )
+            self._kill_reasons[job_id] = reason
+            if not self.executor.kill(job_id):
+                self._kill_reasons.pop(job_id, None)
+                self.finish(job_id, "running", "failed", error=reason, step=last_step)
+
+
+def _last_lines(text: str, count: int) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-count:])
+
+
+def _kill_orphan_worker(pid: int, job_id: str) -> None:
+    """SIGKILL the process group of a worker a crashed backend left behind, if it is really ours."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read().decode(errors="replace")
+    except OSError:
+        return
+    if job_id not in cmdline:  # the pid was reused by something else
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        logger.warning("killed orphaned worker pid %s of job %s", pid, job_id)
+    except (ProcessLookupError, PermissionError):
+        pass

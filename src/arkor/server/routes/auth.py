@@ -1,0 +1,43 @@
+"""Identity: anonymous tokens, the OAuth config (off on a self-hosted backend) and `/v1/me`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body
+from sqlalchemy import select
+
+from arkor.protocol import AnonymousTokenRequest, AnonymousTokenResponse, CliConfig, MeResponse, Org, User
+
+from ..deps import CallerDep, ServicesDep
+from ..identity import create_identity
+from ..models import OrgRow, UserRow
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/v1/auth/anonymous", summary="Create an anonymous user with a personal org and a token")
+def create_anonymous_token(services: ServicesDep, request: AnonymousTokenRequest | None = Body(default=None)) -> dict:
+    kind = request.kind if request else "cli"
+    identity = create_identity(services.db, user_name=None, anonymous=True, token_kind="anonymous")
+    return AnonymousTokenResponse(
+        token=identity.token,
+        anonymous_id=identity.user.id,
+        kind=kind,
+        personal_org=Org(id=identity.org.id, slug=identity.org.slug, name=identity.org.name),
+    ).to_wire()
+
+
+@router.get("/v1/auth/cli/config", summary="OAuth settings (all null: OAuth is off on this backend)")
+def cli_config() -> dict:
+    return CliConfig().model_dump(mode="json", by_alias=True)
+
+
+@router.get("/v1/me", summary="The caller and the orgs it belongs to")
+def me(services: ServicesDep, caller: CallerDep) -> dict:
+    with services.db.read() as session:
+        user = session.get(UserRow, caller.user_id)
+        orgs = session.execute(select(OrgRow).where(OrgRow.id.in_(caller.org_ids)).order_by(OrgRow.created_at)).scalars().all()
+    assert user is not None
+    return MeResponse(
+        user=User(id=user.id, name=user.name, anonymous=user.anonymous),
+        orgs=[Org(id=o.id, slug=o.slug, name=o.name) for o in orgs],
+    ).to_wire()

@@ -1,0 +1,99 @@
+"""The internal worker API: events, heartbeats and artifact uploads, each with the job's own token.
+
+Not for SDK clients (no `X-Arkor-Client` needed). A worker token is minted when its job is claimed
+and cleared when the job ends, so a stray worker cannot write into a finished job.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from arkor.protocol import HeartbeatRequest, WorkerEventBatch, parse_event
+
+from .._util import hash_token, iso_now
+from ..deps import ServicesDep
+from ..errors import ApiError, validation_api_error
+from ..manager import JobConflict
+from ..models import ArtifactRow, JobRow
+from ..uploads import place, receive_file, safe_pathname
+from .artifacts import artifact_root, artifact_url
+
+router = APIRouter(prefix="/internal", tags=["internal"])
+_bearer = HTTPBearer(auto_error=False, description="The job's worker token from its WorkerSpec.")
+
+
+def _authorize_worker(services, job_id: str, credentials: HTTPAuthorizationCredentials | None) -> None:  # type: ignore[no-untyped-def]
+    with services.db.read() as session:
+        expected = session.execute(select(JobRow.worker_token_hash).where(JobRow.id == job_id)).scalar_one_or_none()
+    given = hash_token(credentials.credentials) if credentials else ""
+    if not expected or not hmac.compare_digest(expected, given):
+        raise ApiError(401, "invalid worker token for this job (or the job has ended)", code="unauthorized")
+
+
+WorkerAuth = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@router.post("/jobs/{job_id}/events", summary="A worker reports events (a terminal one ends the job)")
+def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, credentials: WorkerAuth) -> dict:
+    payloads = []
+    for index, raw in enumerate(batch.events):
+        try:
+            event = parse_event(raw)
+        except ValidationError as exc:
+            raise validation_api_error(exc, prefix=f"events[{index}].") from None
+        payload = event.to_wire()
+        for artifact in payload.get("artifacts", []) or []:
+            artifact.setdefault("url", artifact_url(job_id, artifact["pathname"]))
+        payloads.append(payload)
+    _authorize_worker(services, job_id, credentials)
+    try:
+        stored_events = services.manager.record_worker_events(job_id, payloads, first_index=batch.first_index)
+    except JobConflict as exc:
+        raise ApiError(409, str(exc), code="job_finished") from None
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return {"accepted": len(stored_events)}
+
+
+@router.post("/jobs/{job_id}/heartbeat", summary="A worker says it is alive (and whether it should stop)")
+def heartbeat(services: ServicesDep, job_id: str, body: HeartbeatRequest, credentials: WorkerAuth) -> dict:
+    _authorize_worker(services, job_id, credentials)
+    keep_going = services.manager.record_heartbeat(job_id, step=body.step, pid=body.pid)
+    return {"ok": True, "cancelRequested": not keep_going}
+
+
+@router.put(
+    "/jobs/{job_id}/artifacts/{pathname:path}",
+    summary="A worker uploads one artifact file (raw body)",
+    openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def put_artifact(request: Request, services: ServicesDep, job_id: str, pathname: str, credentials: WorkerAuth) -> dict:
+    relative = safe_pathname(pathname)
+    await anyio.to_thread.run_sync(_authorize_worker, services, job_id, credentials)
+    root = artifact_root(services.settings.data_dir, job_id)
+    tmp, sha256, size = await receive_file(request.stream(), root, suffix=".part", max_bytes=services.settings.max_upload_bytes)
+    try:
+        place(tmp, root / relative)
+    finally:
+        tmp.unlink(missing_ok=True)
+    await anyio.to_thread.run_sync(_index_artifact, services, job_id, str(relative), size, sha256)
+    return {"pathname": str(relative), "size": size, "sha256": sha256, "url": artifact_url(job_id, str(relative))}
+
+
+def _index_artifact(services, job_id: str, pathname: str, size: int, sha256: str) -> None:  # type: ignore[no-untyped-def]
+    values = {"job_id": job_id, "pathname": pathname, "size": size, "sha256": sha256, "created_at": iso_now()}
+    dialect = postgresql if not services.db.is_sqlite else sqlite
+    statement = dialect.insert(ArtifactRow).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["job_id", "pathname"], set_={"size": size, "sha256": sha256, "created_at": values["created_at"]}
+    )
+    with services.db.write() as session:
+        session.execute(statement)

@@ -1,0 +1,46 @@
+"""Receiving file bodies: stream a request into a file with its sha256, and safe artifact paths."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path, PurePosixPath
+from typing import AsyncIterator
+
+from .errors import ApiError
+
+
+async def receive_file(chunks: AsyncIterator[bytes], folder: Path, *, suffix: str, max_bytes: int) -> tuple[Path, str, int]:
+    """Write the body to a temp file in `folder`; returns (path, sha256, size). 413 past `max_bytes`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".upload-{secrets.token_hex(8)}{suffix}"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "wb") as handle:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ApiError(413, f"upload is larger than the limit of {max_bytes} bytes (ARKOR_MAX_UPLOAD_BYTES)")
+                digest.update(chunk)
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest(), size
+
+
+def safe_pathname(pathname: str) -> PurePosixPath:
+    """A relative artifact path with no `..`, no absolute root, no empty or hidden-temp parts."""
+    if not pathname or "\\" in pathname or "\x00" in pathname or pathname.startswith("/"):
+        raise ApiError(400, f"artifact path {pathname!r} must be a relative path like final/adapter_model.safetensors", param="pathname")
+    path = PurePosixPath(pathname)
+    if path.is_absolute() or any(part in ("", ".", "..") for part in path.parts) or len(pathname) > 500:
+        raise ApiError(400, f"artifact path {pathname!r} must be relative and must not contain '.' or '..' parts", param="pathname")
+    return path
+
+
+def place(tmp: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
