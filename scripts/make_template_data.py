@@ -179,7 +179,7 @@ FIRST_NAMES = ["Maria", "John", "Aisha", "Wei", "Lukas", "Sofia", "Tom", "Priya"
                "Carlos", "Fatima", "Liam", "Noah", "Hannah", "Diego", "Yuki", "Grace", "Omar"]
 LAST_NAMES = ["Lopez", "Carter", "Khan", "Chen", "Becker", "Rossi", "Baker", "Patel", "Ivanova", "Sato",
               "Dubois", "Mendes", "Haddad", "Byrne", "Schmidt", "Berg", "Alvarez", "Tanaka", "Kim", "Farouk"]
-GREETINGS = ["", "", "Hi,", "Hello,", "Hey team,", "Good morning,", "Hi support,", "Dear support,"]
+GREETINGS = ["", "", "Hi!", "Hello.", "Hey team!", "Good morning.", "Hi support,", "Hello support team."]
 
 
 def triage_slots(rng: random.Random) -> dict[str, str]:
@@ -437,8 +437,9 @@ def digits(rng: random.Random, n: int) -> str:
     return "".join(str(rng.randrange(10)) for _ in range(n))
 
 
-def pii_value(rng: random.Random, slot: str) -> str:
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+def pii_value(rng: random.Random, slot: str, persona: tuple[str, str]) -> str:
+    """A realistic value for `slot`; names and emails of one row belong to `persona`."""
+    first, last = persona
     if slot == "NAME":
         return f"{first} {last}"
     if slot == "FIRST":
@@ -477,12 +478,15 @@ def make_redaction_row(rng: random.Random, *, eval_split: bool, index: int) -> d
     pool = EVAL_ONLY_REDACTION_TEMPLATES if eval_split and rng.random() < 0.5 else REDACTION_TEMPLATES
     template = rng.choice(pool)
     text, redacted, tags, count = template, template, [], 0
+    persona = (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
     while "{" in text:
         start = text.index("{")
         slot = text[start + 1 : text.index("}", start)]
         if slot in PII_SLOTS:
             tag = "NAME" if slot == "FIRST" else slot
-            value, placeholder, count = pii_value(rng, slot), f"[{tag}]", count + 1
+            if tag == "NAME" and "NAME" in tags:  # a second name in the same text is another person
+                persona = (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
+            value, placeholder, count = pii_value(rng, slot, persona), f"[{tag}]", count + 1
             if tag not in tags:
                 tags.append(tag)
         else:
