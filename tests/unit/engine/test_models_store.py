@@ -52,6 +52,7 @@ def test_builds_once_into_safe_named_folder_with_marker(tmp_cache):
     marker = json.loads((folder / MARKER_FILE).read_text())
     assert marker["modelId"] == MODEL and marker["recipe"] == "r1" and marker["source"] == "fake"
     assert logical_model_id_for_path(folder) == MODEL
+    assert all(p.stat().st_mode & 0o444 == 0o444 for p in folder.iterdir())  # shared cache: readable
     assert _ensure(builder) == folder
     assert builder.calls == 1
     assert [p.name for p in (tmp_cache / "models").iterdir() if not p.name.endswith(".lock")] == [folder.name]

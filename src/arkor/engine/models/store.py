@@ -56,9 +56,15 @@ def cached_model_dir(model_id: str, recipe: str) -> Path | None:
     return folder if _marker_is_current(folder, model_id, recipe) else None
 
 
-def _fsync_tree(folder: Path) -> None:
+def _finalize_tree(folder: Path) -> None:
+    """Flush every file to disk and make the tree world-readable (some writers create files 0600,
+    which would hide a shared cache from other users)."""
+    folder.chmod(0o755)
     for path in sorted(folder.rglob("*")):
-        if path.is_file():
+        if path.is_dir():
+            path.chmod(0o755)
+        elif path.is_file():
+            path.chmod(0o644)
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
     _fsync_dir(folder)
@@ -135,7 +141,7 @@ def ensure_built(model_id: str, *, recipe: str, builder: Builder, title: str, pr
                     "buildSeconds": round(time.monotonic() - started, 2),
                     **extra,
                 }
-                _fsync_tree(tmp)
+                _finalize_tree(tmp)
                 # The marker goes last: its presence is what makes the folder usable.
                 marker_path = tmp / MARKER_FILE
                 with open(marker_path, "w", encoding="utf-8") as handle:
