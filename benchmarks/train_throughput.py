@@ -1,0 +1,327 @@
+"""Training throughput: arkor's engine vs TRL `SFTTrainer` vs transformers `Trainer` + peft.
+
+All three train the same model on the same examples (the triage template's train set, rendered and
+tokenized once by `arkor.engine.data`: identical input_ids and labels, loss on assistant tokens
+only), with the same LoRA (r, alpha, targets), batch size, learning rate, linear schedule, grad
+clipping, seed, fp32, for the same number of optimizer steps. Each trainer runs in its own
+subprocess, so its peak RSS is its own; each subprocess also measures the fp32 matmul peak right
+before training, so utilisation is judged against what the machine gave at that time.
+
+Per run: wall time of the steps (model load and adapter saving excluded), tokens/s over all
+non-pad tokens and over loss-bearing tokens, peak RSS, final loss, and model FLOPs utilisation
+(`_common.lora_model_flops` / wall / matmul peak). What differs by design: arkor groups rows of
+similar length into a batch (less padding) and runs the LM head only on labelled positions; the
+two baselines sample batches at random and pad to the longest row, as they do by default.
+
+    python benchmarks/train_throughput.py [--model ID] [--steps 20] [--quick] [--json [PATH]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    count_tokens,
+    job_config,
+    lora_model_flops,
+    matmul_params,
+    measure_matmul_peak,
+    peak_rss_mb,
+    print_table,
+    tokenized_train_set,
+)
+
+TEMPLATE = "triage"
+TRAINERS = ("arkor", "trl", "transformers")
+QKVO = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+# ----- the three trainers: each trains spec["steps"] steps and returns its own measurements ---------------
+
+
+def train_arkor(spec: dict, examples: list[dict]) -> dict:
+    """arkor's engine (`run_training`, the worker's code path) with events timed as they are emitted."""
+    import threading
+
+    from arkor.engine.config import resolve_plan
+    from arkor.engine.data import TokenizedExample
+    from arkor.engine.reporting import FolderReporter
+    from arkor.engine.train import run_training
+    from arkor.engine.train.run import _batches_forever
+    from arkor.protocol import TrainingLog, TrainingStarted
+
+    class TimedReporter(FolderReporter):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.timed: list[tuple[float, Any]] = []
+
+        def emit(self, event: Any) -> dict:
+            self.timed.append((time.perf_counter(), event))
+            return super().emit(event)
+
+    config = job_config(
+        spec["model"], TEMPLATE, maxSteps=spec["steps"], batchSize=spec["batch_size"], learningRate=spec["lr"],
+        seed=spec["seed"], loraR=spec["lora_r"], loraAlpha=spec["lora_alpha"], loggingSteps=1,
+        targetModules=None if spec["targets"] == "all-linear" else spec["targets"],
+    )
+    reporter = TimedReporter("bench-arkor", Path(spec["work_dir"]) / "arkor")
+    outcome = run_training("bench-arkor", config, reporter.output_dir, reporter, stop_requested=threading.Event())
+    if outcome != "completed":
+        raise RuntimeError(f"arkor run failed: {reporter.events[-1]}")
+    started, start_event = next((t, e) for t, e in reporter.timed if isinstance(e, TrainingStarted))
+    if start_event.metadata.dataset_rows != len(examples):
+        raise RuntimeError("arkor's engine tokenized a different train set than the one the baselines get")
+    logs = [(t, e) for t, e in reporter.timed if isinstance(e, TrainingLog)]
+    ended, last = logs[-1]
+
+    # The engine's batches are a pure function of (examples, batch size, seed, epoch): replay them to count.
+    plan = resolve_plan(config, device="cpu")
+    batches = _batches_forever([TokenizedExample(e["input_ids"], e["labels"]) for e in examples], plan, pad_id=0)
+    tokens = loss_tokens = 0
+    for _ in range(spec["steps"]):
+        _, batch = next(batches)
+        t, lt = count_tokens(batch["attention_mask"], batch["labels"])
+        tokens, loss_tokens = tokens + t, loss_tokens + lt
+    return {"wall_s": ended - started, "tokens": tokens, "loss_tokens": loss_tokens, "final_loss": last.loss,
+            "steps": last.step}
+
+
+def _hf_training_args(spec: dict, args_class: Callable, **extra: Any) -> Any:
+    return args_class(
+        output_dir=str(Path(spec["work_dir"]) / "hf"), max_steps=spec["steps"],
+        per_device_train_batch_size=spec["batch_size"], gradient_accumulation_steps=1,
+        learning_rate=spec["lr"], lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
+        optim="adamw_torch", seed=spec["seed"], data_seed=spec["seed"], bf16=False, fp16=False,
+        gradient_checkpointing=False, use_cpu=True, logging_steps=1, save_strategy="no", eval_strategy="no",
+        report_to="none", dataloader_num_workers=0, disable_tqdm=True, **extra,
+    )
+
+
+def _run_hf_trainer(trainer_class: type, spec: dict, **kwargs: Any) -> dict:
+    """Train with a (subclass of) transformers `Trainer`, counting the tokens of every micro-batch
+    it trains on and timing from the start of training to the end of the last step."""
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
+
+    class Clock(TrainerCallback):
+        began = ended = 0.0
+        losses: list[float] = []
+
+        def on_train_begin(self, *_args: Any, **_kw: Any) -> None:
+            self.began = time.perf_counter()
+
+        def on_step_end(self, *_args: Any, **_kw: Any) -> None:
+            self.ended = time.perf_counter()
+
+        def on_log(self, _args: Any, _state: Any, _control: Any, logs: dict | None = None, **_kw: Any) -> None:
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+
+    class Counting(trainer_class):
+        tokens = loss_tokens = 0
+
+        def training_step(self, model: Any, inputs: dict, num_items_in_batch: Any = None) -> Any:
+            t, lt = count_tokens(inputs["attention_mask"], inputs["labels"])
+            self.tokens, self.loss_tokens = self.tokens + t, self.loss_tokens + lt
+            return super().training_step(model, inputs, num_items_in_batch)
+
+    clock = Clock()
+    trainer = Counting(callbacks=[clock], **kwargs)
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict; the report is the output
+    trainer.train()
+    return {"wall_s": clock.ended - clock.began, "tokens": trainer.tokens, "loss_tokens": trainer.loss_tokens,
+            "final_loss": clock.losses[-1] if clock.losses else None, "steps": trainer.state.global_step}
+
+
+def _lora_config(spec: dict) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(r=spec["lora_r"], lora_alpha=spec["lora_alpha"], lora_dropout=0.0, bias="none",
+                      target_modules=spec["targets"], task_type="CAUSAL_LM")
+
+
+def train_trl(spec: dict, examples: list[dict]) -> dict:
+    """TRL `SFTTrainer`, given the pre-tokenized rows: a dataset with `input_ids` and `labels`
+    columns is taken as processed and its labels used as they are (TRL 1.16)."""
+    import torch
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from arkor.engine.models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(spec["model"])
+    model = load_model(spec["model"], dtype=torch.float32)
+    # SFTConfig defaults to bf16 and gradient checkpointing: 18x slower on this CPU (no bf16 units).
+    args = _hf_training_args(spec, SFTConfig, packing=False, max_length=1024, dataset_num_proc=None)
+    return _run_hf_trainer(SFTTrainer, spec, model=model, args=args, train_dataset=Dataset.from_list(examples),
+                           processing_class=tokenizer, peft_config=_lora_config(spec))
+
+
+def train_transformers(spec: dict, examples: list[dict]) -> dict:
+    """transformers `Trainer` on a peft-wrapped model; the collator right-pads and pads labels with -100."""
+    import torch
+    from datasets import Dataset
+    from peft import get_peft_model
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+    from arkor.engine.models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(spec["model"])
+    tokenizer.padding_side = "right"
+    torch.manual_seed(spec["seed"])
+    model = get_peft_model(load_model(spec["model"], dtype=torch.float32), _lora_config(spec))
+    model.config.use_cache = False
+    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+    return _run_hf_trainer(Trainer, spec, model=model, args=_hf_training_args(spec, TrainingArguments),
+                           train_dataset=Dataset.from_list(examples), data_collator=collator)
+
+
+RUNNERS: dict[str, Callable[[dict, list[dict]], dict]] = {
+    "arkor": train_arkor, "trl": train_trl, "transformers": train_transformers,
+}
+
+
+def run_one(trainer: str, spec: dict, examples: list[dict]) -> dict:
+    """One trainer's measurements (call in a fresh process for a meaningful peak RSS)."""
+    import torch
+
+    torch.set_num_threads(spec["threads"])
+    peak_gflops = measure_matmul_peak(spec["peak_seconds"])
+    result = RUNNERS[trainer](spec, examples)
+    flops = lora_model_flops(spec["body_params"], spec["head_params"], result["tokens"], result["loss_tokens"])
+    wall = max(result["wall_s"], 1e-9)
+    return {
+        "trainer": trainer, **result,
+        "tokens_per_s": result["tokens"] / wall,
+        "loss_tokens_per_s": result["loss_tokens"] / wall,
+        "s_per_step": wall / max(result["steps"], 1),
+        "peak_rss_mb": peak_rss_mb(),
+        "matmul_peak_gflops": peak_gflops,
+        "achieved_gflops": flops / wall / 1e9,
+        "mfu": flops / wall / (peak_gflops * 1e9),
+    }
+
+
+def count_model_params(model_id: str) -> tuple[int, int]:
+    """(body, head) matmul weights of `model_id`, counted on the meta device (no weights loaded)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from arkor.engine.models import resolve_model_path
+
+    config = AutoConfig.from_pretrained(resolve_model_path(model_id, progress=False))
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return matmul_params(model)
+
+
+def run_benchmark(spec: dict, trainers: tuple[str, ...] = TRAINERS, *, in_process: bool = False) -> dict:
+    """Tokenize once, run each trainer (in its own subprocess unless `in_process`), add ratios to TRL."""
+    import torch
+
+    spec = {"threads": torch.get_num_threads(), "peak_seconds": 2.0, **spec}
+    spec["body_params"], spec["head_params"] = count_model_params(spec["model"])
+    examples = tokenized_train_set(spec["model"], TEMPLATE)
+    work = Path(spec.setdefault("work_dir", tempfile.mkdtemp(prefix="arkor-bench-")))
+    (work / "examples.json").write_text(json.dumps(examples))
+    (work / "spec.json").write_text(json.dumps(spec))
+    results = []
+    for name in trainers:
+        print(f"[bench] training with {name} for {spec['steps']} steps ...", file=sys.stderr, flush=True)
+        if in_process:
+            results.append(run_one(name, spec, examples))
+            continue
+        out = work / f"result-{name}.json"
+        subprocess.run([sys.executable, __file__, "--child", name, "--work-dir", str(work), "--child-out", str(out)],
+                       check=True)
+        results.append(json.loads(out.read_text()))
+    by_name = {r["trainer"]: r for r in results}
+    if "trl" in by_name:
+        for r in results:
+            r["tokens_per_s_vs_trl"] = r["tokens_per_s"] / by_name["trl"]["tokens_per_s"]
+            r["loss_tokens_per_s_vs_trl"] = r["loss_tokens_per_s"] / by_name["trl"]["loss_tokens_per_s"]
+    spec.pop("work_dir", None)
+    return {"spec": spec, "template": TEMPLATE, "train_rows": len(examples), "results": results}
+
+
+def print_report(report: dict) -> None:
+    spec = report["spec"]
+    print(f"\nLoRA training throughput: {spec['model']}, {report['template']} train set ({report['train_rows']} rows), "
+          f"{spec['steps']} steps x batch {spec['batch_size']}, lr {spec['lr']}, LoRA r{spec['lora_r']}/"
+          f"alpha{spec['lora_alpha']} {spec['targets']}, fp32, {spec['threads']} threads")
+    headers = ["trainer", "wall s", "s/step", "tokens/s", "loss tok/s", "vs TRL", "peak RSS MiB", "final loss",
+               "GFLOP/s", "matmul peak", "MFU"]
+    rows = [[r["trainer"], r["wall_s"], r["s_per_step"], r["tokens_per_s"], r["loss_tokens_per_s"],
+             f"{r['tokens_per_s_vs_trl']:.2f}x" if "tokens_per_s_vs_trl" in r else None, r["peak_rss_mb"],
+             r["final_loss"], r["achieved_gflops"], r["matmul_peak_gflops"], f"{100 * r['mfu']:.1f}%"]
+            for r in report["results"]]
+    print_table(headers, rows)
+    print(f"MFU = 4*(N_body*tokens + N_head*loss_tokens) / wall / matmul peak; N_body={spec['body_params']:,}, "
+          f"N_head={spec['head_params']:,} (frozen base: forward 2N + backward-to-activations 2N).")
+
+
+def _quiet_libraries() -> None:
+    """Progress bars and deprecation chatter from the libraries would bury the report."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    from datasets.utils.logging import disable_progress_bar
+    from transformers.utils import logging as hf_logging
+
+    disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model id (default: arkor's default model)")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--lora-r", type=int, default=16)
+    parser.add_argument("--targets", choices=("all-linear", "qkvo"), default="all-linear")
+    parser.add_argument("--trainers", default=",".join(TRAINERS), help="comma-separated subset of " + ",".join(TRAINERS))
+    parser.add_argument("--quick", action="store_true", help="the tiny test model for 3 steps (checks the plumbing)")
+    parser.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write JSON results (stdout if no PATH)")
+    parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)
+    parser.add_argument("--work-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:  # one trainer in a fresh process, spec and data from the parent
+        _quiet_libraries()
+        work = Path(args.work_dir)
+        spec, examples = json.loads((work / "spec.json").read_text()), json.loads((work / "examples.json").read_text())
+        Path(args.child_out).write_text(json.dumps(run_one(args.child, spec, examples)))
+        return 0
+
+    from arkor.engine.models import DEFAULT_MODEL, TINY_TEST_MODEL
+
+    model = args.model or (TINY_TEST_MODEL if args.quick else DEFAULT_MODEL)
+    spec = {"model": model, "steps": 3 if args.quick and args.steps == 20 else args.steps,
+            "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "lora_r": args.lora_r,
+            "lora_alpha": args.lora_r, "targets": "all-linear" if args.targets == "all-linear" else QKVO}
+    report = run_benchmark(spec, tuple(t for t in args.trainers.split(",") if t))
+    if args.json:
+        text = json.dumps(report, indent=2)
+        print(text) if args.json == "-" else Path(args.json).write_text(text)
+    if args.json != "-":
+        print_report(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
