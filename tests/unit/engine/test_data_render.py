@@ -211,3 +211,34 @@ def test_template_dataset_prepares_with_little_padding(tokenizer) -> None:
     assert stats["format"] == "messages" and stats["train_rows"] > 50
     assert stats["padding_fraction"] <= stats["padding_fraction_unsorted"]
     assert isinstance(prepared.train[0], TokenizedExample)
+
+
+def _with_template(tokenizer, template: str):
+    import copy
+
+    clone = copy.deepcopy(tokenizer)
+    clone.chat_template = template
+    return clone
+
+
+def test_masking_follows_the_models_template_gemma_turns(tokenizer) -> None:
+    from arkor.engine.models import get_model_spec
+
+    gemma_like = _with_template(tokenizer, get_model_spec("google/gemma-3-270m").chat_template)
+    ids, labels = tokenize_chat(gemma_like, CONVERSATION, train_on_responses_only=True)
+    assert _labelled_text(gemma_like, ids, labels) == [
+        '{"category": "billing"}<end_of_turn>',
+        "Marked urgent.<end_of_turn>",
+    ]
+
+
+def test_masking_falls_back_to_locating_content_when_prefixes_differ(tokenizer) -> None:
+    # The last turn gets a trailer that earlier turns do not, so partial renderings are not prefixes
+    # of the full one; the assistant content is then located in the rendering.
+    template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% else %}[end of conversation]{% endif %}"
+    )
+    odd = _with_template(tokenizer, template)
+    ids, labels = tokenize_chat(odd, CONVERSATION, train_on_responses_only=True)
+    assert _labelled_text(odd, ids, labels) == ['{"category": "billing"}<|im_end|>', "Marked urgent.<|im_end|>"]
