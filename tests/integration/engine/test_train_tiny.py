@@ -40,7 +40,7 @@ def make_spec(tmp_path: Path, **overrides) -> WorkerSpec:
         "datasetSource": {"type": "file", "path": str(dataset)},
         "maxSteps": 8,
         "batchSize": 4,
-        "learningRate": 1e-2,
+        "learningRate": 3e-2,
         "loraR": 8,
         "loggingSteps": 1,
         "saveSteps": 4,

@@ -205,7 +205,7 @@ def _train(
             with torch.autocast(device_type=plan.device, dtype=getattr(torch, plan.dtype), enabled=plan.dtype != "float32"):
                 loss_sum, _ = labelled_token_loss_sum(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
             (loss_sum / max(step_labels, 1)).backward()
-            step_loss += float(loss_sum) / max(step_labels, 1)
+            step_loss += float(loss_sum.detach()) / max(step_labels, 1)
             window_samples += batch["input_ids"].shape[0]
             window_tokens += int(batch["attention_mask"].sum())
             micro_done += 1
