@@ -74,7 +74,7 @@ def source_label(source: Any) -> str:
         label = source.name + (f"[{source.subset}]" if source.subset else "")
         return f"{label}/{source.split}" if source.split else label
     if isinstance(source, BlobDatasetSource):
-        return source.url
+        return redact_url(source.url)
     if isinstance(source, UploadedDatasetSource):
         return source.filename or source.dataset_id
     return str(source)
@@ -97,7 +97,8 @@ def read_source(source: Any, *, base_dir: Path | None = None, split: str | None 
         return _read_huggingface(source, split=split)
     if isinstance(source, BlobDatasetSource):
         local = download_blob(source.url, token=source.token)
-        return read_file(local, label=source.url, extension=_extension_of(source.url, default=local.suffix))
+        return read_file(local, label=redact_url(source.url),
+                         extension=_extension_of(source.url, default=local.suffix))
     if isinstance(source, UploadedDatasetSource):
         raise ConfigError(
             f"dataset_source of type 'uploaded' ({source.dataset_id}) must be resolved by the backend into a "
@@ -233,6 +234,15 @@ def _extension_of(url: str, *, default: str = ".jsonl") -> str:
     return suffix if suffix in SUPPORTED_EXTENSIONS or suffix == ".pq" else (default or ".jsonl")
 
 
+def redact_url(url: str) -> str:
+    """The URL without query, fragment or user info, for messages: presigned URLs carry secrets there."""
+    parts = urlparse(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
 def blob_cache_path(url: str) -> Path:
     """Where a blob URL's bytes are kept: `cache_dir()/datasets/<sha256(url)><ext>`."""
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
@@ -244,10 +254,11 @@ def download_blob(url: str, *, token: str | None = None) -> Path:
     and never appears in messages. The file appears in the cache only when complete."""
     scheme = urlparse(url).scheme.lower()
     if scheme not in ("http", "https"):
-        raise ConfigError(f"dataset_source.url must be an http(s) URL (got {url!r})", field="dataset_source.url")
+        raise ConfigError(f"dataset_source.url must be an http(s) URL (got {redact_url(url)!r})",
+                          field="dataset_source.url")
     target = blob_cache_path(url)
     if target.is_file():
-        logger.info("Using cached download of %s (%s)", url, target)
+        logger.info("Using cached download of %s (%s)", redact_url(url), target)
         return target
     import httpx
 
@@ -261,7 +272,7 @@ def download_blob(url: str, *, token: str | None = None) -> Path:
             if response.status_code >= 400:
                 hint = " (check dataset_source.token)" if response.status_code in (401, 403) else ""
                 raise DatasetValidationError(
-                    [DatasetIssue(f"download failed: HTTP {response.status_code}{hint}", path=url)],
+                    [DatasetIssue(f"download failed: HTTP {response.status_code}{hint}", path=redact_url(url))],
                     summary="Could not download the blob dataset",
                 )
             for chunk in response.iter_bytes():
@@ -269,13 +280,13 @@ def download_blob(url: str, *, token: str | None = None) -> Path:
         os.replace(partial, target)
     except httpx.HTTPError as exc:
         raise DatasetValidationError(
-            [DatasetIssue(f"download failed: {type(exc).__name__}: {exc}", path=url)],
+            [DatasetIssue(f"download failed: {type(exc).__name__}: {exc}", path=redact_url(url))],
             summary="Could not download the blob dataset",
         ) from exc
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
-    logger.info("Downloaded %s to %s", url, target)
+    logger.info("Downloaded %s to %s", redact_url(url), target)
     return target
 
 
