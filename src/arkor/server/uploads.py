@@ -36,7 +36,7 @@ def safe_pathname(pathname: str) -> PurePosixPath:
     if not pathname or "\\" in pathname or "\x00" in pathname or pathname.startswith("/"):
         raise ApiError(400, f"artifact path {pathname!r} must be a relative path like final/adapter_model.safetensors", param="pathname")
     path = PurePosixPath(pathname)
-    if path.is_absolute() or any(part in ("", ".", "..") for part in path.parts) or len(pathname) > 500:
+    if path.is_absolute() or any(part in ("", ".", "..") for part in pathname.split("/")) or len(pathname) > 500:
         raise ApiError(400, f"artifact path {pathname!r} must be relative and must not contain '.' or '..' parts", param="pathname")
     return path
 
