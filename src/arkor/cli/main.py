@@ -1,0 +1,102 @@
+"""`arkor`: the command-line entry point (console script `arkor = arkor.cli.main:main`).
+
+Subcommands live in their own modules and are imported only when run, so `arkor --help` and
+`import arkor.cli.main` stay light (no torch, transformers or fastapi). Errors that are arkor's
+own (`ArkorError`) print as one message and exit 1; user code's exceptions keep their traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+import click
+
+from arkor import __version__
+
+# name -> (module, attribute, one-line help). The help is here so `--help` imports nothing.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("arkor.cli.init", "init_command", "Scaffold an arkor project (trainer, dataset, README)."),
+    "dev": ("arkor.cli.dev", "dev_command", "Open Studio on the project's backend."),
+    "build": ("arkor.cli.build", "build_command", "Snapshot src/arkor/ into .arkor/build/ and check it loads."),
+    "start": ("arkor.cli.start", "start_command", "Run the project's trainer (builds first when needed)."),
+    "login": ("arkor.cli.auth", "login_command", "Sign in (anonymously, or with a backend token)."),
+    "logout": ("arkor.cli.auth", "logout_command", "Delete the stored credentials."),
+    "whoami": ("arkor.cli.auth", "whoami_command", "Show who the stored credentials belong to."),
+    "jobs": ("arkor.cli.jobs", "jobs_group", "List, inspect, follow and cancel training jobs."),
+    "models": ("arkor.cli.models", "models_command", "Models this machine can train, and which are cached."),
+    "export": ("arkor.cli.export", "export_command", "Download a job's adapter, or a merged standalone model."),
+    "server": ("arkor.cli.server", "server_group", "Run or manage the training backend."),
+}
+
+
+def _studio_placeholder() -> click.Command:
+    @click.command("dev", help=COMMANDS["dev"][2])
+    @click.option("-p", "--port", type=int, default=None)
+    @click.option("--open", "open_browser", is_flag=True)
+    def dev(port: int | None, open_browser: bool) -> None:
+        raise click.ClickException("Studio is not built yet in this arkor checkout (arkor.cli.dev is missing).")
+
+    return dev
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, attribute, _ = COMMANDS[name]
+        if module_name == "arkor.cli.dev" and importlib.util.find_spec(module_name) is None:
+            return _studio_placeholder()
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text) for name, (_, _, help_text) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="arkor", message="%(version)s")
+def cli() -> None:
+    """arkor: fine-tune open-weight LLMs from ordinary Python code."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; returns only when `standalone_mode` would not exit (never, in practice)."""
+    from arkor.errors import ArkorError
+
+    try:
+        result = cli.main(args=argv, prog_name="arkor", standalone_mode=False)
+        sys.exit(result if isinstance(result, int) else 0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Cancelled by user", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ArkorError as exc:
+        click.echo(f"Error: {exc}" if not _is_plain(exc) else str(exc), err=True)
+        sys.exit(getattr(exc, "exit_code", 1))
+    except KeyboardInterrupt:
+        click.echo("Cancelled by user", err=True)
+        sys.exit(130)
+
+
+def _is_plain(exc: BaseException) -> bool:
+    from arkor.sdk.errors import ProjectStateMismatchError
+
+    from ._common import CliError
+
+    return isinstance(exc, (ProjectStateMismatchError, CliError))
+
+
+if __name__ == "__main__":
+    main()
