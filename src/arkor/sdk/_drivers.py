@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import socket
 import threading
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
@@ -45,6 +46,17 @@ def run_awaitable(value: Any) -> Any:
     return outcome.get("value")
 
 
+def _interrupt_socket(response: httpx.Response) -> None:
+    """Shut the socket down so a read blocked in another thread returns now (close alone does not)."""
+    try:
+        network_stream = response.extensions.get("network_stream")
+        sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception:  # noqa: BLE001 - best effort: the socket may already be gone
+        pass
+
+
 def drive_sync(flow: Generator[Any, Any, Any], *, client: CloudApiClient, job_id: str, scope: Any,
                signal: AbortSignal | None, sleep: Callable[[float], None] | None) -> Any:
     response: list[httpx.Response] = []
@@ -52,8 +64,10 @@ def drive_sync(flow: Generator[Any, Any, Any], *, client: CloudApiClient, job_id
 
     def close_open() -> None:
         while response:
+            opened = response.pop()
+            _interrupt_socket(opened)
             try:
-                response.pop().close()
+                opened.close()
             except Exception:  # noqa: BLE001 - closing races an abort from another thread
                 pass
 
