@@ -1,0 +1,128 @@
+"""`arkor build [entry]`: snapshot the entry's folder (`src/arkor/`) into `.arkor/build/`.
+
+The snapshot is byte-compiled, imported once to check it exposes a trainer, and described by
+`.arkor/build/manifest.json` (entry file, source, trainer name and config summary). It is staged
+beside the old build and swapped in only when it checks out, so a broken edit never replaces a
+good build.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import py_compile
+import shutil
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from arkor import __version__
+
+from ._common import CliError, echo_err
+
+BUILD_DIR = Path(".arkor") / "build"
+MANIFEST_NAME = "manifest.json"
+DEFAULT_ENTRY = Path("src") / "arkor" / "index.py"
+
+
+def build_dir(cwd: Path) -> Path:
+    return cwd / BUILD_DIR
+
+
+def read_manifest(cwd: Path) -> dict[str, Any] | None:
+    """The current build's manifest, or None when there is no complete build."""
+    try:
+        manifest = json.loads((build_dir(cwd) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not (build_dir(cwd) / str(manifest.get("entry", ""))).is_file():
+        return None
+    return manifest
+
+
+def _relative(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def trainer_summary(trainer: Any) -> dict[str, Any]:
+    """Name and wire config of a trainer (the config only for arkor's own `Trainer`)."""
+    config = getattr(trainer, "_config", None)
+    return {"name": getattr(trainer, "name", None), "config": config.to_wire() if hasattr(config, "to_wire") else None}
+
+
+def _compile_all(folder: Path, cwd: Path, source_dir: Path) -> None:
+    for path in sorted(folder.rglob("*.py")):
+        try:
+            py_compile.compile(str(path), doraise=True)
+        except py_compile.PyCompileError as exc:
+            original = source_dir / path.relative_to(folder)
+            detail = str(exc.exc_value) if exc.exc_value else exc.msg
+            raise CliError(f"Build failed: {_relative(original, cwd)} does not compile: {detail}") from None
+
+
+def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, Any]:
+    """Snapshot, compile, import-check and swap in; returns the manifest.
+
+    Raises:
+        CliError: missing entry, a file that does not compile, or an import that fails.
+        TrainingEntryError / TrainerConfigError: the entry exports no trainer, or a bad trainer.
+    """
+    from arkor.sdk.runner import load_entry, pick_trainer
+
+    source = (Path(entry) if entry is not None else DEFAULT_ENTRY)
+    source = (source if source.is_absolute() else cwd / source).resolve()
+    if not source.is_file():
+        raise CliError(
+            f"Build entry not found: {source}. Create src/arkor/index.py or pass an explicit entry argument.")
+    arkor_dir = cwd / ".arkor"
+    staging = arkor_dir / f".build-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        shutil.copytree(source.parent, staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".arkor"))
+        _compile_all(staging, cwd, source.parent)
+        try:
+            trainer = pick_trainer(load_entry(staging / source.name, cwd))
+        except Exception as exc:
+            from arkor.errors import ArkorError
+
+            if isinstance(exc, ArkorError):
+                raise
+            echo_err(traceback.format_exc().rstrip())
+            raise CliError(f"Build failed: importing {_relative(source, cwd)} raised {type(exc).__name__}: {exc}") from None
+        manifest = {
+            "entry": source.name,
+            "source": _relative(source, cwd),
+            "builtAt": _dt.datetime.now(_dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+            "arkorVersion": __version__,
+            "trainer": trainer_summary(trainer),
+        }
+        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        target = build_dir(cwd)
+        old = arkor_dir / f".build-old-{os.getpid()}"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def announce_build(manifest: dict[str, Any], cwd: Path) -> None:
+    out = build_dir(cwd) / manifest["entry"]
+    click.echo(f"Built {manifest['source']} → {_relative(out, cwd)}")
+
+
+@click.command("build")
+@click.argument("entry", required=False)
+def build_command(entry: str | None) -> None:
+    """Snapshot src/arkor/ into .arkor/build/ and check that it exposes a trainer."""
+    cwd = Path.cwd()
+    manifest = build_project(entry, cwd)
+    announce_build(manifest, cwd)

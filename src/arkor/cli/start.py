@@ -1,0 +1,152 @@
+"""`arkor start [entry] [--dry-run]`: run the project's trainer and follow it to the end.
+
+Rebuild rules (as the original): an entry argument rebuilds from it; no build yet builds from the
+default entry; otherwise the existing `.arkor/build/` is reused. Exit codes (unlike the original,
+so CI can trust them): 0 completed, 1 failed, 2 cancelled, 130 when the user stopped waiting.
+Ctrl-C stops following and asks whether to cancel the backend job too; without a terminal it
+leaves the job running and says how to cancel it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._common import console, echo_err, is_interactive
+from .build import announce_build, build_dir, build_project, read_manifest
+
+EXIT_BY_STATUS = {"completed": 0, "failed": 1, "cancelled": 2}
+EXIT_STOPPED_WAITING = 130
+
+
+def force_dry_run(trainer: Any) -> None:
+    """Make this run a dry run whatever the trainer file says (Studio's dry-run toggle)."""
+    config = getattr(trainer, "_config", None)
+    if config is None or not hasattr(config, "model_copy"):
+        raise click.ClickException("--dry-run needs a trainer made with arkor's create_trainer(...).")
+    trainer._config = config.model_copy(update={"dry_run": True})
+
+
+class LossLine:
+    """A live `step n/N  loss x` bar under the trainer's own output (terminals only)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("[bold]training[/bold]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[loss]}"), TimeElapsedColumn(),
+            console=console(), transient=True, redirect_stdout=True, redirect_stderr=True,
+        )
+        self.task = self.progress.add_task("training", total=None, loss="")
+
+    def __enter__(self) -> "LossLine":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def on_started(self, ctx: Any) -> None:
+        events = getattr(ctx, "job", None)
+        total = None
+        config = getattr(events, "config", None)
+        if config is not None and getattr(config, "max_steps", None):
+            total = config.max_steps
+        self.progress.update(self.task, total=total)
+
+    def on_log(self, ctx: Any) -> None:
+        text = ""
+        if ctx.loss is not None and math.isfinite(ctx.loss):
+            text = f"loss {ctx.loss:.4f}"
+        if ctx.step is not None:
+            self.progress.update(self.task, completed=ctx.step, loss=text)
+
+
+def _chain(first: Any, second: Any) -> Any:
+    if first is None:
+        return second
+    if second is None:
+        return first
+
+    def both(ctx: Any) -> Any:
+        first(ctx)
+        return second(ctx)
+    return both
+
+
+def attach_loss_line(trainer: Any, line: LossLine) -> None:
+    callbacks = getattr(trainer, "callbacks", None)
+    if callbacks is None or not dataclasses.is_dataclass(callbacks):
+        return
+    trainer.callbacks = dataclasses.replace(
+        callbacks,
+        on_started=_chain(line.on_started, callbacks.on_started),
+        on_log=_chain(line.on_log, callbacks.on_log),
+    )
+
+
+def _stop_waiting(trainer: Any, job_id: str) -> int:
+    if is_interactive():
+        try:
+            cancel = click.confirm(f"\nStopped following job {job_id}. Cancel the job on the backend too?", default=False)
+        except (click.Abort, EOFError, KeyboardInterrupt):
+            cancel = False
+        if cancel:
+            trainer.cancel()
+            click.echo(f"Cancelled job {job_id}.")
+            return EXIT_BY_STATUS["cancelled"]
+    click.echo(f"Stopped waiting. Job {job_id} keeps running on the backend; "
+               f"cancel it with `arkor jobs cancel {job_id}`.")
+    return EXIT_STOPPED_WAITING
+
+
+def run_project_trainer(trainer: Any) -> int:
+    """start() + wait() with the CLI's output; returns the exit code."""
+    live = sys.stdout.isatty()
+    if live:
+        with console().status("Submitting the job (starting the local backend and uploading data when needed)"):
+            started = trainer.start()
+    else:
+        started = trainer.start()
+    job_id = getattr(started, "job_id", None) or (started.get("jobId") if isinstance(started, dict) else None)
+    click.echo(f"Started job {job_id}")
+    line = LossLine() if live else None
+    if line is not None:
+        attach_loss_line(trainer, line)
+    try:
+        if line is not None:
+            with line:
+                result = trainer.wait()
+        else:
+            result = trainer.wait()
+    except KeyboardInterrupt:
+        return _stop_waiting(trainer, job_id)
+    status = result.job.status
+    click.echo(f"Job {job_id} finished with status={status}")
+    if status == "failed" and result.job.error:
+        echo_err(f"Error: {result.job.error}")
+    return EXIT_BY_STATUS.get(status, 1)
+
+
+@click.command("start")
+@click.argument("entry", required=False)
+@click.option("--dry-run", is_flag=True, help="Run a few steps on a few rows, whatever the trainer says.")
+def start_command(entry: str | None, dry_run: bool) -> None:
+    """Run the project's trainer: rebuild when ENTRY is given or no build exists, else reuse the build."""
+    from arkor.sdk.runner import load_entry, pick_trainer
+
+    cwd = Path.cwd()
+    manifest = read_manifest(cwd)
+    if entry is not None or manifest is None:
+        manifest = build_project(entry, cwd)
+        announce_build(manifest, cwd)
+    trainer = pick_trainer(load_entry(build_dir(cwd) / manifest["entry"], cwd))
+    if dry_run:
+        force_dry_run(trainer)
+    sys.exit(run_project_trainer(trainer))
