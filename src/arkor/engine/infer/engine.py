@@ -36,6 +36,7 @@ from .request import (
     stop_token_ids,
 )
 from .shapes import ChunkBuilder, make_completion, make_usage
+from .tools import ToolPlan, parse_tool_calls, plan_tools, prepare_messages
 
 logger = logging.getLogger(__name__)
 
@@ -174,17 +175,22 @@ class InferenceEngine:
 
     # ----- generation ----------------------------------------------------------------------------
 
-    def _events(self, request: InferenceChatRequest, model_id: str, adapter_dir: Path | None
-                ) -> Iterator[tuple[int, TextDelta | Finished]]:
-        """Yield (prompt_tokens, event) for one request, holding the base's lock throughout."""
+    def _events(self, request: InferenceChatRequest, model_id: str, adapter_dir: Path | None,
+                plan_box: list[ToolPlan]) -> Iterator[tuple[int, TextDelta | Finished]]:
+        """Yield (prompt_tokens, event) for one request, holding the base's lock throughout.
+
+        The request's ToolPlan is appended to `plan_box` before the first event.
+        """
         grammar = resolve_grammar(request)  # validate before loading anything
-        if request.tools and request.tool_choice not in (None, "none"):
-            raise ConfigError("Tool calling is not supported by this engine yet; omit tools or set "
-                              "tool_choice to 'none'.", field="tools")
+        plan = plan_tools(request)
+        if plan.grammar is not None:
+            grammar = plan.grammar
+        plan_box.append(plan)
         key = adapter_key(adapter_dir) if adapter_dir is not None else None
         base = self._base(model_id)
-        messages = [message_to_template_dict(m) for m in request.messages]
-        prompt_ids = build_prompt_ids(base.tokenizer, messages)
+        messages, tools = prepare_messages(
+            base.tokenizer, [message_to_template_dict(m) for m in request.messages], plan)
+        prompt_ids = build_prompt_ids(base.tokenizer, messages, tools)
         settings = sampling_settings(request, prompt_length=len(prompt_ids), context_length=base.context_length,
                                      stop_ids=base.stop_ids, default_max_tokens=self.default_max_tokens)
         constraint = GrammarConstraint(grammar, base.grammar_tokenizer.get()) if grammar else None
@@ -197,23 +203,38 @@ class InferenceEngine:
                ) -> Iterator[ChatCompletionChunk]:
         """Chunks of one completion: role first, then content deltas, then finish_reason and usage.
 
-        Validation errors (ConfigError, ModelNotAvailableError) are raised before the first chunk.
+        Validation errors (ConfigError, ModelNotAvailableError) are raised here, before any chunk.
+        With tools, the reply is buffered: it is either content or tool calls, known at the end.
         """
-        events = self._events(request, model_id, adapter_dir)
+        plan_box: list[ToolPlan] = []
+        events = self._events(request, model_id, adapter_dir, plan_box)
         first = next(events)  # runs validation and loading eagerly, before any chunk is promised
-        return self._chunks(request, model_id, first, events)
+        return self._chunks(model_id, plan_box[0], _chain(first, events), events)
 
-    def _chunks(self, request, model_id, first, events) -> Iterator[ChatCompletionChunk]:
+    def _chunks(self, model_id: str, plan: ToolPlan, events, generator) -> Iterator[ChatCompletionChunk]:
         builder = ChunkBuilder(model=model_id)
         yield builder.role()
+        buffered: list[str] = []
         try:
-            for prompt_tokens, event in _chain(first, events):
+            for prompt_tokens, event in events:
                 if isinstance(event, TextDelta):
-                    yield builder.content(event.text)
-                else:
-                    yield builder.finish(event.reason, make_usage(prompt_tokens, event.completion_tokens))
+                    if plan.mode == "none":
+                        yield builder.content(event.text)
+                    else:
+                        buffered.append(event.text)
+                    continue
+                reason = event.reason
+                if plan.mode != "none":
+                    text = "".join(buffered)
+                    calls = parse_tool_calls(text, plan)
+                    if calls:
+                        yield builder.tool_calls(calls)
+                        reason = "tool_calls"
+                    elif text:
+                        yield builder.content(text)
+                yield builder.finish(reason, make_usage(prompt_tokens, event.completion_tokens))
         finally:
-            events.close()  # releases the base lock if the consumer stopped early
+            generator.close()  # releases the base lock if the consumer stopped early
 
     def complete(self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
                  ) -> ChatCompletion:
@@ -221,16 +242,23 @@ class InferenceEngine:
         parts: list[str] = []
         finished: Finished | None = None
         prompt_tokens = 0
-        for prompt_tokens, event in self._events(request, model_id, adapter_dir):
+        plan_box: list[ToolPlan] = []
+        for prompt_tokens, event in self._events(request, model_id, adapter_dir, plan_box):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
             else:
                 finished = event
         assert finished is not None
+        content: str | None = "".join(parts)
+        calls = parse_tool_calls(content, plan_box[0])
+        reason = finished.reason
+        if calls:
+            content, reason = None, "tool_calls"
         return make_completion(
             model=model_id,
-            content="".join(parts),
-            finish_reason=finished.reason,
+            content=content,
+            tool_calls=calls,
+            finish_reason=reason,
             usage=make_usage(prompt_tokens, finished.completion_tokens),
         )
 
