@@ -1,0 +1,181 @@
+"""`arkor jobs list|show|logs [-f]|cancel`: this project's jobs on its backend (`--json` for scripts).
+
+The project is the one `.arkor/state.json` in the current folder names. Read commands never create
+credentials or a project: with neither, `list` says there is nothing to show.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+import click
+
+from ._common import CliError, Session, console, open_session, project_scope
+
+
+def _session() -> Session:
+    session = open_session()
+    if session is None:
+        raise CliError("Not signed in. Run `arkor login` or `arkor login --anonymous`.")
+    return session
+
+
+def _format_event(event: dict[str, Any]) -> str:
+    kind = event.get("type", "?")
+    stamp = event.get("timestamp", "")
+    if kind == "training.log":
+        parts = [f"step={event.get('step')}"]
+        for key, label in (("loss", "loss"), ("evalLoss", "evalLoss"), ("learningRate", "lr")):
+            value = event.get(key)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                parts.append(f"{label}={value:.4g}" if key == "learningRate" else f"{label}={value:.4f}")
+        detail = " ".join(parts)
+    elif kind == "checkpoint.saved":
+        detail = f"step={event.get('step')} ({len(event.get('artifacts') or [])} files)"
+    elif kind == "training.failed":
+        detail = str(event.get("error"))
+    elif kind == "training.completed":
+        detail = f"{len(event.get('artifacts') or [])} artifacts"
+    elif kind == "training.started":
+        meta = event.get("metadata") or {}
+        detail = ", ".join(f"{k}={meta[k]}" for k in ("model", "device", "datasetRows", "maxSteps") if k in meta)
+    elif kind == "training.cancelled":
+        detail = str(event.get("reason") or "")
+    else:
+        detail = ""
+    return f"{stamp} {kind} {detail}".strip()
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """This project's training jobs."""
+
+
+@jobs_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_command(as_json: bool) -> None:
+    """The project's jobs, newest first."""
+    from arkor.sdk.state import read_state
+
+    session = open_session()
+    state = read_state()
+    if session is None or state is None:
+        click.echo("[]" if as_json else "No jobs yet (this folder has no project state; run `arkor start`).")
+        return
+    with session.client as client:
+        jobs = client.list_jobs(state).jobs
+    if as_json:
+        click.echo(json.dumps([job.to_wire() for job in jobs], indent=2))
+        return
+    if not jobs:
+        click.echo("No jobs yet. Run `arkor start`.")
+        return
+    from rich.table import Table
+
+    table = Table("id", "name", "status", "model", "created", box=None)
+    for job in jobs:
+        table.add_row(job.id, job.name, job.status, job.config.model, job.created_at)
+    console().print(table)
+
+
+@jobs_group.command("show")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True)
+def show_command(job_id: str, as_json: bool) -> None:
+    """One job: status, config, error, checkpoints and artifacts."""
+    state = project_scope()
+    with _session().client as client:
+        job = client.get_job(job_id, state).job
+        checkpoints = client.list_checkpoints(job_id, state).checkpoints
+        artifacts = client.list_artifacts(job_id, state).artifacts
+    if as_json:
+        click.echo(json.dumps({"job": job.to_wire(), "checkpoints": [c.to_wire() for c in checkpoints],
+                               "artifacts": [a.to_wire() for a in artifacts]}, indent=2))
+        return
+    click.echo(f"{job.id}  {job.name}  status={job.status}")
+    click.echo(f"  model:     {job.config.model}")
+    click.echo(f"  created:   {job.created_at}")
+    if job.started_at:
+        click.echo(f"  started:   {job.started_at}")
+    if job.completed_at:
+        click.echo(f"  ended:     {job.completed_at}")
+    if job.error:
+        click.echo(f"  error:     {job.error}")
+    click.echo(f"  checkpoints: {', '.join(str(c.step) for c in checkpoints) or 'none'}")
+    click.echo(f"  artifacts:   {len(artifacts)} files")
+    click.echo(f"  config:    {json.dumps(job.config.to_wire())}")
+
+
+def _follow(client: Any, job_id: str, state: Any, as_json: bool) -> None:
+    from arkor.protocol.sse import SSEDecoder
+
+    last_id: str | None = None
+    while True:
+        response = client.open_event_stream(job_id, state, last_event_id=last_id)
+        decoder = SSEDecoder()
+        try:
+            for chunk in response.iter_text():
+                for frame in decoder.feed(chunk):
+                    if frame.id is not None:
+                        last_id = frame.id
+                    if frame.event == "ping" or not frame.data:
+                        continue
+                    if frame.event == "end":
+                        return
+                    try:
+                        event = json.loads(frame.data)
+                    except ValueError:
+                        continue
+                    click.echo(json.dumps(event) if as_json else _format_event(event))
+                    if event.get("type") in ("training.completed", "training.failed", "training.cancelled"):
+                        return
+        finally:
+            response.close()
+        job = client.get_job(job_id, state).job
+        if job.status in ("completed", "failed", "cancelled"):
+            return
+
+
+@jobs_group.command("logs")
+@click.argument("job_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new events until the job ends.")
+@click.option("--json", "as_json", is_flag=True, help="One event JSON object per line.")
+def logs_command(job_id: str, follow: bool, as_json: bool) -> None:
+    """The job's events (training.started, logs, checkpoints, the end)."""
+    state = project_scope()
+    with _session().client as client:
+        if follow:
+            try:
+                _follow(client, job_id, state, as_json)
+            except KeyboardInterrupt:
+                sys.exit(130)
+            return
+        request = client.build_request("GET", f"/v1/jobs/{job_id}", scope=state, params={"events": "true"})
+        body = client._send(request, lambda response: response.json())  # the route's JSON, events included
+    for event in body.get("events") or []:
+        click.echo(json.dumps(event) if as_json else _format_event(event))
+
+
+@jobs_group.command("cancel")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True)
+def cancel_command(job_id: str, as_json: bool) -> None:
+    """Stop a queued or running job (exit 1 if it already ended)."""
+    from arkor.sdk.errors import CloudApiError
+
+    state = project_scope()
+    with _session().client as client:
+        try:
+            client.cancel_job(job_id, state)
+        except CloudApiError as exc:
+            if exc.status == 409:
+                raise CliError(f"Job {job_id} already ended: {exc.message}") from None
+            raise
+        job = client.get_job(job_id, state).job
+    if as_json:
+        click.echo(json.dumps(job.to_wire(), indent=2))
+    else:
+        click.echo(f"Cancelled job {job_id} (status={job.status}).")
