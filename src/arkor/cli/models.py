@@ -43,15 +43,8 @@ def models_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from rich.table import Table
-
-    from ._common import console
-
-    table = Table(box=None)
-    for column in ("model", "source", "offline", "cached"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("notes", overflow="ellipsis", no_wrap=True)
+    width = max(len(str(row["id"])) for row in rows)
+    click.echo(f"{'model':<{width}}  {'source':<9}  offline  cached  notes")
     for row in rows:
-        table.add_row(str(row["id"]), str(row["source"]), "yes" if row["offline"] else "no",
-                      "yes" if row["cached"] else "no", str(row["description"]))
-    console().print(table)
+        click.echo(f"{row['id']!s:<{width}}  {row['source']!s:<9}  {'yes' if row['offline'] else 'no':<7}  "
+                   f"{'yes' if row['cached'] else 'no':<6}  {row['description']}")
