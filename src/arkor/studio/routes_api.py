@@ -1,0 +1,245 @@
+"""Studio's `/api/*` routes for identity, manifest, jobs, events, artifacts, training and chat.
+
+Each route proxies one backend call through the SDK's client; the SSE and chat routes stream the
+upstream body through unchanged. Deployments live in `routes_deployments.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from .backend import Connection, connect, connect_with_project, error, error_response
+from .manifest import ManifestError, read_manifest
+from .train_runs import RunInProgressError, resolve_train_file, start_command
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+
+
+def project_dir(request: Request) -> Path:
+    return request.app.state.studio.project_dir
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; invalid or non-object JSON reads as `{}` (the original's leniency)."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+async def _streamed(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_bytes():
+            yield chunk
+    finally:
+        await response.aclose()
+
+
+@router.get("/api/credentials")
+async def credentials(request: Request) -> Response:
+    try:
+        connection = await connect(project_dir(request), mint=True)
+        assert connection is not None
+        await connection.client.aclose()
+    except Exception as exc:
+        return error_response(exc)
+    creds, state = connection.credentials, connection.state
+    anonymous = creds.get("mode") != "oauth"
+    return JSONResponse({
+        "token": connection.client._token,
+        "mode": "anon" if anonymous else "oauth",
+        "baseUrl": connection.client.base_url,
+        "orgSlug": state.org_slug if state else (creds.get("orgSlug") if anonymous else None),
+        "projectSlug": state.project_slug if state else None,
+    })
+
+
+@router.get("/api/me")
+async def me(request: Request) -> Response:
+    try:
+        connection = await connect(project_dir(request), mint=True)
+        assert connection is not None
+        async with connection.client as client:
+            return JSONResponse((await client.get_me()).to_wire())
+    except Exception as exc:
+        return error_response(exc)
+
+
+@router.get("/api/manifest")
+async def manifest(request: Request) -> Response:
+    try:
+        return JSONResponse(await read_manifest(project_dir(request)))
+    except ManifestError as exc:
+        return error(400, str(exc))
+
+
+async def _scoped(request: Request) -> Connection | None:
+    """A connection with usable project state, or None (no credentials or no/stale state)."""
+    connection = await connect(project_dir(request), mint=False)
+    if connection is None:
+        return None
+    if connection.state is None:
+        await connection.client.aclose()
+        return None
+    return connection
+
+
+@router.get("/api/jobs")
+async def list_jobs(request: Request) -> Response:
+    try:
+        connection = await _scoped(request)
+        if connection is None:
+            return JSONResponse({"jobs": []})
+        async with connection.client as client:
+            return JSONResponse((await client.list_jobs(connection.state)).to_wire())
+    except Exception as exc:
+        return error_response(exc)
+
+
+async def _job_call(request: Request, call: Any) -> Response:
+    """Run `call(client, state)` for a job route; no state is a 404 (no such job here)."""
+    try:
+        connection = await _scoped(request)
+        if connection is None:
+            return error(404, "No project state: this workspace has no jobs yet.")
+        async with connection.client as client:
+            return await call(client, connection.state)
+    except Exception as exc:
+        return error_response(exc)
+
+
+@router.get("/api/jobs/{job_id}")
+async def get_job(request: Request, job_id: str) -> Response:
+    async def call(client: Any, state: Any) -> Response:
+        return JSONResponse((await client.get_job(job_id, state)).to_wire())
+    return await _job_call(request, call)
+
+
+@router.post("/api/jobs/{job_id}/cancel")
+async def cancel_job(request: Request, job_id: str) -> Response:
+    async def call(client: Any, state: Any) -> Response:
+        await client.cancel_job(job_id, state)
+        return JSONResponse({"job": (await client.get_job(job_id, state)).job.to_wire()})
+    return await _job_call(request, call)
+
+
+@router.get("/api/jobs/{job_id}/artifacts")
+async def list_artifacts(request: Request, job_id: str) -> Response:
+    async def call(client: Any, state: Any) -> Response:
+        return JSONResponse((await client.list_artifacts(job_id, state)).to_wire())
+    return await _job_call(request, call)
+
+
+@router.get("/api/jobs/{job_id}/artifacts/{pathname:path}")
+async def download_artifact(request: Request, job_id: str, pathname: str) -> Response:
+    async def call(client: Any, state: Any) -> Response:
+        path = "/".join(_quote(part) for part in pathname.split("/"))
+        upstream = await client.send_stream(client.build_request("GET", f"/v1/jobs/{_quote(job_id)}/artifacts/{path}", scope=state))
+        filename = pathname.rsplit("/", 1)[-1].replace('"', "")
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return StreamingResponse(_streamed(upstream), media_type="application/octet-stream", headers=headers)
+    return await _job_call(request, call)
+
+
+@router.get("/api/jobs/{job_id}/checkpoints")
+async def list_checkpoints(request: Request, job_id: str) -> Response:
+    async def call(client: Any, state: Any) -> Response:
+        return JSONResponse((await client.list_checkpoints(job_id, state)).to_wire())
+    return await _job_call(request, call)
+
+
+@router.get("/api/jobs/{job_id}/events")
+async def job_events(request: Request, job_id: str) -> Response:
+    try:
+        connection = await _scoped(request)
+        if connection is None:
+            return error(400, "No project state")
+        last_event_id = request.headers.get("last-event-id") or None
+        upstream_request = connection.client.event_stream_request(job_id, connection.state, last_event_id=last_event_id)
+        upstream = await connection.client._http.send(upstream_request, stream=True)
+    except Exception as exc:
+        return error_response(exc)
+    if not upstream.is_success:
+        body = await upstream.aread()
+        await upstream.aclose()
+        await connection.client.aclose()
+        return Response(body, status_code=upstream.status_code,
+                        media_type=upstream.headers.get("content-type", "application/json"))
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _streamed(upstream):
+                yield chunk
+        finally:
+            await connection.client.aclose()
+
+    return StreamingResponse(body(), media_type=upstream.headers.get("content-type", "text/event-stream"),
+                             headers=STREAM_HEADERS)
+
+
+@router.post("/api/train")
+async def train(request: Request) -> Response:
+    studio = request.app.state.studio
+    body = await _json_body(request)
+    file = None
+    if isinstance(body.get("file"), str) and body["file"]:
+        try:
+            file = resolve_train_file(studio.project_dir, body["file"])
+        except ValueError as exc:
+            return error(400, str(exc))
+    argv = start_command(file, dry_run=bool(body.get("dryRun")))
+    try:
+        process = await studio.train_runs.start(studio.project_dir, argv)
+    except RunInProgressError as exc:
+        return error(409, str(exc))
+    except OSError as exc:
+        return Response(f"\n---\nfailed to start: {exc}\n", media_type="text/plain; charset=utf-8")
+    return StreamingResponse(studio.train_runs.stream(studio.project_dir, process),
+                             media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
+
+
+@router.get("/api/train")
+async def train_status(request: Request) -> Response:
+    studio = request.app.state.studio
+    return JSONResponse({"running": studio.train_runs.is_running(studio.project_dir)})
+
+
+@router.post("/api/inference/chat")
+async def chat(request: Request) -> Response:
+    raw = await request.body()
+    try:
+        connection = await connect_with_project(project_dir(request))
+        client = connection.client
+        upstream = await client.send_stream(client.build_request(
+            "POST", "/v1/inference/chat", scope=connection.state, content=raw,
+            headers={"Content-Type": "application/json"}))
+    except Exception as exc:
+        return error_response(exc)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _streamed(upstream):
+                yield chunk
+        finally:
+            await client.aclose()
+
+    return StreamingResponse(body(), media_type=upstream.headers.get("content-type", "text/event-stream"),
+                             headers=STREAM_HEADERS)
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")

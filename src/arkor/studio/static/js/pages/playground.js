@@ -1,0 +1,139 @@
+// Playground: streaming chat with a base model, a completed job's adapter, or any checkpoint.
+import { apiFetch, apiJson, readSse } from "../api.js";
+import { h, replace, shortId } from "../ui.js";
+
+const BASE_MODELS = ["HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m", "arkor/tiny-test"];
+
+export function render(container, { query }) {
+  let jobs = [];
+  let messages = [];
+  let controller = null;
+  const target = h("select.input", { id: "target", "aria-label": "Model or adapter", onchange: () => { onTargetChange(); } });
+  const checkpoint = h("select.input", { id: "checkpoint", "aria-label": "Checkpoint", hidden: true, onchange: () => resetChat() });
+  const temperature = h("input.input", { type: "number", id: "temperature", min: "0", max: "2", step: "0.1", value: "0.7" });
+  const topP = h("input.input", { type: "number", id: "top-p", min: "0.05", max: "1", step: "0.05", value: "0.95" });
+  const maxTokens = h("input.input", { type: "number", id: "max-tokens", min: "1", max: "4096", step: "1", value: "128" });
+  const system = h("textarea.input", { id: "system-prompt", rows: "3", placeholder: "Optional system prompt" });
+  const transcript = h("div.transcript", { id: "transcript" });
+  const input = h("textarea.input.chat-input", { id: "chat-input", rows: "2", placeholder: "Message (Enter to send, Shift+Enter for a new line)" });
+  const sendButton = h("button.btn.primary", { type: "button", id: "send", onclick: () => send() }, "Send");
+  const stopButton = h("button.btn", { type: "button", id: "stop", hidden: true, onclick: () => controller && controller.abort() }, "Stop");
+  const notice = h("div");
+
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  });
+
+  container.append(
+    h("div.page-head", h("h1", "Playground"), h("p.muted", "Chat with a base model or what your jobs trained.")),
+    notice,
+    h("div.playground",
+      h("aside.card.settings",
+        h("div.card-head", h("h2", "Settings")),
+        h("div.card-body.form",
+          h("label", "Model", target), h("label", { id: "checkpoint-label" }, "Weights", checkpoint),
+          h("label", "Temperature", temperature), h("label", "Top p", topP), h("label", "Max tokens", maxTokens),
+          h("label", "System prompt", system),
+          h("button.btn", { type: "button", onclick: () => resetChat() }, "Clear chat"))),
+      h("section.card.chat",
+        transcript,
+        h("div.composer", input, h("div.row", sendButton, stopButton)))),
+  );
+
+  function resetChat() {
+    if (controller) controller.abort();
+    messages = [];
+    replace(transcript, h("div.empty.muted", "Say something to start."));
+  }
+
+  function selected() {
+    const value = target.value;
+    if (value.startsWith("job:")) {
+      const jobId = value.slice(4);
+      const cp = checkpoint.value;
+      return cp === "final" ? { adapter: { kind: "final", jobId } } : { adapter: { kind: "checkpoint", jobId, step: Number(cp) } };
+    }
+    return { baseModel: value.slice(5) };
+  }
+
+  async function onTargetChange() {
+    resetChat();
+    const value = target.value;
+    checkpoint.hidden = !value.startsWith("job:");
+    document.getElementById("checkpoint-label").hidden = checkpoint.hidden;
+    const url = value.startsWith("job:") ? `#/playground?adapter=${encodeURIComponent(value.slice(4))}` : "#/playground";
+    history.replaceState(null, "", url);
+    if (checkpoint.hidden) return;
+    const jobId = value.slice(4);
+    const job = jobs.find((j) => j.id === jobId);
+    replace(checkpoint, job && job.status === "completed" ? h("option", { value: "final" }, "Final adapter") : null);
+    try {
+      const { checkpoints } = await apiJson(`/api/jobs/${encodeURIComponent(jobId)}/checkpoints`);
+      for (const cp of checkpoints) checkpoint.append(h("option", { value: String(cp.step) }, `Checkpoint step ${cp.step}`));
+    } catch (err) {
+      replace(notice, h("div.banner.warn", `Could not list checkpoints: ${err.message}`));
+    }
+  }
+
+  function bubble(role, text) {
+    const body = h("div.bubble-text", text);
+    const el = h(`div.bubble.${role}`, h("div.bubble-role", role), body);
+    transcript.querySelector(".empty")?.remove();
+    transcript.append(el);
+    transcript.scrollTop = transcript.scrollHeight;
+    return body;
+  }
+
+  async function send() {
+    const text = input.value.trim();
+    if (!text || controller) return;
+    input.value = "";
+    bubble("user", text);
+    messages.push({ role: "user", content: text });
+    const out = bubble("assistant", "");
+    out.classList.add("streaming");
+    controller = new AbortController();
+    sendButton.disabled = true;
+    stopButton.hidden = false;
+    const history = system.value.trim() ? [{ role: "system", content: system.value.trim() }, ...messages] : messages;
+    const body = { messages: history, stream: true, ...selected(),
+      temperature: Number(temperature.value), topP: Number(topP.value), maxTokens: Math.round(Number(maxTokens.value)) };
+    let reply = "";
+    try {
+      const response = await apiFetch("/api/inference/chat", { method: "POST", body, signal: controller.signal });
+      await readSse(response, (data, event) => {
+        if (data === "[DONE]") return;
+        let chunk;
+        try { chunk = JSON.parse(data); } catch { return; }
+        if (event === "error") { reply += `\n[error] ${chunk.error}`; out.textContent = reply; return; }
+        const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
+        if (delta && delta.content) { reply += delta.content; out.textContent = reply; transcript.scrollTop = transcript.scrollHeight; }
+      });
+      messages.push({ role: "assistant", content: reply });
+    } catch (err) {
+      out.textContent = reply + (err.name === "AbortError" ? " [stopped]" : `[error] ${err.message}`);
+      if (reply) messages.push({ role: "assistant", content: reply });
+    } finally {
+      out.classList.remove("streaming");
+      out.parentElement.dataset.done = "true";
+      controller = null;
+      sendButton.disabled = false;
+      stopButton.hidden = true;
+    }
+  }
+
+  (async () => {
+    try { jobs = (await apiJson("/api/jobs")).jobs; } catch (err) { replace(notice, h("div.banner.warn", `Could not load jobs: ${err.message}. Base models only.`)); }
+    const trained = jobs.filter((j) => j.status === "completed" || j.status === "running" || j.status === "cancelled");
+    replace(target,
+      h("optgroup", { label: "Base models" }, BASE_MODELS.map((m) => h("option", { value: `base:${m}` }, m))),
+      trained.length ? h("optgroup", { label: "Trained adapters" }, trained.map((j) => h("option", { value: `job:${j.id}` }, `${j.name} (${shortId(j.id)}) · ${j.status}`))) : null);
+    const wanted = query.get("adapter");
+    const firstCompleted = trained.find((j) => j.status === "completed");
+    if (wanted && trained.some((j) => j.id === wanted)) target.value = `job:${wanted}`;
+    else if (wanted && firstCompleted) target.value = `job:${firstCompleted.id}`;
+    await onTargetChange();
+  })();
+  resetChat();
+  return () => { if (controller) controller.abort(); };
+}

@@ -1,0 +1,205 @@
+"""Fixtures for Studio end-to-end tests: a scaffolded project, a running `arkor dev`, a real Chromium.
+
+Everything runs in an isolated HOME/ARKOR_HOME. Teardown stops Studio (SIGINT, then SIGKILL) and
+the embedded backend it started (the pid in `<ARKOR_HOME>/server/server.json`), so no process
+outlives the tests. Screenshots go to `artifacts/studio-screenshots/` at the repo root (CI keeps it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+SCREENSHOTS = REPO / "artifacts" / "studio-screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+READY = re.compile(r"Arkor Studio is running at (http://\S+)")
+
+TRAINER_PY = '''from arkor import create_trainer
+
+trainer = create_trainer(
+    name="{name}",
+    model="arkor/tiny-test",
+    dataset={{"type": "file", "path": "data/chat.jsonl"}},
+    lora={{"r": 8, "alpha": 16}},
+    max_steps={max_steps},
+    save_steps=3,
+    logging_steps=1,
+    batch_size=4,
+    learning_rate=3e-2,
+)
+'''
+INDEX_PY = '''from arkor import create_arkor
+
+from .trainer import trainer
+
+arkor = create_arkor(trainer=trainer)
+'''
+
+
+def write_trainer(project: Path, *, name: str, max_steps: int) -> None:
+    (project / "src" / "arkor" / "trainer.py").write_text(TRAINER_PY.format(name=name, max_steps=max_steps))
+
+
+def scaffold_project(project: Path) -> None:
+    (project / "src" / "arkor").mkdir(parents=True)
+    (project / "data").mkdir()
+    colours = ["red", "blue", "green", "yellow"]
+    with (project / "data" / "chat.jsonl").open("w") as handle:
+        for i in range(24):
+            colour = colours[i % 4]
+            handle.write(json.dumps({"messages": [
+                {"role": "user", "content": f"What colour is item {i}? It is {colour}."},
+                {"role": "assistant", "content": colour},
+            ]}) + "\n")
+    (project / "src" / "arkor" / "index.py").write_text(INDEX_PY)
+    write_trainer(project, name="e2e-tiny", max_steps=6)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class StudioProcess:
+    def __init__(self, root: Path) -> None:
+        self.home = root / "home"
+        self.arkor_home = self.home / ".arkor"
+        self.project = root / "project"
+        self.home.mkdir()
+        scaffold_project(self.project)
+        self.port = free_port()
+        self.env = {**os.environ, "HOME": str(self.home), "ARKOR_HOME": str(self.arkor_home), "CI": "1",
+                    "PYTHONUNBUFFERED": "1"}
+        self.env.pop("ARKOR_CLOUD_API_URL", None)
+        self.output: list[str] = []
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 180.0) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "arkor.cli.main", "dev", "--port", str(self.port)],
+            cwd=self.project, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                match = READY.search(line)
+                if match:
+                    self.url = match.group(1).rstrip("/")
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.2):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("arkor dev did not become ready:\n" + "".join(self.output))
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        return (self.arkor_home / "studio-token").read_text().strip()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        stop_backend(self.arkor_home)
+
+
+def stop_backend(arkor_home: Path) -> None:
+    """Stop the embedded backend recorded under this ARKOR_HOME (its own process group)."""
+    record = arkor_home / "server" / "server.json"
+    try:
+        pid = int(json.loads(record.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory):
+    server = StudioProcess(tmp_path_factory.mktemp("studio"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+class ConsoleWatcher:
+    """Collects console errors and uncaught page errors of one page."""
+
+    def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
+        self.errors: list[str] = []
+        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+
+@pytest.fixture
+def page(browser, studio):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.console_watcher = ConsoleWatcher(page)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
