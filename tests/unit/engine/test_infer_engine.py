@@ -217,3 +217,27 @@ def test_stream_raises_validation_errors_before_the_first_chunk(engine):
 def test_unknown_model_is_reported_clearly(engine):
     with pytest.raises(ModelNotAvailableError):
         engine.complete(chat(), model_id="nobody/no-such-model")
+
+
+def test_least_recently_used_base_is_unloaded(loader):
+    from arkor.engine.models import resolve_model_path
+
+    local_folder = str(resolve_model_path(MODEL, progress=False))  # same weights, another model id
+    small = InferenceEngine(max_bases=1, model_loader=loader)
+    small.complete(chat(max_tokens=2), model_id=MODEL)
+    small.complete(chat(max_tokens=2), model_id=local_folder)
+    assert small.loaded_models() == [local_folder]
+    small.complete(chat(max_tokens=2), model_id=MODEL)
+    assert small.loaded_models() == [MODEL] and small.base_loads == 3
+
+
+def test_prompt_longer_than_the_context_is_a_config_error(engine):
+    with pytest.raises(ConfigError, match="context") as info:
+        engine.complete(chat("word " * 2100), model_id=MODEL)
+    assert info.value.field == "messages"
+
+
+def test_get_engine_is_a_process_wide_singleton():
+    from arkor.engine.infer import get_engine
+
+    assert get_engine() is get_engine()

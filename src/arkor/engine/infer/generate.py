@@ -107,9 +107,18 @@ def generate_token_ids(
     device = next(model.parameters()).device
     input_ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
     cache = DynamicCache(config=getattr(model, "config", None))
+    # Only the last position's logits are needed; computing the LM head for the whole prompt is
+    # wasted work (large for big vocabularies). Architectures without the argument get it all.
+    extra: dict = {"logits_to_keep": 1}
     with torch.inference_mode():
         for _ in range(settings.max_new_tokens):
-            outputs = model(input_ids=input_ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            try:
+                outputs = model(input_ids=input_ids, past_key_values=cache, use_cache=True, **extra)
+            except TypeError as exc:
+                if not extra or "logits_to_keep" not in str(exc):
+                    raise
+                extra = {}
+                outputs = model(input_ids=input_ids, past_key_values=cache, use_cache=True)
             cache = outputs.past_key_values
             logits = outputs.logits[0, -1, :].float()
             if constraint is not None:
