@@ -28,7 +28,7 @@ def start_training_from_overview(page, studio, trainer_name: str) -> str:  # typ
     assert button.is_enabled()
     button.click()
     assert button.is_disabled()  # no second run while one is in flight
-    page.wait_for_function("document.querySelector('#train-log').textContent.includes('Started job')", timeout=TRAIN_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('#train-log').textContent.includes('Started job')", timeout=TRAIN_TIMEOUT_MS)
     return JOB_ID.search(page.locator("#train-log").text_content()).group(1)
 
 
@@ -51,9 +51,9 @@ def test_run_training_then_follow_the_job_to_completion(page, studio):
 
     row.locator("a.job-link").click()
     page.wait_for_url(re.compile(rf"#/jobs/{job_id}$"))
-    page.wait_for_function("document.querySelectorAll('.chart-svg circle.point').length >= 1", timeout=TRAIN_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelectorAll('.chart-svg circle.point').length >= 1", timeout=TRAIN_TIMEOUT_MS)
     first = page.locator(".chart-svg circle.point").count()
-    page.wait_for_function("document.querySelectorAll('.chart-svg circle.point').length >= 6", timeout=TRAIN_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelectorAll('.chart-svg circle.point').length >= 6", timeout=TRAIN_TIMEOUT_MS)
     assert page.locator(".chart-svg circle.point").count() > first or first >= 6
     page.locator('#job-status [data-status="completed"]').wait_for(timeout=TRAIN_TIMEOUT_MS)
     page.locator(".artifacts-table tbody tr").first.wait_for(timeout=60_000)
@@ -104,6 +104,6 @@ def test_compare_and_endpoints_pages_render(page, studio):
     page.locator(".chart-svg path.series").first.wait_for(timeout=60_000)
     screenshot(page, "compare")
     page.goto(studio.base + "/#/endpoints")
-    page.wait_for_function("!document.querySelector('.page .skeleton')", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('.page .skeleton')", timeout=60_000)
     screenshot(page, "endpoints")
     no_console_errors(page)
