@@ -91,13 +91,13 @@ def lora_model_flops(body_params: int, head_params: int, tokens: int, loss_token
     return 4.0 * body_params * tokens + 4.0 * head_params * loss_tokens
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], file=sys.stdout) -> None:
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], file: Any = None) -> None:
     """A plain aligned text table (markdown-compatible)."""
     cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    print("\n".join(lines), file=file)
+    print("\n".join(lines), file=file or sys.stdout)
 
 
 def _fmt(value: Any) -> str:

@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lora-r", type=int, default=16)
     parser.add_argument("--targets", choices=("all-linear", "qkvo"), default="all-linear")
     parser.add_argument("--trainers", default=",".join(TRAINERS), help="comma-separated subset of " + ",".join(TRAINERS))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per run (default: torch's default)")
     parser.add_argument("--quick", action="store_true", help="the tiny test model for 3 steps (checks the plumbing)")
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write JSON results (stdout if no PATH)")
     parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)
@@ -313,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model or (TINY_TEST_MODEL if args.quick else DEFAULT_MODEL)
     spec = {"model": model, "steps": 3 if args.quick and args.steps == 20 else args.steps,
             "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "lora_r": args.lora_r,
-            "lora_alpha": args.lora_r, "targets": "all-linear" if args.targets == "all-linear" else QKVO}
+            "lora_alpha": args.lora_r, **({"threads": args.threads} if args.threads else {}), "targets": "all-linear" if args.targets == "all-linear" else QKVO}
     report = run_benchmark(spec, tuple(t for t in args.trainers.split(",") if t))
     if args.json:
         text = json.dumps(report, indent=2)

@@ -1,0 +1,86 @@
+"""The benchmark scripts stay runnable: each one's core function runs end to end on the tiny test
+model for 2 steps, and the FLOPs/token accounting they report is checked on known inputs."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import _common  # noqa: E402
+import quality  # noqa: E402
+import train_throughput  # noqa: E402
+
+TINY = "arkor/tiny-test"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARKOR_HOME", str(tmp_path / "arkor-home"))
+
+
+def test_count_tokens_counts_non_pad_and_shifted_labels():
+    import torch
+
+    attention = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    labels = torch.tensor([[-100, -100, 7, 8], [-100, 5, -100, -100]])
+    # Loss-bearing = targets of a prediction: labels[:, 1:] that are not -100.
+    assert _common.count_tokens(attention, labels) == (6, 3)
+
+
+def test_lora_model_flops_counts_body_per_token_and_head_per_loss_token():
+    assert _common.lora_model_flops(body_params=10, head_params=100, tokens=3, loss_tokens=2) == 4 * 10 * 3 + 4 * 100 * 2
+
+
+def test_matmul_params_splits_body_and_head_and_skips_lora_factors():
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=True)
+    model = LlamaForCausalLM(config)
+    expected_body = 4 * 16 * 16 + 3 * 16 * 32  # q,k,v,o + gate,up,down
+    assert _common.matmul_params(model) == (expected_body, 64 * 16)
+    wrapped = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear"))
+    assert _common.matmul_params(wrapped) == (expected_body, 64 * 16)
+
+
+def test_print_table_aligns_columns(capsys):
+    _common.print_table(["a", "bb"], [[1.23456, None], ["long name", 3]])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| a         | bb |"
+    assert lines[2] == "| 1.235     | -  |"
+    assert len({len(line) for line in lines}) == 1
+
+
+def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
+    spec = {"model": TINY, "steps": 2, "batch_size": 2, "lr": 2e-4, "seed": 0, "lora_r": 4, "lora_alpha": 4,
+            "targets": "all-linear", "peak_seconds": 0.1, "work_dir": str(tmp_path)}
+    report = train_throughput.run_benchmark(spec, in_process=True)
+
+    assert [r["trainer"] for r in report["results"]] == ["arkor", "trl", "transformers"]
+    for result in report["results"]:
+        assert result["steps"] == 2, result
+        assert result["tokens"] > result["loss_tokens"] > 0, result
+        assert math.isfinite(result["final_loss"]) and result["final_loss"] > 0, result
+        assert result["wall_s"] > 0 and result["matmul_peak_gflops"] > 0 and result["mfu"] > 0, result
+    trl = report["results"][1]
+    assert trl["tokens_per_s_vs_trl"] == pytest.approx(1.0)
+    # The two Hugging Face trainers draw the same batches from the same pre-tokenized rows.
+    assert report["results"][2]["tokens"] == trl["tokens"]
+
+
+def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
+    results = quality.run_quality(TINY, ["triage"], steps=2, eval_rows=2, work_dir=tmp_path)
+
+    (result,) = results
+    assert result["template"] == "triage" and result["eval_rows"] == 2 and result["steps"] == 2
+    assert (tmp_path / "triage" / "final" / "adapter_model.safetensors").is_file()
+    for summary in (result["base"], result["fine_tuned"]):
+        assert set(summary) >= {"valid_json", "category", "urgency", "next_action", "exact_fields"}
+        assert all(0.0 <= value <= 1.0 for value in summary.values())
