@@ -1,0 +1,112 @@
+"""`arkor start` end to end on the embedded backend: exit codes for completed, failed and cancelled
+runs, then `arkor jobs` and `arkor export` on the completed job."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import Arkor, tiny_project
+
+JOB_LINE = re.compile(r"Started job (\S+)")
+
+
+@pytest.fixture(scope="module")
+def completed(arkor: Arkor, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    project = tiny_project(arkor, tmp_path_factory.mktemp("proj") / "done")
+    result = arkor("start", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Built src/arkor/index.py → .arkor/build/index.py" in result.stdout
+    job_id = JOB_LINE.search(result.stdout).group(1)
+    assert f"Job {job_id} finished with status=completed" in result.stdout
+    assert re.search(r"step=3 loss=\d+\.\d{4}", result.stdout)  # the template's on_log printer
+    return project, job_id
+
+
+def test_start_completed_and_reuses_the_build(arkor: Arkor, completed: tuple[Path, str]) -> None:
+    project, _ = completed
+    built = (project / ".arkor" / "build" / "manifest.json").stat().st_mtime_ns
+    again = arkor("start", "--dry-run", cwd=project)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Built " not in again.stdout  # artifact present and no entry given: reused
+    assert (project / ".arkor" / "build" / "manifest.json").stat().st_mtime_ns == built
+    job_id = JOB_LINE.search(again.stdout).group(1)
+    show = json.loads(arkor("jobs", "show", job_id, "--json", cwd=project).stdout)
+    assert show["job"]["config"]["dryRun"] is True
+
+
+def test_start_with_bad_dataset_exits_1(arkor: Arkor, tmp_path: Path) -> None:
+    project = tiny_project(arkor, tmp_path / "bad")
+    (project / "data" / "train.jsonl").write_text('{"nothing": "useful"}\n{"still": "nothing"}\n')
+    result = arkor("start", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "status=failed" in result.stdout or "Error:" in result.stderr
+
+
+def test_cancel_from_another_process_exits_2(arkor: Arkor, tmp_path: Path) -> None:
+    project = tiny_project(arkor, tmp_path / "long", max_steps=5000)
+    process = arkor.popen("start", cwd=project)
+    try:
+        job_id = None
+        lines = []
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            match = JOB_LINE.search(line)
+            if match:
+                job_id = match.group(1)
+                break
+        assert job_id, "".join(lines)
+        cancel = arkor("jobs", "cancel", job_id, cwd=project)
+        assert cancel.returncode == 0, cancel.stdout + cancel.stderr
+        rest, _ = process.communicate(timeout=120)
+        assert process.returncode == 2, "".join(lines) + rest
+        assert f"Job {job_id} finished with status=cancelled" in rest
+        again = arkor("jobs", "cancel", job_id, cwd=project)
+        assert again.returncode == 1 and "already ended" in again.stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_jobs_commands(arkor: Arkor, completed: tuple[Path, str]) -> None:
+    project, job_id = completed
+    listed = json.loads(arkor("jobs", "list", "--json", cwd=project).stdout)
+    assert job_id in [job["id"] for job in listed]
+    table = arkor("jobs", "list", cwd=project).stdout
+    assert job_id in table and "completed" in table
+    show = arkor("jobs", "show", job_id, cwd=project)
+    assert f"status=completed" in show.stdout and "model:     arkor/tiny-test" in show.stdout
+    logs = arkor("jobs", "logs", job_id, cwd=project).stdout.splitlines()
+    assert "training.started" in logs[0] and "training.completed" in logs[-1]
+    followed = [json.loads(line) for line in arkor("jobs", "logs", job_id, "-f", "--json", cwd=project, timeout=60).stdout.splitlines()]
+    assert [e["type"] for e in followed][-1] == "training.completed"
+    assert [e["step"] for e in followed if e["type"] == "training.log"] == [1, 2, 3]
+    elsewhere = arkor("jobs", "show", job_id, cwd=project.parent)
+    assert elsewhere.returncode == 1 and "No project state" in elsewhere.stderr
+
+
+def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, str], tmp_path: Path) -> None:
+    project, job_id = completed
+    adapter = arkor("export", job_id, "--out", str(tmp_path / "adapter"), cwd=project)
+    assert adapter.returncode == 0, adapter.stderr
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+    missing = arkor("export", job_id, "--checkpoint", "999", "--out", str(tmp_path / "x"), cwd=project)
+    assert missing.returncode == 1 and "no checkpoint at step 999" in missing.stderr
+    merged = arkor("export", job_id, "--merge", "--out", str(tmp_path / "merged"), cwd=project)
+    assert merged.returncode == 0, merged.stderr
+    # A plain transformers load in a fresh interpreter: nothing of arkor or peft is needed.
+    check = subprocess.run([sys.executable, "-c", (
+        "import sys, torch; from transformers import AutoModelForCausalLM, AutoTokenizer;"
+        f"m = AutoModelForCausalLM.from_pretrained({str(tmp_path / 'merged')!r});"
+        f"t = AutoTokenizer.from_pretrained({str(tmp_path / 'merged')!r});"
+        "ids = t.apply_chat_template([{'role': 'user', 'content': 'hi'}], add_generation_prompt=True, return_tensors='pt');"
+        "ids = ids['input_ids'] if hasattr(ids, 'keys') else ids;"
+        "out = m.generate(ids, max_new_tokens=3, do_sample=False);"
+        "assert out.shape[1] == ids.shape[1] + 3; assert 'peft' not in sys.modules; print('ok')")],
+        capture_output=True, text=True, timeout=180, env=arkor.env)
+    assert check.stdout.strip().endswith("ok"), check.stderr
