@@ -30,6 +30,21 @@ from .datasets import (
     HuggingfaceDatasetSource,
     UploadedDatasetSource,
 )
+from .deployments import (
+    AdapterDeploymentTarget,
+    BaseModelDeploymentTarget,
+    CreatedDeploymentKey,
+    Deployment,
+    DeploymentCreateRequest,
+    DeploymentKey,
+    DeploymentKeyCreateRequest,
+    DeploymentKeyCreateResponse,
+    DeploymentKeyListResponse,
+    DeploymentListResponse,
+    DeploymentResponse,
+    DeploymentRetention,
+    DeploymentUpdateRequest,
+)
 from .errors import ErrorBody, UpgradeRequiredBody
 from .events import (
     TERMINAL_EVENT_TYPES,

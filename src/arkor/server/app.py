@@ -26,7 +26,7 @@ from .deps import client_header
 from .errors import install_error_handlers
 from .events import Broadcaster, EventLog
 from .manager import JobManager, JobManagerPaths
-from .routes import artifacts, auth, datasets, inference, internal, jobs, ops, projects, stream
+from .routes import artifacts, auth, datasets, deployments, exports, inference, internal, jobs, ops, projects, serving, stream
 from .settings import ServerSettings
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,18 @@ def build_executor(settings: ServerSettings, on_exit) -> Executor:  # type: igno
             on_exit=on_exit,
             worker_command=settings.worker_command,
         )
-    raise ValueError(f"ARKOR_EXECUTOR={settings.executor!r} is not available here; use 'local'")
+    if settings.executor == "ray":
+        from arkor.executors.ray import RayExecutor
+
+        return RayExecutor(
+            on_exit=on_exit,
+            address=settings.ray_address,
+            namespace=settings.ray_namespace,
+            num_cpus=settings.ray_num_cpus,
+            num_gpus=settings.ray_num_gpus,
+            max_pending=settings.ray_max_pending_jobs,
+        )
+    raise ValueError(f"ARKOR_EXECUTOR={settings.executor!r} is not available; use 'local' or 'ray'")
 
 
 def build_services(settings: ServerSettings) -> Services:
@@ -126,8 +137,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return await call_next(request)
 
     client_dependency = [Depends(client_header)]
-    for module in (auth, projects, jobs, stream, datasets, artifacts, inference):
+    for module in (auth, projects, jobs, stream, datasets, artifacts, inference, deployments, exports):
         app.include_router(module.router, dependencies=client_dependency)
     app.include_router(internal.router)
     app.include_router(ops.router)
+    app.include_router(serving.router)  # OpenAI clients send no X-Arkor-Client
     return app

@@ -130,3 +130,33 @@ class ArtifactRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[str] = mapped_column(String(32))
+
+
+class DeploymentRow(Base):
+    """A served endpoint (`/d/<slug>/v1`); slugs are unique across all orgs, like `<slug>.arkor.app`."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_project_created", "project_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(50), unique=True)
+    target: Mapped[dict[str, Any]] = mapped_column(JSON)
+    auth_mode: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    run_retention_mode: Mapped[str] = mapped_column(String(20))
+    run_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))
+
+
+class DeploymentKeyRow(Base):
+    __tablename__ = "deployment_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    last_used_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
