@@ -66,6 +66,15 @@ def _compile_all(folder: Path, cwd: Path, source_dir: Path) -> None:
             raise CliError(f"Build failed: {_relative(original, cwd)} does not compile: {detail}") from None
 
 
+def _print_user_frames(exc: BaseException, staging: Path, source_dir: Path) -> None:
+    """The traceback's frames in the user's files (shown at their source paths), not arkor's."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(staging))]
+    for frame in frames:
+        frame.filename = str(source_dir) + frame.filename[len(str(staging)):]
+    if frames:
+        echo_err("Traceback (your code):\n" + "".join(traceback.format_list(frames)).rstrip())
+
+
 def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, Any]:
     """Snapshot, compile, import-check and swap in; returns the manifest.
 
@@ -93,7 +102,7 @@ def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, 
 
             if isinstance(exc, ArkorError):
                 raise
-            echo_err(traceback.format_exc().rstrip())
+            _print_user_frames(exc, staging, source.parent)
             raise CliError(f"Build failed: importing {_relative(source, cwd)} raised {type(exc).__name__}: {exc}") from None
         manifest = {
             "entry": source.name,
