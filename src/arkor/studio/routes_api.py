@@ -199,6 +199,11 @@ async def train(request: Request) -> Response:
             file = resolve_train_file(studio.project_dir, body["file"])
         except ValueError as exc:
             return error(400, str(exc))
+    default_entry = studio.project_dir / "src" / "arkor" / "index.py"
+    if file is None and default_entry.is_file():
+        # Naming the entry makes `arkor start` rebuild from the current sources, so a run always
+        # trains what the manifest just showed (the original could run a stale build).
+        file = default_entry
     argv = start_command(file, dry_run=bool(body.get("dryRun")))
     try:
         process = await studio.train_runs.start(studio.project_dir, argv)

@@ -26,24 +26,9 @@ class RunInProgressError(Exception):
     """A training run for this project is already in flight."""
 
 
-# Used only while `arkor start` is missing from this checkout (it lands with the CLI).
-_INTERIM_START = (
-    "import sys; from arkor.sdk.runner import load_entry, pick_trainer; "
-    "t = pick_trainer(load_entry(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != '--dry-run' else None)); "
-    "t._config = t._config.model_copy(update={'dry_run': True}) if '--dry-run' in sys.argv else t._config; "
-    "print('Started job', t.start().job_id, flush=True); r = t.wait(); "
-    "print(f'Job {r.job.id} finished with status={r.job.status}')"
-)
-
-
 def start_command(file: Path | None, *, dry_run: bool) -> list[str]:
     """`python -m arkor.cli.main start [file] [--dry-run]`."""
-    import importlib.util
-
-    if importlib.util.find_spec("arkor.cli.start") is None:
-        argv = [sys.executable, "-c", _INTERIM_START]
-    else:
-        argv = [sys.executable, "-m", "arkor.cli.main", "start"]
+    argv = [sys.executable, "-m", "arkor.cli.main", "start"]
     if file is not None:
         argv.append(str(file))
     if dry_run:

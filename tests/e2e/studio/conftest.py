@@ -107,10 +107,13 @@ class StudioProcess:
 
         threading.Thread(target=pump, daemon=True).start()
         deadline = time.monotonic() + timeout
-        while not ready.wait(0.2):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("arkor dev did not become ready:\n" + "".join(self.output))
+        try:
+            while not ready.wait(0.2):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("arkor dev did not become ready:\n" + "".join(self.output))
+        except BaseException:
+            self.stop()  # also on Ctrl-C: never leave Studio or its backend behind
+            raise
 
     @property
     def base(self) -> str:

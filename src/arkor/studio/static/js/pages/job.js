@@ -106,6 +106,12 @@ export function render(container, { params: [jobId] }) {
     }
   }
 
+  async function refreshJob() {
+    try { job = (await apiJson(`/api/jobs/${encodeURIComponent(jobId)}`)).job; } catch (err) { if (!job) replace(banner, h("div.banner.error", err.message)); return; }
+    if (job.status === "failed" && job.error) errorText = job.error;
+    draw();
+  }
+
   const source = new EventSource(eventSourceUrl(jobId));
   const on = (name, fn) => source.addEventListener(name, (e) => { let data = {}; try { data = JSON.parse(e.data); } catch { /* keep {} */ } fn(data); draw(); });
   on("training.started", (d) => {
@@ -125,15 +131,11 @@ export function render(container, { params: [jobId] }) {
   on("training.completed", () => { terminalFromStream = "completed"; logLine("completed", "training completed"); loadArtifacts(); });
   on("training.failed", (d) => { terminalFromStream = "failed"; errorText = d.error || "unknown error"; logLine("failed", errorText); });
   on("training.cancelled", (d) => { terminalFromStream = "cancelled"; logLine("cancelled", d.reason || "cancelled"); });
-  source.addEventListener("end", () => { logLine("end", "stream ended"); source.close(); });
+  source.addEventListener("end", () => { logLine("end", "stream ended"); source.close(); refreshJob(); });
   source.addEventListener("error", () => { if (source.readyState !== EventSource.CLOSED) logLine("stream", "interrupted, reconnecting…"); });
 
   draw();
   loadArtifacts();
-  const stopPoll = poll(async () => {
-    try { job = (await apiJson(`/api/jobs/${encodeURIComponent(jobId)}`)).job; } catch (err) { if (!job) replace(banner, h("div.banner.error", err.message)); return; }
-    if (job.status === "failed" && job.error) errorText = job.error;
-    draw();
-  }, 5000);
+  const stopPoll = poll(refreshJob, 5000);
   return () => { stopPoll(); source.close(); };
 }
