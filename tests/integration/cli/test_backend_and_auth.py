@@ -23,7 +23,7 @@ def test_two_concurrent_commands_start_one_backend(tmp_path: Path) -> None:
         urls = {out.strip() for out, _ in outputs}
         assert len(urls) == 1, outputs
         log = (tmp_path / "home" / ".arkor" / "server" / "server.log").read_text()
-        assert log.count("arkor backend listening on") == 1, log
+        assert log.count("arkor backend ready") == 1, log
         record = runner.record()
         assert record and record["url"] in urls
         # A third command reuses it.
