@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8787)
     run.add_argument("--data-dir", help="where the database, datasets and artifacts live (ARKOR_DATA_DIR)")
     run.add_argument("--record", help="write {url, pid, version} JSON here once listening")
-    run.add_argument("--executor", choices=["local"], help="where jobs run (ARKOR_EXECUTOR)")
+    run.add_argument("--executor", choices=["local", "ray"], help="where jobs run (ARKOR_EXECUTOR; ray needs RAY_ADDRESS)")
     run.set_defaults(func=serve)
     token = commands.add_parser("token", help="operator tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)

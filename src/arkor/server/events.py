@@ -5,6 +5,8 @@ Invariants:
 - The SSE stream replays rows with `seq > Last-Event-ID` from the database, then tails live events
   through the in-process `Broadcaster`; events are de-duplicated by `seq`, and any gap in what the
   broadcaster holds is filled from the database, so a reader sees every event exactly once.
+- With several replicas (PostgreSQL), `fanout.PostgresFanout` tells the broadcaster about events other
+  replicas stored (`remote_events`); the channel then reports a gap and the stream reads the database.
 - After a terminal event the stream sends `event: end` and closes; an idle stream sends `event: ping`.
 """
 
@@ -51,6 +53,8 @@ class EventLog:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.appended_total = 0
+        self.notify: Callable[[Session, str, int], None] | None = None
+        """Called inside the appending transaction with (session, job id, newest seq): cross-replica fan-out."""
 
     def append(self, session: Session, job_id: str, payloads: list[dict[str, Any]]) -> list[StoredEvent]:
         """Add events to `job_id` inside the caller's write transaction; returns them with their seq.
@@ -69,6 +73,8 @@ class EventLog:
             session.add(EventRow(job_id=job_id, seq=seq, type=body["type"], payload=body, created_at=now))
             stored.append(StoredEvent(job_id=job_id, seq=seq, type=body["type"], payload=body))
         self.appended_total += len(stored)
+        if stored and self.notify is not None:
+            self.notify(session, job_id, stored[-1].seq)
         return stored
 
     @staticmethod
@@ -94,14 +100,24 @@ class _Channel:
         self.recent: collections.deque[StoredEvent] = collections.deque(maxlen=_RECENT_EVENTS_KEPT)
         self.wakeup = asyncio.Event()
         self.subscribers = 0
+        self.known_seq = 0
+        """The newest seq another replica said it stored (see `Broadcaster.remote_events`)."""
 
     def after(self, seq: int) -> list[StoredEvent] | None:
-        """Events newer than `seq` held here, or None when some of them were never seen here."""
-        if not self.recent or self.recent[-1].seq <= seq:
-            return []
-        if self.recent[0].seq > seq + 1:
+        """Events newer than `seq` held here, or None when some of them were never seen here.
+
+        What is held need not be contiguous (another replica may have stored events in between, or
+        two threads published out of order), so anything but an unbroken run from `seq + 1` is a gap.
+        """
+        newer = [event for event in self.recent if event.seq > seq]
+        expected = seq + 1
+        for event in newer:
+            if event.seq != expected:
+                return None
+            expected += 1
+        if self.known_seq >= expected:
             return None
-        return [event for event in self.recent if event.seq > seq]
+        return newer
 
 
 class Broadcaster:
@@ -133,6 +149,31 @@ class Broadcaster:
             loop.call_soon_threadsafe(self._deliver, events)
         except RuntimeError:  # loop closed between the check and the call (shutdown)
             pass
+
+    def remote_events(self, job_id: str, seq: int) -> None:
+        """Another replica stored `job_id`'s events up to `seq` (any thread): its streams read them."""
+        self._call_soon(self._note_remote, job_id, seq)
+
+    def subscribed_jobs(self) -> list[str]:
+        """Jobs with open streams here (a snapshot; any thread)."""
+        return list(self._channels)
+
+    def _call_soon(self, callback, *args) -> None:  # type: ignore[no-untyped-def]
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # loop closed meanwhile (shutdown)
+            pass
+
+    def _note_remote(self, job_id: str, seq: int) -> None:
+        channel = self._channels.get(job_id)
+        if channel is None or seq <= channel.known_seq:
+            return
+        channel.known_seq = seq
+        channel.wakeup.set()
+        channel.wakeup = asyncio.Event()
 
     def close(self) -> None:
         """Ends every open stream (server shutdown). Call on the loop thread."""

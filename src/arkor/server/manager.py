@@ -9,6 +9,12 @@ its `WorkerSpec` and launches it; the same loop fails running jobs whose worker 
 exits come back from the executor: an exit without a terminal event fails the job with the reason
 (or ends it `cancelled` when a cancel was asked for). On startup, jobs a previous process left
 `running` are failed ("backend restarted while the job was running").
+
+Scale-out (PostgreSQL + Ray): replicas claim queued jobs with `SELECT ... FOR UPDATE SKIP LOCKED`
+(the CAS still guards the write; SQLite has one writer anyway). An executor that can `adopt` jobs
+(Ray: jobs are detached actors that outlive a backend) is asked to watch every running job it does
+not watch yet, at startup and on every loop; only a job whose actor is gone is failed. Events are
+fanned out to the other replicas through `fanout.PostgresFanout`.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 RESTART_REASON = "backend restarted while the job was running"
+ACTOR_LOST_REASON = "the job's Ray actor no longer exists (its node was lost, or the Ray cluster was restarted)"
+# A job another replica has just claimed may not have its Ray actor yet; only older ones count as lost.
+ADOPT_GRACE_S = 20.0
 SHUTDOWN_REASON = "backend was shut down while the job was running"
 
 
@@ -96,12 +105,19 @@ class JobManager:
         self._launch_lock = threading.RLock()
         self._kill_reasons: dict[str, str] = {}
         self._thread: threading.Thread | None = None
+        self._fanout: Any = None
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
         for path in (self.paths.specs, self.paths.work, self.paths.artifacts, self.paths.logs):
             path.mkdir(parents=True, exist_ok=True)
+        if not self.db.is_sqlite:
+            from .fanout import PostgresFanout
+
+            self._fanout = PostgresFanout(self.db, self.broadcaster)
+            self.log.notify = self._fanout.notify_in
+            self._fanout.start()
         self.reconcile()
         self._thread = threading.Thread(target=self._loop, name="arkor-dispatch", daemon=True)
         self._thread.start()
@@ -115,6 +131,8 @@ class JobManager:
             self._thread.join(timeout=10)
         with self._launch_lock:
             self.executor.shutdown(grace_s=self.cancel_grace_s)
+        if self._fanout is not None:
+            self._fanout.stop()
 
     def wake(self) -> None:
         with self._wake:
@@ -122,7 +140,14 @@ class JobManager:
             self._wake.notify_all()
 
     def reconcile(self) -> None:
-        """Fail jobs a previous backend process left running, and stop their orphaned workers."""
+        """Fail jobs a previous backend process left running, and stop their orphaned workers.
+
+        With an executor that adopts (Ray), running jobs are watched again instead, and only those
+        whose actor is gone are failed.
+        """
+        if hasattr(self.executor, "adopt"):
+            self._adopt_running()
+            return
         with self.db.read() as session:
             stale = session.execute(select(JobRow.id, JobRow.pid).where(JobRow.status == "running")).all()
         for job_id, pid in stale:
@@ -292,12 +317,30 @@ class JobManager:
             self.finish(job_id, "running", "failed", error=message, step=job.last_step)
         self.wake()
 
+    def _adopt_running(self, *, grace_s: float = ADOPT_GRACE_S) -> None:
+        watched = set(self.executor.running())
+        with self.db.read() as session:
+            rows = session.execute(
+                select(JobRow.id, JobRow.last_step, JobRow.heartbeat_at, JobRow.cancel_requested).where(JobRow.status == "running")
+            ).all()
+        for job_id, last_step, heartbeat_at, cancel_requested in rows:
+            if job_id in watched or self.executor.adopt(job_id):  # type: ignore[attr-defined]
+                continue
+            if grace_s and (heartbeat_at or 0) > time.time() - grace_s:
+                continue  # just claimed elsewhere; its actor may not exist yet
+            if cancel_requested:
+                self.finish(job_id, "running", "cancelled", step=last_step)
+            else:
+                self.finish(job_id, "running", "failed", error=ACTOR_LOST_REASON, step=last_step)
+
     # ---- dispatch loop ----------------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
                 self._dispatch()
+                if hasattr(self.executor, "adopt"):
+                    self._adopt_running()
                 self._check_heartbeats()
             except Exception:  # keep dispatching; one bad job must not stop the queue
                 logger.exception("dispatch loop error")
@@ -311,14 +354,15 @@ class JobManager:
             with self._launch_lock:
                 if self._stopping.is_set():
                     return
-                with self.db.read() as session:
-                    job = session.execute(
-                        select(JobRow).where(JobRow.status == "queued").order_by(JobRow.created_at, JobRow.id).limit(1)
-                    ).scalar_one_or_none()
-                if job is None:
-                    return
                 token = new_token("arkw")
                 with self.db.write() as session:
+                    oldest = select(JobRow).where(JobRow.status == "queued").order_by(JobRow.created_at, JobRow.id).limit(1)
+                    if not self.db.is_sqlite:
+                        # Replicas claim different jobs instead of queueing on the same row lock.
+                        oldest = oldest.with_for_update(skip_locked=True)
+                    job = session.execute(oldest).scalar_one_or_none()
+                    if job is None:
+                        return
                     claimed = self.transition(
                         session, job.id, "queued", "running",
                         values={"worker_token_hash": hash_token(token), "heartbeat_at": time.time()},
@@ -361,7 +405,15 @@ class JobManager:
             silent = session.execute(
                 select(JobRow.id, JobRow.last_step).where(JobRow.status == "running", JobRow.heartbeat_at < deadline)
             ).all()
+        pending = getattr(self.executor, "pending", None)
         for job_id, last_step in silent:
+            if pending is not None and pending(job_id):
+                # Waiting in Ray's queue for resources is not silence; keep it from looking stale to any replica.
+                with self.db.write() as session:
+                    session.execute(
+                        update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(heartbeat_at=time.time())
+                    )
+                continue
             reason = (
                 f"worker stopped sending heartbeats for {self.heartbeat_timeout_s:g} s "
                 "(it may be hung or unreachable); raise ARKOR_HEARTBEAT_TIMEOUT_S if steps are that slow"

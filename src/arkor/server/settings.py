@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from arkor._env import arkor_home
@@ -27,7 +27,19 @@ class ServerSettings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; default: a SQLite file (WAL) `<data_dir>/arkor.db`. PostgreSQL works too."""
     executor: str = "local"
-    """Where jobs run: `local` (worker subprocesses on this machine)."""
+    """Where jobs run: `local` (worker subprocesses on this machine) or `ray` (actors on a Ray cluster)."""
+    ray_address: str | None = Field(default=None, validation_alias=AliasChoices("ARKOR_RAY_ADDRESS", "RAY_ADDRESS"))
+    """The Ray cluster for `executor=ray` (`host:port` of its GCS, or `ray://...`); env ARKOR_RAY_ADDRESS or RAY_ADDRESS."""
+    ray_namespace: str = "arkor"
+    """Ray namespace of the job actors; replicas of one backend must share it."""
+    ray_num_cpus: float = Field(default=1.0, ge=0)
+    """CPUs each job's Ray actor asks for."""
+    ray_num_gpus: float = Field(default=0.0, ge=0)
+    """GPUs each job's Ray actor asks for (set 1 on a GPU cluster: the worker then trains on CUDA)."""
+    ray_max_pending_jobs: int = Field(default=64, ge=1)
+    """Jobs this replica hands to Ray at once; beyond the cluster's room they wait in Ray's queue."""
+    artifacts_url: str | None = None
+    """Where artifacts live: a folder or any fsspec URL (e.g. `s3://bucket/arkor`); default `<data_dir>/artifacts`."""
     max_concurrent_jobs: int = Field(default=1, ge=1)
     """Jobs running at once; the rest wait in FIFO order."""
     heartbeat_timeout_s: float = Field(default=60.0, gt=0)

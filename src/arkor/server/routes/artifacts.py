@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from arkor.protocol import Artifact, ArtifactListResponse, CheckpointInfo, CheckpointListResponse
@@ -13,6 +13,7 @@ from arkor.protocol import Artifact, ArtifactListResponse, CheckpointInfo, Check
 from ..deps import ScopeDep, ServicesDep, load_job
 from ..errors import not_found
 from ..models import ArtifactRow, EventRow
+from ..storage import storage_for
 from ..uploads import safe_pathname
 
 router = APIRouter(tags=["artifacts"])
@@ -23,6 +24,7 @@ def artifact_url(job_id: str, pathname: str) -> str:
 
 
 def artifact_root(data_dir: Path, job_id: str) -> Path:
+    """The job's folder in the default local store (`ARKOR_ARTIFACTS_URL` unset)."""
     return data_dir / "artifacts" / job_id
 
 
@@ -39,17 +41,24 @@ def list_artifacts(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
 
 
 @router.get("/v1/jobs/{job_id}/artifacts/{pathname:path}", summary="Download one artifact")
-def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathname: str) -> FileResponse:
+def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathname: str) -> Response:
     load_job(services, scope, job_id)
     relative = safe_pathname(pathname)
     with services.db.read() as session:
         known = session.execute(
             select(ArtifactRow.id).where(ArtifactRow.job_id == job_id, ArtifactRow.pathname == str(relative))
         ).scalar_one_or_none()
-    path = artifact_root(services.settings.data_dir, job_id) / relative
-    if known is None or not path.is_file():
+    storage = storage_for(services.settings)
+    path = storage.local_path(job_id, relative)
+    if known is None or not (path.is_file() if path is not None else storage.exists(job_id, relative)):
         raise not_found(f"Artifact `{pathname}` of job `{job_id}`")
-    return FileResponse(path, media_type="application/octet-stream", filename=relative.name)
+    if path is not None:
+        return FileResponse(path, media_type="application/octet-stream", filename=relative.name)
+    return StreamingResponse(
+        storage.iter_bytes(job_id, relative),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{relative.name}"'},
+    )
 
 
 @router.get("/v1/jobs/{job_id}/checkpoints", summary="The job's saved checkpoints (from its checkpoint.saved events)")

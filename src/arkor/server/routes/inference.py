@@ -23,7 +23,8 @@ from arkor.protocol import InferenceChatRequest, JobConfig
 
 from ..deps import ScopeDep, ServicesDep, load_job
 from ..errors import ApiError, not_found
-from .artifacts import artifact_root
+from ..models import ArtifactRow
+from ..storage import storage_for
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["inference"])
@@ -39,16 +40,32 @@ def resolve_target(services, scope, request: InferenceChatRequest) -> tuple[str,
         return DEFAULT_MODEL, None
     ref = request.adapter
     job = load_job(services, scope, ref.job_id)
-    root = artifact_root(services.settings.data_dir, job.id)
     if ref.kind == "final":
-        folder = root / "final"
+        prefix = "final"
         missing = f"Final adapter of job `{job.id}` (the job is {job.status})"
     else:
-        folder = root / "checkpoints" / f"step-{ref.step}"
+        prefix = f"checkpoints/step-{ref.step}"
         missing = f"Checkpoint step {ref.step} of job `{job.id}`"
+    folder = _adapter_folder(services, job.id, prefix)
     if not (folder / "adapter_config.json").is_file():
         raise not_found(missing)
     return JobConfig.model_validate(job.config).model, folder
+
+
+def _adapter_folder(services, job_id: str, prefix: str) -> Path:  # type: ignore[no-untyped-def]
+    """A local folder with the adapter files (a copy when artifacts live on a remote store)."""
+    storage = storage_for(services.settings)
+    if storage.is_local:
+        return storage.local_folder(job_id, prefix, {})
+    from sqlalchemy import select
+
+    with services.db.read() as session:
+        files = dict(session.execute(
+            select(ArtifactRow.pathname, ArtifactRow.sha256).where(ArtifactRow.job_id == job_id, ArtifactRow.pathname.startswith(prefix + "/"))
+        ).all())
+    if not files:
+        return storage.staging_dir(job_id) / "missing" / prefix
+    return storage.local_folder(job_id, prefix, files)
 
 
 def _engine_error(exc: Exception) -> ApiError:

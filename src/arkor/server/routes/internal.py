@@ -23,8 +23,9 @@ from ..deps import ServicesDep
 from ..errors import ApiError, validation_api_error
 from ..manager import JobConflict
 from ..models import ArtifactRow, JobRow
-from ..uploads import place, receive_file, safe_pathname
-from .artifacts import artifact_root, artifact_url
+from ..storage import storage_for
+from ..uploads import receive_file, safe_pathname
+from .artifacts import artifact_url
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 _bearer = HTTPBearer(auto_error=False, description="The job's worker token from its WorkerSpec.")
@@ -78,10 +79,11 @@ def heartbeat(services: ServicesDep, job_id: str, body: HeartbeatRequest, creden
 async def put_artifact(request: Request, services: ServicesDep, job_id: str, pathname: str, credentials: WorkerAuth) -> dict:
     relative = safe_pathname(pathname)
     await anyio.to_thread.run_sync(_authorize_worker, services, job_id, credentials)
-    root = artifact_root(services.settings.data_dir, job_id)
-    tmp, sha256, size = await receive_file(request.stream(), root, suffix=".part", max_bytes=services.settings.max_upload_bytes)
+    storage = storage_for(services.settings)
+    staging = storage.staging_dir(job_id)
+    tmp, sha256, size = await receive_file(request.stream(), staging, suffix=".part", max_bytes=services.settings.max_upload_bytes)
     try:
-        place(tmp, root / relative)
+        await anyio.to_thread.run_sync(storage.put, job_id, relative, tmp)
     finally:
         tmp.unlink(missing_ok=True)
     await anyio.to_thread.run_sync(_index_artifact, services, job_id, str(relative), size, sha256)

@@ -1,0 +1,99 @@
+"""`JobActor`: the Ray actor that runs one job (imported inside Ray workers, never by the backend itself).
+
+The actor runs the same worker code as the local executor (`arkor.engine.worker.run_spec`) on a
+thread started by its constructor, so creating the actor *is* starting the job: a detached actor's
+creation survives the backend that asked for it, and a restarted backend (or another replica) only
+needs the actor's name to `wait()` for the result. Everything the job needs travels by value: the
+spec JSON and, for a file dataset, its bytes; the actor writes them under a node-local temp folder,
+because the node it lands on may not see the backend's disk. Events and artifacts go to the backend
+over HTTP as usual (the spec's `report` target).
+
+Methods run on a small thread pool (a threaded actor), so `stop()` and `pid()` answer while the job runs.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+EXIT_CRASHED = 1
+_LOG_LINES_KEPT = 40
+
+
+class _TailHandler(logging.Handler):
+    """Keeps the last log lines of the job, for the failure message when it ends badly."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: collections.deque[str] = collections.deque(maxlen=_LOG_LINES_KEPT)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # pragma: no cover - a broken record must not break the job
+            pass
+
+
+class JobActor:
+    """One job. Constructed by `RayExecutor` with `ray.remote(...)` options (name, resources, detached)."""
+
+    def __init__(self, job_id: str, spec_json: str, dataset: bytes | None = None, dataset_name: str = "dataset.jsonl") -> None:
+        self.job_id = job_id
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._result: dict[str, Any] | None = None
+        self._tail = _TailHandler()
+        logging.getLogger().addHandler(self._tail)
+        logging.getLogger().setLevel(logging.INFO)
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"arkor-ray-{job_id}-"))
+        spec = self._localize(json.loads(spec_json), dataset, dataset_name)
+        self._thread = threading.Thread(target=self._run, args=(spec,), name=f"arkor-job-{job_id}", daemon=True)
+        self._thread.start()
+
+    def _localize(self, spec: dict[str, Any], dataset: bytes | None, dataset_name: str) -> dict[str, Any]:
+        """Point the spec's output and dataset at this node's temp folder."""
+        spec["outputDir"] = str(self._workdir / "output")
+        if dataset is not None:
+            path = self._workdir / Path(dataset_name).name
+            path.write_bytes(dataset)
+            spec["config"]["datasetSource"] = {"type": "file", "path": str(path)}
+        return spec
+
+    def _run(self, spec_wire: dict[str, Any]) -> None:
+        from arkor.engine.worker import run_spec
+        from arkor.protocol import WorkerSpec
+
+        result: dict[str, Any]
+        try:
+            spec = WorkerSpec.model_validate(spec_wire)
+            returncode = run_spec(spec, stop_requested=self._stop)
+            result = {"returncode": returncode, "error": None}
+        except BaseException as exc:  # the job's crash is reported, not raised into Ray's machinery
+            logging.getLogger("arkor.worker").exception("job %s crashed", self.job_id)
+            result = {"returncode": EXIT_CRASHED, "error": f"{type(exc).__name__}: {exc}"}
+        result["logTail"] = "\n".join(self._tail.lines)
+        self._result = result
+        shutil.rmtree(self._workdir, ignore_errors=True)
+        self._done.set()
+
+    def wait(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The job's end (`returncode`, `error`, `logTail`), or None when `timeout` passed first."""
+        if not self._done.wait(timeout):
+            return None
+        return self._result
+
+    def stop(self) -> bool:
+        """Ask the job to stop at its next step boundary (the worker then ends with code 143)."""
+        self._stop.set()
+        return not self._done.is_set()
+
+    def pid(self) -> int:
+        return os.getpid()
