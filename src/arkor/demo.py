@@ -1,13 +1,15 @@
-"""`make demo`: fine-tune the default small model on the triage template and show that it learned.
+"""`make demo`: the product path end to end, then proof that the model learned.
 
-Measures held-out exact-field accuracy of the base model, trains a LoRA adapter with arkor's engine
-(printing the loss as it goes), measures again with the adapter, and prints the loss curve and the
-before/after table.
+Default (CLI) flow: `arkor init --template triage` into a scratch folder, `arkor start` on the
+embedded local backend (its ARKOR_HOME inside the scratch folder), `arkor export` of the final
+adapter, held-out exact-field accuracy before and after, and how to open Studio.
+`--engine` runs the older engine-only demo (the worker in-process, no backend).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +26,7 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARK[1 + int((v - low) / span * (len(SPARK) - 2))] for v in values)
 
 
-def main(argv: list[str] | None = None) -> int:
+def engine_demo(argv: list[str] | None = None) -> int:
     from arkor.engine.evaluate import evaluate_template
     from arkor.engine.models import DEFAULT_MODEL, resolve_model_path
     from arkor.engine.reporting import FolderReporter
@@ -109,6 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"sample output: {predicted}\nexpected:      {expected}")
     console.print(f"training took {train_seconds:.0f}s; adapter in {out / 'final'}")
     return 0 if after.exact_fields > before.exact_fields else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--engine" in args:
+        args.remove("--engine")
+        return engine_demo(args)
+    from arkor.cli.demo import cli_demo
+
+    return cli_demo(args)
 
 
 if __name__ == "__main__":

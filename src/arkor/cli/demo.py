@@ -1,0 +1,114 @@
+"""The CLI flow of `make demo` (`python -m arkor.demo`): a user's first fine-tune, end to end.
+
+1. `arkor init --template triage` into a scratch folder; 2. held-out accuracy of the base model;
+3. `arkor start` on the embedded backend (ARKOR_HOME inside the scratch folder, so nothing of the
+user's own arkor state is touched); 4. `arkor export` of the final adapter and held-out accuracy
+with it; 5. how to open Studio on that project. The backend is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TEMPLATE = "triage"
+
+
+def _arkor(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env, text=True,
+                          capture_output=True)
+
+
+def _stream_start(env: dict[str, str], cwd: Path, console) -> tuple[int, str | None, list[float]]:  # type: ignore[no-untyped-def]
+    """Run `arkor start`, echoing its output; returns (exit code, job id, losses)."""
+    process = subprocess.Popen([sys.executable, "-m", "arkor.cli.main", "start"], cwd=cwd, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    job_id, losses = None, []
+    assert process.stdout is not None
+    for line in process.stdout:
+        console.print("  " + line.rstrip(), highlight=False, markup=False)
+        if job_id is None and (match := re.search(r"Started job (\S+)", line)):
+            job_id = match.group(1)
+        if match := re.match(r"step=\d+ loss=([0-9.]+)", line):
+            losses.append(float(match.group(1)))
+    return process.wait(), job_id, losses
+
+
+def cli_demo(argv: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from arkor.demo import sparkline
+    from arkor.engine.evaluate import evaluate_template
+    from arkor.engine.models import DEFAULT_MODEL, resolve_model_path
+
+    parser = argparse.ArgumentParser(prog="python -m arkor.demo", description="arkor's first-run demo")
+    parser.add_argument("--dir", type=Path, help="scratch folder (default: a new temporary folder)")
+    parser.add_argument("--eval-rows", type=int, default=30)
+    args = parser.parse_args(argv)
+    console = Console()
+    scratch = (args.dir or Path(tempfile.mkdtemp(prefix="arkor-demo-"))).resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    project, home = scratch / "triage-demo", scratch / "arkor-home"
+    env = {k: v for k, v in os.environ.items() if k not in ("ARKOR_CLOUD_API_URL", "CI")}
+    env.update(ARKOR_HOME=str(home), PYTHONUNBUFFERED="1")
+
+    console.rule(f"arkor demo: fine-tune {DEFAULT_MODEL} on the {TEMPLATE} template")
+    console.print(f"[bold]1. arkor init --template {TEMPLATE}[/bold] into {project}")
+    init = _arkor(env, scratch, "init", str(project), "--template", TEMPLATE, "-y", "--skip-git")
+    console.print(init.stdout.rstrip(), highlight=False, markup=False)
+    if init.returncode != 0:
+        console.print(f"[red]arkor init failed:[/red] {init.stderr}")
+        return 1
+    resolve_model_path(DEFAULT_MODEL, progress=True)
+
+    def progress(label: str):  # type: ignore[no-untyped-def]
+        return lambda done, total: console.print(f"  {label}: {done}/{total} held-out rows", end="\r")
+
+    console.print("[bold]2. Held-out accuracy of the base model[/bold]")
+    before = evaluate_template(TEMPLATE, DEFAULT_MODEL, max_rows=args.eval_rows, on_row=progress("base"))
+    console.print(f"  base model: exact-field accuracy {before.exact_fields:.0%}            ")
+
+    try:
+        console.print("[bold]3. arkor start[/bold] (embedded local backend)")
+        started = time.monotonic()
+        code, job_id, losses = _stream_start(env, project, console)
+        seconds = time.monotonic() - started
+        if code != 0 or job_id is None:
+            console.print(f"[red]arkor start exited with {code}.[/red]")
+            return 1
+
+        console.print(f"[bold]4. arkor export {job_id}[/bold] and held-out accuracy with the adapter")
+        adapter = scratch / "adapter"
+        exported = _arkor(env, project, "export", job_id, "--out", str(adapter))
+        if exported.returncode != 0:
+            console.print(f"[red]arkor export failed:[/red] {exported.stderr}")
+            return 1
+        after = evaluate_template(TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, max_rows=args.eval_rows,
+                                  on_row=progress("fine-tuned"))
+        console.print(f"  fine-tuned: exact-field accuracy {after.exact_fields:.0%}            ")
+    finally:
+        _arkor(env, project, "server", "stop")
+
+    console.rule("Results")
+    if losses:
+        console.print(f"loss curve ({losses[0]:.3f} -> {losses[-1]:.3f}): {sparkline(losses)}")
+    table = Table(title=f"{TEMPLATE}: held-out accuracy ({after.rows} rows)")
+    table.add_column("field")
+    table.add_column("base", justify="right")
+    table.add_column("fine-tuned", justify="right")
+    for field in after.accuracy:
+        table.add_row(field, f"{before.accuracy.get(field, 0):.0%}", f"{after.accuracy[field]:.0%}")
+    console.print(table)
+    predicted, expected = after.samples[0]
+    console.print(f"sample output: {predicted}\nexpected:      {expected}", highlight=False, markup=False)
+    console.print(f"`arkor start` took {seconds:.0f}s; adapter in {adapter}")
+    console.print("[bold]Open Studio[/bold] on this project (jobs, loss curve, playground):")
+    console.print(f"  cd {project} && ARKOR_HOME={home} arkor dev", highlight=False, markup=False)
+    return 0 if after.exact_fields > before.exact_fields else 1
