@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializationInfo, model_serializer, model_validator
 
 from ._base import WireModel
 from .inference import AdapterRef
@@ -93,10 +93,11 @@ class Deployment(WireModel):
     updated_at: str
     url: str | None = None  # extension: the backend path serving it, e.g. /d/<slug>/v1
 
-    def to_wire(self) -> dict[str, Any]:
-        wire = super().to_wire()
-        wire["customDomain"] = self.custom_domain  # reserved, always present (null)
-        return wire
+    @model_serializer(mode="wrap")
+    def _keep_custom_domain(self, handler: Any, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data["customDomain" if info.by_alias else "custom_domain"] = self.custom_domain  # reserved: always present
+        return data
 
 
 class DeploymentKey(WireModel):
@@ -109,10 +110,11 @@ class DeploymentKey(WireModel):
     created_at: str
     last_used_at: str | None = None
 
-    def to_wire(self) -> dict[str, Any]:
-        wire = super().to_wire()
-        wire["lastUsedAt"] = self.last_used_at
-        return wire
+    @model_serializer(mode="wrap")
+    def _keep_last_used(self, handler: Any, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data["lastUsedAt" if info.by_alias else "last_used_at"] = self.last_used_at  # null until first use
+        return data
 
 
 class CreatedDeploymentKey(WireModel):
