@@ -110,3 +110,28 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
         "assert out.shape[1] == ids.shape[1] + 3; assert 'peft' not in sys.modules; print('ok')")],
         capture_output=True, text=True, timeout=180, env=arkor.env)
     assert check.stdout.strip().endswith("ok"), check.stderr
+
+
+def test_ctrl_c_without_a_terminal_leaves_the_job_running(arkor: Arkor, tmp_path: Path) -> None:
+    import signal
+
+    project = tiny_project(arkor, tmp_path / "interrupted", max_steps=5000)
+    process = arkor.popen("start", cwd=project)
+    job_id = None
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            if match := JOB_LINE.search(line):
+                job_id = match.group(1)
+                break
+        assert job_id
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+        assert process.returncode == 130, rest
+        assert f"cancel it with `arkor jobs cancel {job_id}`" in rest
+        status = json.loads(arkor("jobs", "show", job_id, "--json", cwd=project).stdout)["job"]["status"]
+        assert status in ("queued", "running")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        if job_id:
+            arkor("jobs", "cancel", job_id, cwd=project)

