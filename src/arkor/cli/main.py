@@ -88,6 +88,13 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("Cancelled by user", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if type(exc).__module__.startswith("httpx"):
+            click.echo(f"Error: could not reach the arkor backend ({type(exc).__name__}: {exc}). "
+                       "Check ARKOR_CLOUD_API_URL / `arkor login --url`, or unset them to use the local backend.",
+                       err=True)
+            sys.exit(1)
+        raise
 
 
 def _is_plain(exc: BaseException) -> bool:
