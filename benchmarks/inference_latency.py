@@ -4,7 +4,7 @@ Same model (default SmolLM2-135M-Instruct), same chat prompt, greedy, up to 64 n
 first-token latency (request start -> first generated token available) and decode tokens/s for
 each, the ratios, and whether both produced the same tokens (they should: both are greedy).
 
-Run: .venv/bin/python benchmarks/inference_latency.py [--model ID] [--tokens 64] [--repeats 3]
+Run: .venv/bin/python benchmarks/inference_latency.py [--model ID] [--tokens 64] [--repeats 3] [--threads N]
 """
 
 from __future__ import annotations
@@ -74,9 +74,14 @@ def main() -> None:
     parser.add_argument("--model", default="HuggingFaceTB/SmolLM2-135M-Instruct")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (1 avoids spin-wait stalls on a busy shared CPU)")
     args = parser.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from arkor.engine.infer import InferenceEngine
     from arkor.engine.infer.request import build_prompt_ids
