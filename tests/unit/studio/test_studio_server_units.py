@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import sys
 from pathlib import Path
@@ -12,6 +13,12 @@ import pytest
 from arkor.studio.manifest import ManifestError, read_manifest
 from arkor.studio.server import StudioPortError, bind_sockets
 from arkor.studio.train_runs import RunInProgressError, TrainRuns, start_command
+
+
+def run(coroutine):
+    """asyncio.run on a fresh thread: a session-wide sync Playwright may own this thread's loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_explicit_busy_port_is_an_error():
@@ -54,20 +61,20 @@ TRAINER = ('from arkor import create_trainer\n'
 def test_manifest_reads_the_trainer_and_sees_edits(tmp_path):
     project = _project(tmp_path, "from arkor import create_arkor\nfrom .trainer import trainer\narkor = create_arkor(trainer=trainer)\n",
                        TRAINER.format(name="first"))
-    assert asyncio.run(read_manifest(project)) == {"trainer": {"name": "first"}}
+    assert run(read_manifest(project)) == {"trainer": {"name": "first"}}
     (project / "src" / "arkor" / "trainer.py").write_text(TRAINER.format(name="second"))
-    assert asyncio.run(read_manifest(project)) == {"trainer": {"name": "second"}}
+    assert run(read_manifest(project)) == {"trainer": {"name": "second"}}
 
 
 def test_manifest_without_create_arkor_has_no_trainer(tmp_path):
     project = _project(tmp_path, "from .trainer import trainer\n", TRAINER.format(name="bare"))
-    assert asyncio.run(read_manifest(project)) == {"trainer": None}
+    assert run(read_manifest(project)) == {"trainer": None}
 
 
 def test_manifest_error_carries_the_message(tmp_path):
     project = _project(tmp_path, "def broken(:\n")
     with pytest.raises(ManifestError, match="SyntaxError"):
-        asyncio.run(read_manifest(project))
+        run(read_manifest(project))
 
 
 def test_one_run_per_project_and_output_with_exit_trailer(tmp_path):
@@ -80,7 +87,7 @@ def test_one_run_per_project_and_output_with_exit_trailer(tmp_path):
         assert not runs.is_running(tmp_path)
         return output
 
-    output = asyncio.run(scenario())
+    output = run(scenario())
     assert output.startswith(b"hello") and output.endswith(b"\n---\nexit=0\n")
 
 
@@ -91,4 +98,4 @@ def test_stop_all_kills_running_children(tmp_path):
         await runs.stop_all()
         return process.returncode
 
-    assert asyncio.run(scenario()) is not None
+    assert run(scenario()) is not None

@@ -32,9 +32,9 @@ export function render(container) {
     try {
       const { jobs } = await apiJson("/api/jobs");
       if (!jobs.length) return replace(list, h("div.empty", h("strong", "No jobs yet")));
-      replace(list, jobs.map((job) => h("label.check-row",
+      replace(list, jobs.map((job) => h("label.check-row", { title: job.id },
         h("input", { type: "checkbox", dataset: { jobId: job.id }, onchange: (e) => toggle(job, e.target.checked) }),
-        statusBadge(job.status), h("span", job.name), h("span.muted.mono", shortId(job.id)))));
+        h("span.check-name", job.name), statusBadge(job.status))));
     } catch (err) {
       replace(list, h("div.banner.error", `Failed to load jobs: ${err.message}`));
     }
