@@ -115,11 +115,11 @@ def run_project_trainer(trainer: Any) -> int:
     else:
         started = trainer.start()
     job_id = getattr(started, "job_id", None) or (started.get("jobId") if isinstance(started, dict) else None)
-    click.echo(f"Started job {job_id}")
-    line = LossLine() if live else None
-    if line is not None:
-        attach_loss_line(trainer, line)
-    try:
+    try:  # from here on, Ctrl-C means "stop following this job"
+        click.echo(f"Started job {job_id}")
+        line = LossLine() if live else None
+        if line is not None:
+            attach_loss_line(trainer, line)
         if line is not None:
             with line:
                 result = trainer.wait()
