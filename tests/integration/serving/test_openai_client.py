@@ -22,7 +22,7 @@ TICKET_SCHEMA = {
         "label": {"enum": ["bug", "billing", "other"]},
         "priority": {"type": "integer", "minimum": 1, "maximum": 5},
         "urgent": {"type": "boolean"},
-        "summary": {"type": "string", "maxLength": 20},
+        "summary": {"type": "string", "maxLength": 8},
     },
     "required": ["label", "priority", "urgent", "summary"],
     "additionalProperties": False,
