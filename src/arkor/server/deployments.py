@@ -83,9 +83,11 @@ def _job_in_org(services: "Services", org_id: str, job_id: str, field: str) -> J
     return job
 
 
-def adapter_folder(data_dir: Path, job_id: str, kind: str, step: int | None) -> Path:
-    root = data_dir / "artifacts" / job_id
-    return root / "final" if kind == "final" else root / "checkpoints" / f"step-{step}"
+def adapter_folder(services: "Services", job_id: str, kind: str, step: int | None) -> Path:
+    """A local folder with the adapter's files, wherever artifacts are stored (the inference route's rule)."""
+    from .routes.inference import _adapter_folder
+
+    return _adapter_folder(services, job_id, "final" if kind == "final" else f"checkpoints/step-{step}")
 
 
 def validate_target(services: "Services", org_id: str, target: Any) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def validate_target(services: "Services", org_id: str, target: Any) -> dict[str,
     ref = target.adapter
     job = _job_in_org(services, org_id, ref.job_id, "target.adapter.jobId")
     if ref.kind == "checkpoint":
-        folder = adapter_folder(services.settings.data_dir, job.id, "checkpoint", ref.step)
+        folder = adapter_folder(services, job.id, "checkpoint", ref.step)
         if not (folder / "adapter_config.json").is_file():
             raise ApiError(404, f"Checkpoint step {ref.step} of job `{job.id}` not found",
                            code="not_found", param="target.adapter.step")
@@ -276,7 +278,7 @@ def serving_target(services: "Services", row: DeploymentRow) -> ServingTarget:
         job = session.get(JobRow, adapter["jobId"])
     if job is None or job.org_id != row.org_id:
         raise LookupError(f"The job `{adapter['jobId']}` this deployment serves no longer exists.")
-    folder = adapter_folder(services.settings.data_dir, job.id, adapter["kind"], adapter.get("step"))
+    folder = adapter_folder(services, job.id, adapter["kind"], adapter.get("step"))
     if not (folder / "adapter_config.json").is_file():
         which = "final adapter" if adapter["kind"] == "final" else f"checkpoint step {adapter.get('step')}"
         raise LookupError(f"The {which} of job `{job.id}` is not available (the job is {job.status}).")

@@ -76,7 +76,10 @@ def plan_tools(request: InferenceChatRequest) -> ToolPlan:
         allowed = tools
     schemas = [_call_schema(t) for t in allowed]
     schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-    grammar = _check(GrammarSpec("json", _json_schema_grammar(schema, "tools"), "tools"))
+    # Compact JSON with only the declared argument names: the call is re-serialised anyway, and free
+    # whitespace or open-ended extra keys let a weak model spend its whole token budget before closing it.
+    grammar = _check(GrammarSpec("json", _json_schema_grammar(schema, "tools", whitespace_flexible=False,
+                                                              no_additional_properties=True), "tools"))
     return ToolPlan("forced", allowed, grammar)
 
 

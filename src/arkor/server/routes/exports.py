@@ -97,7 +97,7 @@ async def export_job(
 ) -> FileResponse:
     job = load_job(services, scope, job_id)
     kind = "final" if checkpoint is None else "checkpoint"
-    adapter_dir = adapter_folder(services.settings.data_dir, job.id, kind, checkpoint)
+    adapter_dir = await anyio.to_thread.run_sync(adapter_folder, services, job.id, kind, checkpoint)
     if not (adapter_dir / "adapter_config.json").is_file():
         what = "Final adapter" if checkpoint is None else f"Checkpoint step {checkpoint}"
         raise not_found(f"{what} of job `{job.id}` (the job is {job.status})")
