@@ -23,44 +23,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import job_config, print_table  # noqa: E402
 
-ANSWER_SLACK_TOKENS = 16  # beyond the longest reference answer: room to be right, not to ramble
-
-
-def pick_eval_rows(template: str, count: int | None) -> list[dict]:
-    """`count` held-out rows spread evenly over the eval file (all of them when None)."""
-    from arkor.templates.scoring import load_eval_rows
-
-    rows = load_eval_rows(template)
-    if count is None or count >= len(rows):
-        return rows
-    return [rows[i * len(rows) // count] for i in range(count)]
-
-
-def answer_budget(model_id: str, rows: list[dict]) -> int:
-    """max_tokens for decoding: the longest reference answer in tokens, plus some slack."""
-    from arkor.engine.models import load_tokenizer
-
-    tokenizer = load_tokenizer(model_id)
-    longest = max(len(tokenizer.encode(row["messages"][-1]["content"], add_special_tokens=False)) for row in rows)
-    return longest + ANSWER_SLACK_TOKENS
-
-
-def score(engine: Any, model_id: str, template: str, rows: list[dict], max_tokens: int,
-          adapter_dir: Path | None = None) -> dict[str, float]:
-    """Per-field accuracy (and `exact_fields`, their mean) of greedy answers to `rows`."""
-    from arkor.protocol.inference import InferenceChatRequest
-    from arkor.templates.scoring import score_prediction, summarize
-
-    scores = []
-    for row in rows:
-        request = InferenceChatRequest.model_validate(
-            {"messages": row["messages"][:-1], "temperature": 0, "max_tokens": max_tokens, "stream": False}
-        )
-        reply = engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
-        scores.append(score_prediction(template, reply.choices[0].message.content or "", row["messages"][-1]["content"]))
-    return summarize(scores)
-
-
 def fine_tune(model_id: str, template: str, *, steps: int, batch_size: int, lr: float, seed: int,
               output_dir: Path) -> tuple[Path, list[float]]:
     """Train an adapter with arkor's engine; returns the final adapter folder and the loss per step."""
@@ -79,26 +41,25 @@ def fine_tune(model_id: str, template: str, *, steps: int, batch_size: int, lr: 
 def run_quality(model_id: str, templates: list[str], *, steps: int, eval_rows: int | None, batch_size: int = 4,
                 lr: float = 2e-4, seed: int = 42, work_dir: Path | None = None) -> list[dict]:
     """Base vs fine-tuned accuracy for each template (one result dict per template)."""
+    from arkor.engine.evaluate import evaluate_template
     from arkor.engine.infer import InferenceEngine
 
     work_dir = work_dir or Path(tempfile.mkdtemp(prefix="arkor-quality-"))
     engine = InferenceEngine(max_bases=1)
     results = []
     for template in templates:
-        rows = pick_eval_rows(template, eval_rows)
-        budget = answer_budget(model_id, rows)
-        print(f"[quality] {template}: scoring the base model on {len(rows)} held-out rows ...", file=sys.stderr, flush=True)
-        base = score(engine, model_id, template, rows, budget)
+        print(f"[quality] {template}: scoring the base model on {eval_rows or 'all'} held-out rows ...", file=sys.stderr, flush=True)
+        base = evaluate_template(template, model_id, max_rows=eval_rows, engine=engine)
         print(f"[quality] {template}: fine-tuning {steps} steps ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         adapter, losses = fine_tune(model_id, template, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                                     output_dir=work_dir / template)
         train_s = time.perf_counter() - started
         print(f"[quality] {template}: scoring the fine-tuned adapter ...", file=sys.stderr, flush=True)
-        tuned = score(engine, model_id, template, rows, budget, adapter_dir=adapter)
-        results.append({"template": template, "eval_rows": len(rows), "steps": steps, "train_seconds": train_s,
+        tuned = evaluate_template(template, model_id, adapter_dir=adapter, max_rows=eval_rows, engine=engine)
+        results.append({"template": template, "eval_rows": tuned.rows, "steps": steps, "train_seconds": train_s,
                         "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
-                        "base": base, "fine_tuned": tuned})
+                        "base": base.accuracy, "fine_tuned": tuned.accuracy})
     return results
 
 
