@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from arkor._env import infer_threads
 from arkor.errors import ConfigError
 from arkor.protocol.inference import ChatCompletion, ChatCompletionChunk, InferenceChatRequest
 
@@ -136,19 +137,33 @@ class InferenceEngine:
 
     def _load_adapter(self, base: _LoadedBase, key: str, adapter_dir: Path) -> None:
         """Load an adapter into the base (caller holds base.lock)."""
+        import torch
         from peft import PeftModel
 
+        # The token loop enters torch.inference_mode inside a generator that streaming resumes on another
+        # thread, so a worker thread can be left in inference mode; adapter weights created there would be
+        # inference tensors that PEFT cannot mark trainable/active. Load with the mode explicitly off.
         try:
-            if isinstance(base.model, PeftModel):
-                base.model.load_adapter(str(adapter_dir), adapter_name=key)
-            else:
-                base.model = PeftModel.from_pretrained(base.model, str(adapter_dir), adapter_name=key)
+            with torch.inference_mode(False):
+                self._attach_adapter(base, key, adapter_dir)
         except (RuntimeError, ValueError, KeyError, OSError) as exc:
             raise ConfigError(
                 f"Adapter {adapter_dir} cannot be loaded onto {base.model_id}: {exc}. "
                 "Was it trained from this base model?",
                 field="adapter",
             ) from exc
+        self._after_adapter_load(base, key, adapter_dir)
+
+    @staticmethod
+    def _attach_adapter(base: _LoadedBase, key: str, adapter_dir: Path) -> None:
+        from peft import PeftModel
+
+        if isinstance(base.model, PeftModel):
+            base.model.load_adapter(str(adapter_dir), adapter_name=key)
+        else:
+            base.model = PeftModel.from_pretrained(base.model, str(adapter_dir), adapter_name=key)
+
+    def _after_adapter_load(self, base: _LoadedBase, key: str, adapter_dir: Path) -> None:
         base.model.eval()
         base.adapters[key] = adapter_dir
         self.adapter_loads += 1
@@ -195,7 +210,7 @@ class InferenceEngine:
                                      stop_ids=base.stop_ids, default_max_tokens=self.default_max_tokens)
         constraint = GrammarConstraint(grammar, base.grammar_tokenizer.get()) if grammar else None
         with base.lock, self._active(base, Path(adapter_dir) if adapter_dir else None, key):
-            tokens = generate_token_ids(base.model, prompt_ids, settings, constraint)
+            tokens = _with_cpu_threads(generate_token_ids(base.model, prompt_ids, settings, constraint), infer_threads())
             for event in stream_text(base.tokenizer, tokens, settings, constraint):
                 yield len(prompt_ids), event
 
@@ -270,6 +285,23 @@ def _chain(first, rest):
 
 _engine: InferenceEngine | None = None
 _engine_lock = threading.Lock()
+
+
+def _with_cpu_threads(iterator: Iterator, threads: int) -> Iterator:
+    """Run each step of `iterator` with torch's CPU thread count set to `threads`, restoring the
+    caller's count in between (it is process-wide, and a training loop in the same process keeps its own)."""
+    import torch
+
+    while True:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        finally:
+            torch.set_num_threads(previous)
+        yield item
 
 
 def get_engine() -> InferenceEngine:
