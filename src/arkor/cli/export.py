@@ -1,13 +1,19 @@
-"""`arkor export JOB [--checkpoint STEP] [--merge] [--out DIR]`: take a trained adapter home.
+"""`arkor export JOB [--checkpoint STEP] [--merge] [--gguf] [--out DIR]`: take a trained adapter home.
 
-Without `--merge`, DIR receives the adapter files (`adapter_config.json`,
-`adapter_model.safetensors`, ...) of the final adapter or of checkpoint STEP. With `--merge`, the
-adapter is folded into its base model (`merge_and_unload`) and DIR receives a standalone model
-with its tokenizer, loadable by plain `transformers.AutoModelForCausalLM.from_pretrained(DIR)`.
+The command downloads the adapter's artifacts from the backend; merging and GGUF conversion are
+`arkor.engine.export.export_job_artifacts`'s work. Output layout of DIR:
+
+- no flag: the adapter files (`adapter_config.json`, `adapter_model.safetensors`, ...) of the final
+  adapter or of checkpoint STEP;
+- `--merge`: a standalone model (base + adapter folded by `merge_and_unload`) with its tokenizer,
+  loadable by plain `transformers.AutoModelForCausalLM.from_pretrained(DIR)`;
+- `--gguf`: `DIR/model.gguf` (f16, llama.cpp's llama architecture; Llama-family bases such as
+  SmolLM2 only). With `--merge` too, it sits next to the merged model's files.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -18,9 +24,16 @@ import click
 
 from ._common import CliError, console, open_session, project_scope
 
+GGUF_NAME = "model.gguf"
+
 
 def artifact_prefix(checkpoint: int | None) -> str:
     return "final/" if checkpoint is None else f"checkpoints/step-{checkpoint}/"
+
+
+def default_out(job_id: str, checkpoint: int | None, merge: bool, gguf: bool) -> Path:
+    step = "" if checkpoint is None else f"-step-{checkpoint}"
+    return Path("exports") / f"{job_id}{step}{'-merged' if merge else ''}{'-gguf' if gguf else ''}"
 
 
 def download_adapter(client: Any, job_id: str, state: Any, checkpoint: int | None, destination: Path) -> list[Path]:
@@ -53,50 +66,66 @@ def download_adapter(client: Any, job_id: str, state: Any, checkpoint: int | Non
     return written
 
 
-def merge_adapter(model_id: str, adapter_dir: Path, out: Path) -> None:
-    """Fold the adapter into the base model and save model + tokenizer to `out`."""
-    from peft import PeftModel
+def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | None, model_id: str, *,
+                     merge: bool, gguf: bool, out: Path) -> None:
+    """Download the adapter, let the export library merge / convert it, and move what was asked into `out`.
 
-    from arkor.engine.models import load_model, load_tokenizer
+    The library works in a staging folder next to `out` (same filesystem, so the moves are renames)
+    which is removed whatever happens; a half-filled `out` is removed on failure.
+    """
+    from arkor.engine.export import export_job_artifacts
 
-    with console(stderr=True).status(f"Merging the adapter into {model_id}"):
-        base = load_model(model_id)
-        merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-        tokenizer = load_tokenizer(model_id)
-        out.mkdir(parents=True, exist_ok=True)
-        merged.save_pretrained(str(out))
-        tokenizer.save_pretrained(str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".arkor-export-", dir=out.parent) as staging:
+        adapter_dir = Path(staging) / "download"
+        download_adapter(client, job_id, state, checkpoint, adapter_dir)
+        result = export_job_artifacts(adapter_dir, Path(staging) / "export", merge=merge, gguf=gguf,
+                                      model_id=model_id, progress=sys.stderr.isatty())
+        try:
+            if merge:
+                os.replace(result.merged_dir, out)  # replaces an empty `out` folder too
+            if gguf:
+                out.mkdir(parents=True, exist_ok=True)
+                os.replace(result.gguf_path, out / GGUF_NAME)
+        except BaseException:
+            shutil.rmtree(out, ignore_errors=True)
+            raise
 
 
 @click.command("export")
 @click.argument("job_id")
 @click.option("--checkpoint", type=int, help="Export the checkpoint saved at this step instead of the final adapter.")
 @click.option("--merge", is_flag=True, help="Write a standalone merged model (base + adapter) instead of the adapter.")
+@click.option("--gguf", is_flag=True,
+              help=f"Write {GGUF_NAME} (f16, llama.cpp) of the merged model; Llama-family bases (SmolLM2) only.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: exports/<job>[-step-N][-merged]).")
-def export_command(job_id: str, checkpoint: int | None, merge: bool, out: Path | None) -> None:
-    """Download JOB's adapter (or a merged model) into a folder."""
+              help="Output folder (default: exports/<job>[-step-N][-merged][-gguf]).")
+def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool, out: Path | None) -> None:
+    """Download JOB's adapter, a merged model and/or a GGUF file into a folder.
+
+    \b
+    DIR (--out) receives:
+      no flag   the adapter files (adapter_config.json, adapter_model.safetensors, ...)
+      --merge   a standalone model + tokenizer: AutoModelForCausalLM.from_pretrained(DIR)
+      --gguf    DIR/model.gguf (next to the merged model's files with --merge too)
+    """
     state = project_scope()
     session = open_session()
     if session is None:
         raise CliError("Not signed in. Run `arkor login` or `arkor login --anonymous`.")
-    suffix = ("" if checkpoint is None else f"-step-{checkpoint}") + ("-merged" if merge else "")
-    out = (out or Path("exports") / f"{job_id}{suffix}").resolve()
+    out = (out or default_out(job_id, checkpoint, merge, gguf)).resolve()
     if out.exists() and any(out.iterdir()):
         raise CliError(f"{out} already exists and is not empty. Pass --out with a new folder, or remove it first.")
     with session.client as client:
-        job = client.get_job(job_id, state).job
-        if not merge:
+        if not (merge or gguf):
             download_adapter(client, job_id, state, checkpoint, out)
             click.echo(f"Exported the adapter of {job_id} to {out}")
             return
-        with tempfile.TemporaryDirectory(prefix="arkor-export-") as temp:
-            adapter_dir = Path(temp) / "adapter"
-            download_adapter(client, job_id, state, checkpoint, adapter_dir)
-            try:
-                merge_adapter(job.config.model, adapter_dir, out)
-            except BaseException:
-                shutil.rmtree(out, ignore_errors=True)
-                raise
-    click.echo(f"Exported {job_id} merged into {job.config.model} to {out}")
-    click.echo("Load it with transformers.AutoModelForCausalLM.from_pretrained(...) and AutoTokenizer.from_pretrained(...).")
+        model_id = client.get_job(job_id, state).job.config.model
+        export_converted(client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out)
+    if merge:
+        click.echo(f"Exported {job_id} merged into {model_id} to {out}")
+        click.echo("Load it with transformers.AutoModelForCausalLM.from_pretrained(...) and "
+                   "AutoTokenizer.from_pretrained(...).")
+    if gguf:
+        click.echo(f"Wrote {out / GGUF_NAME} (f16); run it with llama.cpp, e.g. `llama-cli -m {out / GGUF_NAME}`.")

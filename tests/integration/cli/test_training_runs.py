@@ -99,6 +99,8 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
     assert missing.returncode == 1 and "no checkpoint at step 999" in missing.stderr
     merged = arkor("export", job_id, "--merge", "--out", str(tmp_path / "merged"), cwd=project)
     assert merged.returncode == 0, merged.stderr
+    assert not (tmp_path / "merged" / "model.gguf").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter", "merged"]  # no staging folder left behind
     # A plain transformers load in a fresh interpreter: nothing of arkor or peft is needed.
     check = subprocess.run([sys.executable, "-c", (
         "import sys, torch; from transformers import AutoModelForCausalLM, AutoTokenizer;"
@@ -110,6 +112,41 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
         "assert out.shape[1] == ids.shape[1] + 3; assert 'peft' not in sys.modules; print('ok')")],
         capture_output=True, text=True, timeout=180, env=arkor.env)
     assert check.stdout.strip().endswith("ok"), check.stderr
+
+
+def test_export_gguf(arkor: Arkor, completed: tuple[Path, str], tmp_path: Path) -> None:
+    import gguf
+
+    project, job_id = completed
+    result = arkor("export", job_id, "--gguf", "--out", str(tmp_path / "gguf"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (tmp_path / "gguf").iterdir()] == ["model.gguf"]  # --gguf alone: just the file
+    reader = gguf.GGUFReader(tmp_path / "gguf" / "model.gguf")
+    names = {tensor.name for tensor in reader.tensors}
+    assert "token_embd.weight" in names and "blk.0.attn_q.weight" in names, sorted(names)
+    architecture = reader.fields["general.architecture"]
+    assert bytes(architecture.parts[architecture.data[0]]).decode() == "llama"
+
+
+def test_export_gguf_of_an_unsupported_architecture_is_a_clear_error(
+        arkor: Arkor, completed: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # In-process, so the tiny (Llama) base can be made to look unsupported without training a Gemma job.
+    from arkor.cli.main import main
+    from arkor.engine import export as export_library
+
+    project, job_id = completed
+    for name, value in arkor.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(export_library, "GGUF_ARCHITECTURES", {})
+    with pytest.raises(SystemExit) as exited:
+        main(["export", job_id, "--gguf", "--out", str(tmp_path / "gguf")])
+    err = capsys.readouterr().err
+    assert exited.value.code == 1, err
+    assert "Error: GGUF export supports Llama-family models" in err and "'llama'" in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # neither the output nor the staging folder is left
 
 
 def test_ctrl_c_without_a_terminal_leaves_the_job_running(arkor: Arkor, tmp_path: Path) -> None:
