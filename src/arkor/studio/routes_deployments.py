@@ -3,6 +3,10 @@
 Bodies are checked here before anything is created, so a bad create never bootstraps an orphan
 project. Reads and mutations without project state answer 404 without minting credentials; only
 create bootstraps an anonymous project. A 204 from upstream becomes `200 {}`.
+
+Every deployment answered to the page carries `endpointUrl`: the absolute OpenAI base URL
+(`<backend base URL>/d/<slug>/v1`). The backend only knows its own path (`url`), and the page runs
+on Studio's origin, so only this proxy can say where clients must point.
 """
 
 from __future__ import annotations
@@ -58,9 +62,21 @@ def create_body_problems(body: Any) -> list[str]:
             problems.append("target.adapter: must be {kind: 'final'|'checkpoint', jobId[, step]}")
         elif adapter["kind"] == "checkpoint" and not isinstance(adapter.get("step"), int):
             problems.append("target.adapter.step: required (an integer) for a checkpoint")
-    if "authMode" in body and body["authMode"] not in AUTH_MODES:
-        problems.append(f"authMode: must be one of {', '.join(AUTH_MODES)}")
+    if body.get("authMode") not in AUTH_MODES:  # required upstream too; checked here so nothing is bootstrapped
+        problems.append(f"authMode: required, one of {', '.join(AUTH_MODES)}")
     return problems
+
+
+def with_endpoint_urls(result: Any, base_url: str) -> Any:
+    """The upstream answer with `endpointUrl` added to each deployment it carries."""
+    if not isinstance(result, dict):
+        return result
+    found = result.get("deployments") if isinstance(result.get("deployments"), list) else [result.get("deployment")]
+    for deployment in found:
+        if isinstance(deployment, dict) and isinstance(deployment.get("slug"), str):
+            path = deployment.get("url") or f"/d/{deployment['slug']}/v1"
+            deployment["endpointUrl"] = base_url.rstrip("/") + path if path.startswith("/") else path
+    return result
 
 
 async def _call(request: Request, call: Any, *, bootstrap: bool = False, empty_list: bool = False) -> Response:
@@ -76,7 +92,7 @@ async def _call(request: Request, call: Any, *, bootstrap: bool = False, empty_l
                     return JSONResponse({"deployments": [], "scopeMissing": True})
                 return error(404, NO_STATE_MESSAGE)
         async with connection.client as client:
-            result = await call(client, connection.state)
+            result = with_endpoint_urls(await call(client, connection.state), client.base_url)
         return JSONResponse(result if result is not None else {})
     except Exception as exc:
         return error_response(exc)

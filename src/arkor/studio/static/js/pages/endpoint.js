@@ -1,77 +1,135 @@
-// Endpoint detail: URL, code samples, enable/disable, auth mode, API keys (plaintext shown once).
+// Endpoint detail: URL, code samples, enable/disable, auth mode, API keys (plaintext shown once), delete.
 import { apiJson } from "../api.js";
-import { copyText, h, replace } from "../ui.js";
-import { targetSummary } from "./endpoints.js";
+import { copyText, h, relativeTime, replace } from "../ui.js";
+import { stateBadge, targetSummary } from "./endpoints.js";
+
+// The absolute OpenAI base URL; Studio's proxy adds `endpointUrl` from the backend's base URL.
+function endpointUrl(d) {
+  return d.endpointUrl || d.url || `/d/${d.slug}/v1`;
+}
+
+export function samples(d) {
+  const url = endpointUrl(d);
+  const keyed = d.authMode !== "none";
+  const curl = [`curl ${url}/chat/completions`, `  -H "Content-Type: application/json"`,
+    keyed ? `  -H "Authorization: Bearer $ARKOR_API_KEY"` : null,
+    `  -d '{"model": "${d.slug}", "messages": [{"role": "user", "content": "Hello"}]}'`].filter(Boolean).join(" \\\n");
+  const python = [keyed ? "import os\n" : null, "from openai import OpenAI", "",
+    `client = OpenAI(base_url="${url}", api_key=${keyed ? 'os.environ["ARKOR_API_KEY"]' : '"not-required"'})`,
+    "reply = client.chat.completions.create(", `    model="${d.slug}",`,
+    `    messages=[{"role": "user", "content": "Hello"}],`, ")", "print(reply.choices[0].message.content)"]
+    .filter((line) => line !== null).join("\n");
+  return { curl, python };
+}
+
+// A button that asks for a second click before it acts (no blocking confirm() dialogs).
+function confirmButton(label, confirmLabel, attrs, action) {
+  let armed = false;
+  let timer = null;
+  const button = h("button.btn.small.danger", { type: "button", ...attrs, onclick: async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = confirmLabel;
+      timer = setTimeout(() => { armed = false; button.textContent = label; }, 4000);
+      return;
+    }
+    clearTimeout(timer);
+    button.disabled = true;
+    try { await action(); } finally { button.disabled = false; armed = false; button.textContent = label; }
+  } }, label);
+  return button;
+}
 
 export function render(container, { params: [id] }) {
   const base = `/api/deployments/${encodeURIComponent(id)}`;
   const main = h("div", h("div.skeleton"));
-  container.append(h("div.page-head", h("a.link.back", { href: "#/endpoints" }, "← Back to endpoints")), main);
+  const notice = h("div");
+  container.append(h("div.page-head", h("a.link.back", { href: "#/endpoints" }, "← Back to endpoints")), notice, main);
+  // A new key's plaintext lives only in this closure until the user dismisses it or leaves the page.
+  let shownKey = null;
 
-  function urlOf(d) {
-    return d.url || `${location.protocol}//${location.host.replace(/:\d+$/, "")}/d/${d.slug}/v1`;
-  }
+  function fail(err) { replace(notice, h("div.banner.error", { id: "endpoint-error" }, err.message)); }
 
   async function load() {
     let d;
     try { d = (await apiJson(base)).deployment; } catch (err) { return replace(main, h("div.banner.error", `Could not load endpoint: ${err.message}`)); }
-    const url = d.baseUrl || urlOf(d);
-    const keyHeader = d.authMode === "none" ? "" : ` \\\n  -H "Authorization: Bearer $ARKOR_API_KEY"`;
-    const curl = `curl ${url}/chat/completions \\\n  -H "Content-Type: application/json"${keyHeader} \\\n  -d '{"model": "${d.slug}", "messages": [{"role": "user", "content": "Hello"}]}'`;
-    const python = `from openai import OpenAI\n\nclient = OpenAI(base_url="${url}", api_key=${d.authMode === "none" ? '"not-required"' : 'os.environ["ARKOR_API_KEY"]'})\nreply = client.chat.completions.create(\n    model="${d.slug}",\n    messages=[{"role": "user", "content": "Hello"}],\n)\nprint(reply.choices[0].message.content)`;
-    const sample = h("pre.code", curl);
-    const keys = h("div");
-    const created = h("div");
-    const label = h("input.input", { placeholder: "Key label", maxlength: "80", id: "key-label" });
+    const url = endpointUrl(d);
+    const code = samples(d);
+    const sample = h("pre.code", { id: "endpoint-sample" }, code.curl);
+    const tabs = [["curl", "cURL", code.curl], ["python", "Python (openai)", code.python]].map(([key, label, text]) =>
+      h("button.chip-btn", { type: "button", dataset: { sample: key }, class: key === "curl" ? "active" : "", onclick: (e) => {
+        sample.textContent = text;
+        for (const tab of tabs) tab.classList.toggle("active", tab === e.currentTarget);
+      } }, label));
+    const keys = h("div", { id: "endpoint-keys" });
+    const created = h("div", { id: "key-created" });
+    const label = h("input.input", { placeholder: "Key label, e.g. my-app", maxlength: "80", id: "key-label", required: true });
+    const authSelect = h("select.input", { id: "endpoint-auth-mode", onchange: (e) => patch({ authMode: e.target.value }) },
+      h("option", { value: "fixed_api_key", selected: d.authMode === "fixed_api_key" }, "Fixed API key"),
+      h("option", { value: "none", selected: d.authMode === "none" }, "No auth (public)"));
     replace(main,
-      h("div.row.space", h("h1", d.slug), h("button.btn.danger", { type: "button", onclick: async () => {
-        if (!confirm(`Delete endpoint ${d.slug}?`)) return;
-        try { await apiJson(base, { method: "DELETE" }); location.hash = "#/endpoints"; } catch (err) { alert(err.message); }
-      } }, "Delete")),
-      h("p.muted", targetSummary(d.target)),
-      h("section.card", h("div.card-head", h("h2", "Endpoint URL")), h("div.card-body.row", h("code.mono", url),
-        h("button.btn.small", { type: "button", onclick: (e) => copyText(url, e.target) }, "Copy"))),
-      h("section.card", h("div.card-head", h("h2", "Quick start"), h("div.row",
-        h("button.btn.small", { type: "button", onclick: () => (sample.textContent = curl) }, "cURL"),
-        h("button.btn.small", { type: "button", onclick: () => (sample.textContent = (d.authMode === "none" ? "" : "import os\n") + python) }, "Python (openai)"))),
-        h("div.card-body", sample)),
+      h("div.row.space", h("div.row", h("h1", d.slug), h("span", { id: "endpoint-state" }, stateBadge(d.enabled))),
+        confirmButton("Delete", "Click again to delete", { id: "delete-endpoint" }, async () => {
+          try { await apiJson(base, { method: "DELETE" }); location.hash = "#/endpoints"; } catch (err) { fail(err); }
+        })),
+      h("p.muted", targetSummary(d.target), " · created ", relativeTime(d.createdAt)),
+      h("section.card", h("div.card-head", h("h2", "Endpoint URL"), h("span.muted", "OpenAI-compatible base URL")),
+        h("div.card-body.row", h("code.mono", { id: "endpoint-url" }, url),
+          h("button.btn.small", { type: "button", onclick: (e) => copyText(url, e.target) }, "Copy"))),
+      h("section.card", h("div.card-head", h("h2", "Quick start"), h("div.chips", tabs)),
+        h("div.card-body", sample, h("div.row", { style: "margin-top:8px" },
+          h("button.btn.small", { type: "button", onclick: (e) => copyText(sample.textContent, e.target) }, "Copy sample"),
+          d.authMode === "none" ? null : h("span.muted", "Set ARKOR_API_KEY to a key issued below.")))),
       h("section.card", h("div.card-head", h("h2", "Settings")), h("div.card-body.row",
-        h("button.btn", { type: "button", onclick: () => patch({ enabled: !d.enabled }) }, d.enabled ? "Disable" : "Enable"),
-        h("label.row", "Auth ", h("select.input", { onchange: (e) => patch({ authMode: e.target.value }) },
-          h("option", { value: "fixed_api_key", selected: d.authMode === "fixed_api_key" }, "Fixed API key"),
-          h("option", { value: "none", selected: d.authMode === "none" }, "No auth (public)"))))),
+        h("button.btn", { type: "button", id: "toggle-enabled", onclick: () => patch({ enabled: !d.enabled }) }, d.enabled ? "Disable" : "Enable"),
+        h("span.muted", d.enabled ? "Serving requests." : "Disabled: requests get 404."),
+        h("label.row", "Auth", authSelect))),
       h("section.card", h("div.card-head", h("h2", "API keys")), h("div.card-body",
-        d.authMode === "none" ? h("p.muted", "Auth is set to none; keys are not enforced.") : null,
+        d.authMode === "none" ? h("p.muted", "Auth is set to none: keys are not checked.") : null,
         created,
-        h("form.row", { onsubmit: async (e) => {
+        h("form.row", { id: "key-form", onsubmit: async (e) => {
           e.preventDefault();
           try {
             const { key } = await apiJson(`${base}/keys`, { method: "POST", body: { label: label.value } });
             label.value = "";
-            replace(created, h("div.banner.warn.key-once", h("strong", "Copy this key now. It is shown only once."),
-              h("code.mono", key.plaintext), h("button.btn.small", { type: "button", onclick: (ev) => copyText(key.plaintext, ev.target) }, "Copy"),
-              h("button.btn.small", { type: "button", onclick: () => replace(created) }, "I've saved it")));
+            shownKey = key;
+            showCreated();
             loadKeys();
           } catch (err) { replace(created, h("div.banner.error", err.message)); }
-        } }, label, h("button.btn", { type: "submit" }, "Issue key")),
+        } }, h("div", { style: "flex:1;min-width:200px" }, label), h("button.btn", { type: "submit", id: "create-key" }, "Create key")),
         keys)));
+    showCreated();
+
+    function showCreated() {
+      if (!shownKey) return replace(created);
+      const key = shownKey;
+      replace(created, h("div.banner.warn.key-once",
+        h("strong", `Copy key "${key.label}" now. It is shown only once.`),
+        h("code.mono", { id: "key-plaintext" }, key.plaintext),
+        h("button.btn.small", { type: "button", onclick: (ev) => copyText(key.plaintext, ev.target) }, "Copy"),
+        h("button.btn.small", { type: "button", id: "key-dismiss", onclick: () => { shownKey = null; showCreated(); } }, "I've saved it")));
+    }
 
     async function loadKeys() {
       try {
         const list = (await apiJson(`${base}/keys`)).keys || [];
-        replace(keys, list.length ? h("table.table", h("tbody", list.map((k) => h("tr", { class: k.enabled === false ? "revoked" : "" },
-          h("td", k.label), h("td.mono", `${k.prefix}…`),
-          h("td", k.enabled === false ? "revoked" : h("button.btn.small", { type: "button", onclick: async () => {
-            if (!confirm(`Revoke key ${k.label}?`)) return;
-            try { await apiJson(`${base}/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" }); loadKeys(); } catch (err) { alert(err.message); }
-          } }, "Revoke")))))) : h("p.muted", "No keys yet."));
+        replace(keys, list.length ? h("table.table.keys-table",
+          h("thead", h("tr", ["Label", "Key", "Created", "Last used", ""].map((c) => h("th", c)))),
+          h("tbody", list.map((k) => h("tr", { class: k.enabled === false ? "revoked" : "", dataset: { keyId: k.id } },
+            h("td", k.label), h("td.mono.key-prefix", `${k.prefix}…`), h("td", relativeTime(k.createdAt)),
+            h("td", k.lastUsedAt ? relativeTime(k.lastUsedAt) : "never"),
+            h("td", k.enabled === false ? "revoked" : confirmButton("Revoke", "Click again to revoke", { class: "revoke-key" }, async () => {
+              try { await apiJson(`${base}/keys/${encodeURIComponent(k.id)}`, { method: "DELETE" }); loadKeys(); } catch (err) { fail(err); }
+            }))))))
+          : h("p.muted", "No keys yet."));
       } catch (err) { replace(keys, h("div.banner.error", err.message)); }
     }
     loadKeys();
   }
 
   async function patch(body) {
-    try { await apiJson(base, { method: "PATCH", body }); } catch (err) { alert(err.message); }
+    replace(notice);
+    try { await apiJson(base, { method: "PATCH", body }); } catch (err) { fail(err); }
     load();
   }
 

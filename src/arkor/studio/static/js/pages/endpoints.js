@@ -1,12 +1,20 @@
 // Endpoints: list the project's OpenAI-compatible deployments and create new ones.
 import { apiJson } from "../api.js";
-import { h, replace, shortId } from "../ui.js";
+import { h, relativeTime, replace, shortId } from "../ui.js";
+
+export const BASE_MODELS = ["HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m", "arkor/tiny-test"];
+const SLUG_PATTERN = "[a-z0-9][a-z0-9\\-]*[a-z0-9]";
 
 export function targetSummary(target) {
   if (!target) return "—";
   if (target.kind === "base_model") return `Base model: ${target.baseModel}`;
   const a = target.adapter || {};
   return a.kind === "checkpoint" ? `Checkpoint step ${a.step} (job ${shortId(a.jobId)})` : `Final adapter (job ${shortId(a.jobId)})`;
+}
+
+export function stateBadge(enabled) {
+  return h(`span.badge.${enabled ? "status-completed" : "status-cancelled"}`, { dataset: { state: enabled ? "enabled" : "disabled" } },
+    enabled ? "enabled" : "disabled");
 }
 
 export function render(container) {
@@ -27,12 +35,13 @@ export function render(container) {
       if (result.unavailable) return replace(body, h("div.banner.warn", { id: "endpoints-unavailable" }, result.unavailable));
       if (result.scopeMissing) return replace(body, h("div.empty", h("strong", "Workspace not scoped to a project yet"), h("p.muted", "Run training once, or create an endpoint, to create the project.")));
       if (!items.length) return replace(body, h("div.empty", h("strong", "No endpoints yet"), h("p.muted", "Create one to serve a model.")));
-      replace(body, h("table.table",
-        h("thead", h("tr", ["Slug", "Target", "Auth", "State"].map((c) => h("th", c)))),
-        h("tbody", items.map((d) => h("tr",
+      replace(body, h("table.table.endpoints-table",
+        h("thead", h("tr", ["Slug", "Target", "Auth", "State", "URL", "Created"].map((c) => h("th", c)))),
+        h("tbody", items.map((d) => h("tr", { dataset: { endpointId: d.id, slug: d.slug } },
           h("td", h("a.job-link", { href: `#/endpoints/${encodeURIComponent(d.id)}` }, d.slug)),
-          h("td", targetSummary(d.target)), h("td", `auth: ${d.authMode}`),
-          h("td", h(`span.badge.${d.enabled ? "status-completed" : "status-cancelled"}`, d.enabled ? "enabled" : "disabled")))))));
+          h("td", targetSummary(d.target)), h("td", d.authMode === "none" ? "public" : "API key"),
+          h("td", stateBadge(d.enabled)), h("td.mono", d.endpointUrl || d.url || ""),
+          h("td", { title: d.createdAt }, relativeTime(d.createdAt)))))));
     } catch (err) {
       replace(body, h("div.banner.error", `Endpoints are not available: ${err.message}`));
     }
@@ -40,28 +49,59 @@ export function render(container) {
 
   async function showForm() {
     let jobs = [];
-    try { jobs = (await apiJson("/api/jobs")).jobs.filter((j) => j.status === "completed"); } catch { /* base model only */ }
-    const slug = h("input.input", { id: "endpoint-slug", required: true, pattern: "[a-z0-9][a-z0-9-]*[a-z0-9]", placeholder: "my-endpoint" });
-    const kind = h("select.input", { id: "endpoint-target" },
-      jobs.map((j) => h("option", { value: `job:${j.id}` }, `Final adapter: ${j.name} (${shortId(j.id)})`)),
-      h("option", { value: "base:HuggingFaceTB/SmolLM2-135M-Instruct" }, "Base model: SmolLM2-135M-Instruct"));
+    try { jobs = (await apiJson("/api/jobs")).jobs.filter((j) => j.status === "completed"); } catch { /* base models only */ }
+    const slug = h("input.input", { id: "endpoint-slug", required: true, minlength: "2", maxlength: "50", pattern: SLUG_PATTERN,
+      placeholder: "my-endpoint", title: "2-50 characters: a-z, 0-9 and '-', starting and ending with a letter or digit" });
+    const target = h("select.input", { id: "endpoint-target", onchange: () => loadWeights() },
+      jobs.length ? h("optgroup", { label: "Trained adapters" }, jobs.map((j) => h("option", { value: `job:${j.id}` }, `${j.name} (${shortId(j.id)})`))) : null,
+      h("optgroup", { label: "Base models" }, BASE_MODELS.map((m) => h("option", { value: `base:${m}` }, m))));
+    const weights = h("select.input", { id: "endpoint-weights" });
+    const weightsLabel = h("label", "Weights", weights);
     const auth = h("select.input", { id: "endpoint-auth" }, h("option", { value: "fixed_api_key" }, "Fixed API key"), h("option", { value: "none" }, "No auth (public)"));
     const error = h("div");
+    const submit = h("button.btn.primary", { type: "submit", id: "create-endpoint" }, "Create");
+
+    async function loadWeights() {
+      const value = target.value;
+      weightsLabel.hidden = !value.startsWith("job:");
+      if (weightsLabel.hidden) return;
+      replace(weights, h("option", { value: "final" }, "Final adapter"));
+      try {
+        const { checkpoints } = await apiJson(`/api/jobs/${encodeURIComponent(value.slice(4))}/checkpoints`);
+        if (target.value !== value) return;
+        for (const cp of checkpoints || []) weights.append(h("option", { value: String(cp.step) }, `Checkpoint step ${cp.step}`));
+      } catch (err) { replace(error, h("div.banner.warn", `Could not list checkpoints: ${err.message}`)); }
+    }
+
+    function targetBody() {
+      const value = target.value;
+      if (!value.startsWith("job:")) return { kind: "base_model", baseModel: value.slice(5) };
+      const jobId = value.slice(4);
+      const adapter = weights.value === "final" ? { kind: "final", jobId } : { kind: "checkpoint", jobId, step: Number(weights.value) };
+      return { kind: "adapter", adapter };
+    }
+
     const form = h("form.card.card-body.form", {
+      id: "endpoint-form",
       onsubmit: async (e) => {
         e.preventDefault();
-        const value = kind.value;
-        const target = value.startsWith("job:") ? { kind: "adapter", adapter: { kind: "final", jobId: value.slice(4) } } : { kind: "base_model", baseModel: value.slice(5) };
+        submit.disabled = true;
+        replace(error);
         try {
-          const result = await apiJson("/api/deployments", { method: "POST", body: { slug: slug.value.trim().toLowerCase(), target, authMode: auth.value } });
+          const result = await apiJson("/api/deployments", { method: "POST", body: { slug: slug.value.trim(), target: targetBody(), authMode: auth.value } });
           replace(formSlot);
           if (result.deployment) location.hash = `#/endpoints/${encodeURIComponent(result.deployment.id)}`;
           else load();
-        } catch (err) { replace(error, h("div.banner.error", err.message)); }
+        } catch (err) {
+          replace(error, h("div.banner.error", { id: "endpoint-form-error" }, err.message));
+        } finally { submit.disabled = false; }
       },
-    }, h("h2", "New endpoint"), h("label", "Slug", slug), h("label", "Serves", kind), h("label", "Auth", auth), error,
-      h("div.row", h("button.btn.primary", { type: "submit" }, "Create"), h("button.btn", { type: "button", onclick: () => replace(formSlot) }, "Cancel")));
+    }, h("h2", "New endpoint"), h("label", "Slug (part of the URL: /d/<slug>/v1)", slug), h("label", "Serves", target), weightsLabel,
+      h("label", "Auth", auth), error,
+      h("div.row", submit, h("button.btn", { type: "button", onclick: () => replace(formSlot) }, "Cancel")));
     replace(formSlot, form);
+    await loadWeights();
+    slug.focus();
   }
 
   load();
