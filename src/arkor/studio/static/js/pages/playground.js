@@ -1,8 +1,25 @@
-// Playground: streaming chat with a base model, a completed job's adapter, or any checkpoint.
+// Playground: streaming chat with a base model, a completed job's adapter, or any checkpoint, with an
+// optional response format (JSON object / JSON schema) that the backend enforces by constrained decoding.
 import { apiFetch, apiJson, readSse } from "../api.js";
 import { h, replace, shortId } from "../ui.js";
 
 const BASE_MODELS = ["HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m", "arkor/tiny-test"];
+const EXAMPLE_SCHEMA = JSON.stringify({
+  type: "object",
+  properties: { answer: { type: "string", maxLength: 40 }, confident: { type: "boolean" } },
+  required: ["answer", "confident"],
+  additionalProperties: false,
+}, null, 2);
+
+// The `responseFormat` of a chat body, or throws naming what is wrong with the schema text.
+export function responseFormatOf(kind, schemaText) {
+  if (kind === "json_object") return { type: "json_object" };
+  if (kind !== "json_schema") return null;
+  let schema;
+  try { schema = JSON.parse(schemaText); } catch (err) { throw new Error(`JSON schema is not valid JSON: ${err.message}`); }
+  if (!schema || typeof schema !== "object" || Array.isArray(schema)) throw new Error("JSON schema must be a JSON object.");
+  return { type: "json_schema", json_schema: { name: "response", schema, strict: true } };
+}
 
 export function render(container, { query }) {
   let jobs = [];
@@ -14,6 +31,10 @@ export function render(container, { query }) {
   const topP = h("input.input", { type: "number", id: "top-p", min: "0.05", max: "1", step: "0.05", value: "0.95" });
   const maxTokens = h("input.input", { type: "number", id: "max-tokens", min: "1", max: "4096", step: "1", value: "128" });
   const system = h("textarea.input", { id: "system-prompt", rows: "3", placeholder: "Optional system prompt" });
+  const format = h("select.input", { id: "response-format", "aria-label": "Response format", onchange: () => { schemaLabel.hidden = format.value !== "json_schema"; } },
+    h("option", { value: "text" }, "Text"), h("option", { value: "json_object" }, "JSON object"), h("option", { value: "json_schema" }, "JSON schema"));
+  const schemaText = h("textarea.input.mono", { id: "json-schema", rows: "8", spellcheck: "false" }, EXAMPLE_SCHEMA);
+  const schemaLabel = h("label", { hidden: true }, "Schema (strict)", schemaText);
   const transcript = h("div.transcript", { id: "transcript" });
   const input = h("textarea.input.chat-input", { id: "chat-input", rows: "2", placeholder: "Message (Enter to send, Shift+Enter for a new line)" });
   const sendButton = h("button.btn.primary", { type: "button", id: "send", onclick: () => send() }, "Send");
@@ -34,6 +55,7 @@ export function render(container, { query }) {
           h("label", "Model", target), h("label", { id: "checkpoint-label" }, "Weights", checkpoint),
           h("label", "Temperature", temperature), h("label", "Top p", topP), h("label", "Max tokens", maxTokens),
           h("label", "System prompt", system),
+          h("label", "Response format", format), schemaLabel,
           h("button.btn", { type: "button", onclick: () => resetChat() }, "Clear chat"))),
       h("section.card.chat",
         transcript,
@@ -84,9 +106,24 @@ export function render(container, { query }) {
     return body;
   }
 
+  // Under a JSON response format, say whether the finished reply parses (it may not when max tokens cut it).
+  function markJson(out, reply, finishReason) {
+    let valid = true;
+    try { JSON.parse(reply); } catch { valid = false; }
+    out.parentElement.dataset.jsonValid = String(valid);
+    out.parentElement.append(h(`div.json-check.${valid ? "ok" : "bad"}`, valid ? "✓ valid JSON"
+      : `✗ not complete JSON${finishReason === "length" ? " (stopped at max tokens: raise it)" : ""}`));
+  }
+
   async function send() {
     const text = input.value.trim();
     if (!text || controller) return;
+    let responseFormat;
+    try { responseFormat = responseFormatOf(format.value, schemaText.value); } catch (err) {
+      replace(notice, h("div.banner.error", { id: "format-error" }, err.message));
+      return;
+    }
+    replace(notice);
     input.value = "";
     bubble("user", text);
     messages.push({ role: "user", content: text });
@@ -98,7 +135,9 @@ export function render(container, { query }) {
     const history = system.value.trim() ? [{ role: "system", content: system.value.trim() }, ...messages] : messages;
     const body = { messages: history, stream: true, ...selected(),
       temperature: Number(temperature.value), topP: Number(topP.value), maxTokens: Math.round(Number(maxTokens.value)) };
+    if (responseFormat) body.responseFormat = responseFormat;
     let reply = "";
+    let finishReason = null;
     try {
       const response = await apiFetch("/api/inference/chat", { method: "POST", body, signal: controller.signal });
       await readSse(response, (data, event) => {
@@ -106,10 +145,13 @@ export function render(container, { query }) {
         let chunk;
         try { chunk = JSON.parse(data); } catch { return; }
         if (event === "error") { reply += `\n[error] ${chunk.error}`; out.textContent = reply; return; }
-        const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
+        const choice = chunk.choices && chunk.choices[0];
+        if (choice && choice.finish_reason) finishReason = choice.finish_reason;
+        const delta = choice && choice.delta;
         if (delta && delta.content) { reply += delta.content; out.textContent = reply; transcript.scrollTop = transcript.scrollHeight; }
       });
       messages.push({ role: "assistant", content: reply });
+      if (responseFormat) markJson(out, reply, finishReason);
     } catch (err) {
       out.textContent = reply + (err.name === "AbortError" ? " [stopped]" : `[error] ${err.message}`);
       if (reply) messages.push({ role: "assistant", content: reply });
