@@ -61,15 +61,20 @@ export function render(container) {
     const error = h("div");
     const submit = h("button.btn.primary", { type: "submit", id: "create-endpoint" }, "Create");
 
+    let weightsGeneration = 0;
     async function loadWeights() {
+      const mine = ++weightsGeneration;  // only the latest selection fills the list (changes can overlap)
       const value = target.value;
       weightsLabel.hidden = !value.startsWith("job:");
       if (weightsLabel.hidden) return;
-      replace(weights, h("option", { value: "final" }, "Final adapter"));
+      const final = h("option", { value: "final" }, "Final adapter");
+      replace(weights, final);
       try {
         const { checkpoints } = await apiJson(`/api/jobs/${encodeURIComponent(value.slice(4))}/checkpoints`);
-        if (target.value !== value) return;
-        for (const cp of checkpoints || []) weights.append(h("option", { value: String(cp.step) }, `Checkpoint step ${cp.step}`));
+        if (mine !== weightsGeneration) return;
+        const chosen = weights.value;
+        replace(weights, final, (checkpoints || []).map((cp) => h("option", { value: String(cp.step) }, `Checkpoint step ${cp.step}`)));
+        weights.value = chosen;
       } catch (err) { replace(error, h("div.banner.warn", `Could not list checkpoints: ${err.message}`)); }
     }
 

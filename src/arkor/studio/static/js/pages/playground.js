@@ -25,6 +25,7 @@ export function render(container, { query }) {
   let jobs = [];
   let messages = [];
   let controller = null;
+  let checkpointGeneration = 0;
   const target = h("select.input", { id: "target", "aria-label": "Model or adapter", onchange: () => { onTargetChange(); } });
   const checkpoint = h("select.input", { id: "checkpoint", "aria-label": "Checkpoint", hidden: true, onchange: () => resetChat() });
   const temperature = h("input.input", { type: "number", id: "temperature", min: "0", max: "2", step: "0.1", value: "0.7" });
@@ -88,10 +89,13 @@ export function render(container, { query }) {
     if (checkpoint.hidden) return;
     const jobId = value.slice(4);
     const job = jobs.find((j) => j.id === jobId);
-    replace(checkpoint, job && job.status === "completed" ? h("option", { value: "final" }, "Final adapter") : null);
+    const mine = ++checkpointGeneration;  // overlapping target changes: only the latest fills the list
+    const final = job && job.status === "completed" ? h("option", { value: "final" }, "Final adapter") : null;
+    replace(checkpoint, final);
     try {
       const { checkpoints } = await apiJson(`/api/jobs/${encodeURIComponent(jobId)}/checkpoints`);
-      for (const cp of checkpoints) checkpoint.append(h("option", { value: String(cp.step) }, `Checkpoint step ${cp.step}`));
+      if (mine !== checkpointGeneration) return;
+      replace(checkpoint, final, checkpoints.map((cp) => h("option", { value: String(cp.step) }, `Checkpoint step ${cp.step}`)));
     } catch (err) {
       replace(notice, h("div.banner.warn", `Could not list checkpoints: ${err.message}`));
     }
