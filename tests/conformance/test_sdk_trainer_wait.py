@@ -184,7 +184,7 @@ def test_start_is_idempotent_and_sends_an_idempotency_key(twin, backend, project
 
 
 def test_concurrent_async_starts_submit_once(backend, project):
-    from conftest import Twin
+    from sdk_twins import Twin
     trainer = Twin("async").trainer(backend, project)
 
     async def both():
@@ -195,7 +195,7 @@ def test_concurrent_async_starts_submit_once(backend, project):
 
 
 def test_concurrent_sync_starts_submit_once(backend, project):
-    from conftest import Twin
+    from sdk_twins import Twin
     trainer = Twin("sync").trainer(backend, project)
     results = []
     threads = [threading.Thread(target=lambda: results.append(trainer.start().job_id)) for _ in range(4)]

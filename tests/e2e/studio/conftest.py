@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -20,38 +19,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-SCREENSHOTS = REPO / "artifacts" / "studio-screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
-READY = re.compile(r"Arkor Studio is running at (http://\S+)")
-
-TRAINER_PY = '''from arkor import create_trainer
-
-trainer = create_trainer(
-    name="{name}",
-    model="arkor/tiny-test",
-    dataset={{"type": "file", "path": "data/chat.jsonl"}},
-    lora={{"r": 8, "alpha": 16}},
-    max_steps={max_steps},
-    save_steps=3,
-    logging_steps=1,
-    batch_size=4,
-    learning_rate=3e-2,
-)
-'''
-INDEX_PY = '''from arkor import create_arkor
-
-from .trainer import trainer
-
-arkor = create_arkor(trainer=trainer)
-'''
-
-
-def write_trainer(project: Path, *, name: str, max_steps: int) -> None:
-    (project / "src" / "arkor" / "trainer.py").write_text(TRAINER_PY.format(name=name, max_steps=max_steps))
-
+from studio_helpers import CHROMIUM, CHROMIUM_ARGS, INDEX_PY, READY, write_trainer
 
 def scaffold_project(project: Path) -> None:
     (project / "src" / "arkor").mkdir(parents=True)
@@ -167,7 +135,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running on the main thread
+# while it is open, and tests collected after these (asyncio.run in SDK tests) must not see it.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install -y chromium)")
@@ -199,10 +169,3 @@ def page(browser, studio):
         yield page
     finally:
         context.close()
-
-
-def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import screenshot, write_trainer
+from studio_helpers import screenshot, write_trainer
 
 TRAIN_TIMEOUT_MS = 420_000
 JOB_ID = re.compile(r"Started job (\S+)")

@@ -20,7 +20,7 @@ import jsonschema
 import openai
 import pytest
 
-from conftest import screenshot, write_trainer
+from studio_helpers import screenshot, write_trainer
 
 TRAIN_TIMEOUT_S = 420
 JOB_ID = re.compile(r"Started job (\S+)")

@@ -7,7 +7,6 @@ They skip only when the binaries are not installed (`.ci/services.sh` installs P
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from pathlib import Path
 from typing import Callable, Iterator
@@ -17,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # server_helpers.Api
 
 from scale_services import RAY_ENV, MotoS3, Postgres, RayHead, Replica  # noqa: E402
+from scale_data import chat_rows
 
 
 @pytest.fixture(scope="session")
@@ -89,12 +89,3 @@ def moto_s3(tmp_path: Path) -> Iterator[MotoS3]:
     server.stop()
 
 
-def chat_rows(count: int) -> bytes:
-    rows = [
-        {"messages": [
-            {"role": "user", "content": f"My invoice {i} is wrong"},
-            {"role": "assistant", "content": "billing" if i % 2 else "bug"},
-        ]}
-        for i in range(count)
-    ]
-    return "\n".join(json.dumps(r) for r in rows).encode()

@@ -9,7 +9,7 @@ import os
 import signal
 import time
 
-from conftest import chat_rows
+from scale_data import chat_rows
 from server_helpers import Api, events_of, pid_alive
 
 TINY = "arkor/tiny-test"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from conftest import chat_rows
+from scale_data import chat_rows
 from scale_services import free_port
 from server_helpers import Api, events_of
 
