@@ -81,6 +81,7 @@ from .jobs import (
     JobListResponse,
     JobResponse,
     JobStatus,
+    TrainingHyperparameters,
     TrainingJob,
     unknown_config_keys,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from ._base import WireModel
 from .datasets import DatasetFormat, DatasetSource
@@ -15,22 +15,13 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 
-class JobConfig(WireModel):
-    """Everything the backend needs to run a training job.
+class TrainingHyperparameters(BaseModel):
+    """The training knobs a trainer and a job config share, with their allowed ranges.
 
-    Optional fields left as None take the backend's defaults (see
-    `arkor.engine.config.resolve_defaults`). Validation here is structural
-    (types and ranges); the backend also rejects unknown keys with a did-you-mean.
+    Defined once: the wire `JobConfig` and the SDK's `create_trainer` input both inherit these fields
+    (each with its own naming and strictness), so a range changes in one place.
     """
 
-    model: str = Field(min_length=1)
-    dataset_source: DatasetSource
-    lora_r: int | None = Field(default=None, gt=0, le=1024)
-    lora_alpha: float | None = Field(default=None, gt=0)
-    lora_dropout: float | None = Field(default=None, ge=0, lt=1)
-    target_modules: list[str] | None = None
-    max_length: int | None = Field(default=None, ge=8, le=131072)
-    load_in_4bit: bool | None = Field(default=None, alias="loadIn4bit")  # the original's spelling
     max_steps: int | None = Field(default=None, gt=0)
     num_train_epochs: float | None = Field(default=None, gt=0)
     learning_rate: float | None = Field(default=None, gt=0, lt=1)
@@ -44,10 +35,28 @@ class JobConfig(WireModel):
     save_steps: int | None = Field(default=None, gt=0)
     eval_steps: int | None = Field(default=None, gt=0)
     train_on_responses_only: bool | None = None
-    dataset_format: DatasetFormat | None = None
     dataset_split: str | None = None
     seed: int | None = None
     dry_run: bool | None = None
+
+
+class JobConfig(WireModel, TrainingHyperparameters):
+    """Everything the backend needs to run a training job.
+
+    Optional fields left as None take the backend's defaults (see
+    `arkor.engine.config.resolve_plan`). Validation here is structural
+    (types and ranges); the backend also rejects unknown keys with a did-you-mean.
+    """
+
+    model: str = Field(min_length=1)
+    dataset_source: DatasetSource
+    lora_r: int | None = Field(default=None, gt=0, le=1024)
+    lora_alpha: float | None = Field(default=None, gt=0)
+    lora_dropout: float | None = Field(default=None, ge=0, lt=1)
+    target_modules: list[str] | None = None
+    max_length: int | None = Field(default=None, ge=8, le=131072)
+    load_in_4bit: bool | None = Field(default=None, alias="loadIn4bit")  # the original's spelling
+    dataset_format: DatasetFormat | None = None
 
     @field_validator("dataset_format", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from arkor.protocol import DatasetSource, JobConfig
+from arkor.protocol import DatasetSource, JobConfig, TrainingHyperparameters
 
 from .errors import TrainerConfigError
 from .models import is_accepted_model, unsupported_model_message
@@ -32,7 +32,7 @@ class LoraInput(BaseModel):
     dropout: float | None = Field(default=None, ge=0, lt=1)
 
 
-class TrainerInput(BaseModel):
+class TrainerInput(TrainingHyperparameters):
     """Every `create_trainer` field except callbacks and the abort signal."""
 
     model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True)
@@ -41,23 +41,7 @@ class TrainerInput(BaseModel):
     model: str = Field(min_length=1)
     dataset: Any
     lora: LoraInput | None = None
-    max_steps: int | None = Field(default=None, gt=0)
-    num_train_epochs: float | None = Field(default=None, gt=0)
-    learning_rate: float | None = Field(default=None, gt=0, lt=1)
-    batch_size: int | None = Field(default=None, gt=0, le=4096)
-    gradient_accumulation_steps: int | None = Field(default=None, gt=0, le=4096)
-    optim: str | None = None
-    lr_scheduler_type: str | None = None
-    weight_decay: float | None = Field(default=None, ge=0)
-    warmup_steps: int | None = Field(default=None, ge=0)
-    logging_steps: int | None = Field(default=None, gt=0)
-    save_steps: int | None = Field(default=None, gt=0)
-    eval_steps: int | None = Field(default=None, gt=0)
-    train_on_responses_only: bool | None = None
     dataset_format: DatasetFormatName | None = None
-    dataset_split: str | None = None
-    seed: int | None = None
-    dry_run: bool | None = None
 
     @field_validator("dataset_format", mode="before")
     @classmethod
