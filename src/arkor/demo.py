@@ -26,6 +26,21 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARK[1 + int((v - low) / span * (len(SPARK) - 2))] for v in values)
 
 
+def print_results(console: Console, template: str, losses: list[float], before, after) -> None:  # type: ignore[no-untyped-def]
+    """The loss curve, the base vs fine-tuned accuracy table and one sample answer."""
+    if losses:
+        console.print(f"loss curve ({losses[0]:.3f} -> {losses[-1]:.3f}): {sparkline(losses)}")
+    table = Table(title=f"{template}: held-out accuracy ({after.rows} rows)")
+    table.add_column("field")
+    table.add_column("base", justify="right")
+    table.add_column("fine-tuned", justify="right")
+    for field in after.accuracy:
+        table.add_row(field, f"{before.accuracy.get(field, 0):.0%}", f"{after.accuracy[field]:.0%}")
+    console.print(table)
+    predicted, expected = after.samples[0]
+    console.print(f"sample output: {predicted}\nexpected:      {expected}", highlight=False, markup=False)
+
+
 def engine_demo(argv: list[str] | None = None) -> int:
     from arkor.engine.evaluate import evaluate_template
     from arkor.engine.models import DEFAULT_MODEL, resolve_model_path
@@ -99,16 +114,7 @@ def engine_demo(argv: list[str] | None = None) -> int:
     console.print(f"  fine-tuned: exact-field accuracy {after.exact_fields:.0%}            ")
 
     console.rule("Results")
-    console.print(f"loss curve ({losses[0]:.3f} -> {losses[-1]:.3f}): {sparkline(losses)}")
-    table = Table(title=f"{args.template}: held-out accuracy ({after.rows} rows)")
-    table.add_column("field")
-    table.add_column("base", justify="right")
-    table.add_column("fine-tuned", justify="right")
-    for field in after.accuracy:
-        table.add_row(field, f"{before.accuracy.get(field, 0):.0%}", f"{after.accuracy[field]:.0%}")
-    console.print(table)
-    predicted, expected = after.samples[0]
-    console.print(f"sample output: {predicted}\nexpected:      {expected}")
+    print_results(console, args.template, losses, before, after)
     console.print(f"training took {train_seconds:.0f}s; adapter in {out / 'final'}")
     return 0 if after.exact_fields > before.exact_fields else 1
 

@@ -42,9 +42,8 @@ def _stream_start(env: dict[str, str], cwd: Path, console) -> tuple[int, str | N
 
 def cli_demo(argv: list[str]) -> int:
     from rich.console import Console
-    from rich.table import Table
 
-    from arkor.demo import sparkline
+    from arkor.demo import print_results
     from arkor.engine.evaluate import evaluate_template
     from arkor.engine.models import DEFAULT_MODEL, resolve_model_path
 
@@ -97,17 +96,7 @@ def cli_demo(argv: list[str]) -> int:
         _arkor(env, project, "server", "stop")
 
     console.rule("Results")
-    if losses:
-        console.print(f"loss curve ({losses[0]:.3f} -> {losses[-1]:.3f}): {sparkline(losses)}")
-    table = Table(title=f"{TEMPLATE}: held-out accuracy ({after.rows} rows)")
-    table.add_column("field")
-    table.add_column("base", justify="right")
-    table.add_column("fine-tuned", justify="right")
-    for field in after.accuracy:
-        table.add_row(field, f"{before.accuracy.get(field, 0):.0%}", f"{after.accuracy[field]:.0%}")
-    console.print(table)
-    predicted, expected = after.samples[0]
-    console.print(f"sample output: {predicted}\nexpected:      {expected}", highlight=False, markup=False)
+    print_results(console, TEMPLATE, losses, before, after)
     console.print(f"`arkor start` took {seconds:.0f}s; adapter in {adapter}")
     console.print("[bold]Open Studio[/bold] on this project (jobs, loss curve, playground):")
     console.print(f"  cd {project} && ARKOR_HOME={home} arkor dev", highlight=False, markup=False)
