@@ -31,20 +31,6 @@ def _read_record() -> dict[str, Any] | None:
     return record if isinstance(record, dict) and "pid" in record else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of this very process counts as gone
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        return finished == 0
-    except ChildProcessError:
-        return True
-
-
 @click.group("server")
 def server_group() -> None:
     """Run a training backend, or manage the embedded one (~/.arkor/server/)."""
@@ -95,7 +81,7 @@ def stop_command() -> None:
     """Stop the embedded backend (running jobs are stopped and marked failed)."""
     from filelock import FileLock
 
-    from arkor.sdk.local_backend import record_path, server_dir
+    from arkor.sdk.local_backend import pid_alive, record_path, server_dir
 
     server_dir().mkdir(parents=True, exist_ok=True)
     with FileLock(str(server_dir() / "server.lock"), timeout=STOP_TIMEOUT_S + 30):
@@ -104,12 +90,12 @@ def stop_command() -> None:
             click.echo("The local arkor backend is not running.")
             return
         pid = int(record["pid"])
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
                 click.echo(f"The backend (pid {pid}) did not stop within {STOP_TIMEOUT_S:.0f}s; killed it.", err=True)
         record_path().unlink(missing_ok=True)

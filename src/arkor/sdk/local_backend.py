@@ -40,14 +40,20 @@ def record_path() -> Path:
     return server_dir() / "server.json"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs. A zombie child of this very process counts as gone (the
+    CLI's `arkor server stop` waits on a backend it may have started itself)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        return finished == 0
+    except ChildProcessError:  # not our child: kill(0) said it exists
+        return True
 
 
 def _healthy(url: str) -> bool:
@@ -65,7 +71,7 @@ def read_live_record(path: Path | None = None) -> str | None:
         url, pid = str(record["url"]), int(record["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _pid_alive(pid) or not _healthy(url):
+    if not pid_alive(pid) or not _healthy(url):
         return None
     return url
 
