@@ -166,12 +166,22 @@ def _handler(backend: ScriptedBackend) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+
+class _QuietServer(ThreadingHTTPServer):
+    """Reconnect tests drop connections on purpose; a client hanging up is not worth a traceback."""
+
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 class running_backend:
     """Context manager: a ScriptedBackend listening on a free loopback port."""
 
     def __init__(self) -> None:
         self.backend = ScriptedBackend()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.backend))
+        self.server = _QuietServer(("127.0.0.1", 0), _handler(self.backend))
         self.server.daemon_threads = True
         self.backend.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
