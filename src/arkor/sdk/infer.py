@@ -9,7 +9,7 @@ its message content once. An OK answer without a body is an error.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -89,6 +89,19 @@ class _ResponseBase:
             delta = text
         return [delta] if delta else []
 
+    def _take(self, frames: Iterable[SSEFrame]) -> tuple[list[str], bool]:
+        """The text deltas in `frames` (also kept for replay), and whether the stream's end was seen."""
+        deltas: list[str] = []
+        for frame in frames:
+            delta = delta_of_frame(frame)
+            if delta is _STOP:
+                self._deltas.extend(deltas)
+                return deltas, True
+            if delta:
+                deltas.append(delta)
+        self._deltas.extend(deltas)
+        return deltas, False
+
 
 class InferResponse(_ResponseBase):
     """A chat answer. Iterate for text deltas as they arrive; `text()` / `json()` read it all."""
@@ -103,20 +116,14 @@ class InferResponse(_ResponseBase):
                 saw_bytes = False
                 for chunk in self.response.iter_text():
                     saw_bytes = saw_bytes or bool(chunk)
-                    for frame in decoder.feed(chunk):
-                        delta = delta_of_frame(frame)
-                        if delta is _STOP:
-                            return
-                        if delta:
-                            self._deltas.append(delta)
-                            yield delta
-                for frame in decoder.flush():
-                    delta = delta_of_frame(frame)
-                    if delta is _STOP:
+                    deltas, stopped = self._take(decoder.feed(chunk))
+                    yield from deltas
+                    if stopped:
                         return
-                    if delta:
-                        self._deltas.append(delta)
-                        yield delta
+                deltas, stopped = self._take(decoder.flush())
+                yield from deltas
+                if stopped:
+                    return
                 if not saw_bytes:
                     raise EmptyInferenceResponseError("The inference response had no body.")
             else:
@@ -154,26 +161,18 @@ class AsyncInferResponse(_ResponseBase):
             if _is_sse(self.response):
                 decoder = SSEDecoder()
                 saw_bytes = False
-                stopped = False
                 async for chunk in self.response.aiter_text():
                     saw_bytes = saw_bytes or bool(chunk)
-                    for frame in decoder.feed(chunk):
-                        delta = delta_of_frame(frame)
-                        if delta is _STOP:
-                            stopped = True
-                            break
-                        if delta:
-                            self._deltas.append(delta)
-                            yield delta
+                    deltas, stopped = self._take(decoder.feed(chunk))
+                    for delta in deltas:
+                        yield delta
                     if stopped:
                         return
-                for frame in decoder.flush():
-                    delta = delta_of_frame(frame)
-                    if delta is _STOP:
-                        return
-                    if delta:
-                        self._deltas.append(delta)
-                        yield delta
+                deltas, stopped = self._take(decoder.flush())
+                for delta in deltas:
+                    yield delta
+                if stopped:
+                    return
                 if not saw_bytes:
                     raise EmptyInferenceResponseError("The inference response had no body.")
             else:
