@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -45,7 +46,7 @@ def pg_database(postgres: Postgres) -> str:
     """A fresh database for one test (so job queues of tests never mix)."""
     import psycopg
 
-    name = f"t{abs(hash(object())) % 10**12}"
+    name = f"t_{uuid.uuid4().hex}"
     dsn = postgres.url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
