@@ -59,6 +59,7 @@ class DatasetIssue(WireModel):
     line: int | None = None
     field: str | None = None
     message: str
+    path: str | None = None  # the file's name, e.g. `train.jsonl`
 
 
 class DatasetUploadResponse(WireModel):

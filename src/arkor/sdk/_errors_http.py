@@ -1,7 +1,7 @@
 """Turn backend answers into `CloudApiError` and deprecation notices (I/O-free, one place).
 
 The message is the body's `error` field, else the raw body text, else `cloud-api <status>`; a 426
-always becomes an upgrade hint.
+always becomes an upgrade hint. The body's `details` list is kept on the error and listed in its text.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def error_from_body(status: int, text: str) -> CloudApiError:
     if status == 426:
         return CloudApiError(status, _upgrade_hint(body))
     if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]:
-        return CloudApiError(status, body["error"])
+        details = body.get("details")
+        return CloudApiError(status, body["error"], details if isinstance(details, list) else None)
     if text.strip():
         return CloudApiError(status, text)
     return CloudApiError(status, f"cloud-api {status}")

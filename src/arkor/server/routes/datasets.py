@@ -44,7 +44,7 @@ def validate_dataset_file(path: Path, filename: str, fmt: str | None) -> tuple[i
 
 
 def _issue_wire(issue: Any) -> dict:
-    return DatasetIssue(line=issue.line, field=issue.field, message=issue.message).to_wire()
+    return DatasetIssue(line=issue.line, field=issue.field, message=issue.message, path=issue.path).to_wire()
 
 
 @router.post(
@@ -71,7 +71,7 @@ async def upload_dataset(
         try:
             rows, fmt = await anyio.to_thread.run_sync(validate_dataset_file, tmp, filename, dataset_format)
         except DatasetValidationError as exc:
-            summary = str(exc).splitlines()[0]
+            summary = str(exc).splitlines()[0].rstrip(":")  # the issues travel in `details`
             raise ApiError(400, summary, code="invalid_dataset", details=[_issue_wire(i) for i in exc.issues]) from None
         except (ArkorError, ValueError) as exc:
             raise ApiError(400, str(exc), code="invalid_dataset") from None
