@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "TrainerConfigError": "arkor.sdk.errors",
     "ProjectStateMismatchError": "arkor.sdk.errors",
     "TrainerStreamError": "arkor.sdk.errors",
+    "InferenceStreamError": "arkor.sdk.errors",
     "JobFailedError": "arkor.sdk.errors",
     "JobCancelledError": "arkor.sdk.errors",
     "AnonymousTokenRejectedError": "arkor.sdk.errors",
@@ -73,8 +74,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                                     StartedContext, StartResult, TrainingResult)
     from arkor.sdk.credentials import (credentials_path, default_cloud_api_url, ensure_credentials,
                                        read_credentials, request_anonymous_token, write_credentials)
-    from arkor.sdk.errors import (AnonymousTokenRejectedError, CloudApiError, JobCancelledError, JobFailedError,
-                                  ProjectStateMismatchError, TrainerConfigError, TrainerStreamError)
+    from arkor.sdk.errors import (AnonymousTokenRejectedError, CloudApiError, InferenceStreamError, JobCancelledError,
+                                  JobFailedError, ProjectStateMismatchError, TrainerConfigError, TrainerStreamError)
     from arkor.sdk.infer import AsyncInferResponse, InferResponse
     from arkor.sdk.models import DEFAULT_MODEL, SUPPORTED_MODELS, TINY_TEST_MODEL
     from arkor.sdk.runner import Arkor, create_arkor, is_arkor, run_trainer

@@ -7,6 +7,7 @@ ArkorError
 ├── AnonymousTokenRejectedError     `POST /v1/auth/anonymous` refused
 ├── ProjectStateMismatchError       `.arkor/state.json` belongs to another anonymous org
 ├── TrainerStreamError              the job's event stream failed too many times in a row
+├── InferenceStreamError            the backend reported an error inside a 2xx chat answer (`event: error`)
 └── JobFailedError / JobCancelledError   raised only by `TrainingResult.raise_for_status()`
 """
 
@@ -104,6 +105,19 @@ class ProjectStateMissingError(ArkorError):
 
 class TrainerStreamError(ArkorError):
     """`wait()` gave up on the job's event stream; `__cause__` is the last failure."""
+
+
+class InferenceStreamError(ArkorError):
+    """The backend's chat answer carried an error after it had started (the SSE `event: error` frame).
+
+    `message` is the backend's text; `partial_text` is what had arrived before it (never a finished answer).
+    """
+
+    def __init__(self, message: str, partial_text: str = "") -> None:
+        self.message = message
+        self.partial_text = partial_text
+        received = f" after {len(partial_text)} character(s) of text" if partial_text else ""
+        super().__init__(f"Inference failed mid-answer{received}: {message}")
 
 
 class JobFailedError(ArkorError):

@@ -16,7 +16,7 @@ EXPECTED_ALL = sorted([
     "create_arkor", "is_arkor", "run_trainer", "Arkor", "CloudApiClient", "AsyncCloudApiClient", "CloudApiError",
     "read_credentials", "write_credentials", "credentials_path", "default_cloud_api_url", "request_anonymous_token",
     "ensure_credentials", "read_state", "write_state", "state_path", "ProjectState", "TrainerConfigError",
-    "ProjectStateMismatchError", "TrainerStreamError", "JobFailedError", "JobCancelledError",
+    "ProjectStateMismatchError", "TrainerStreamError", "InferenceStreamError", "JobFailedError", "JobCancelledError",
     "AnonymousTokenRejectedError", "ArkorError", "ConfigError",
 ])
 
