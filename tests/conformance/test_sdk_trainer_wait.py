@@ -79,8 +79,9 @@ def test_callback_exception_rejects_without_reconnect(twin, backend, project):
 def test_reconnect_delays_then_gives_up_with_original_message(twin, backend, project):
     backend.streams.extend([503, 503, 503])
     trainer = twin.trainer(backend, project, context={"max_reconnect_attempts": 2})
-    with pytest.raises(TrainerStreamError, match="^Trainer SSE stream failed 3 consecutive times; giving up.$") as info:
+    with pytest.raises(TrainerStreamError) as info:
         twin.call(trainer, "wait")
+    assert str(info.value) == "Trainer SSE stream failed 3 consecutive times; giving up."
     assert twin.sleeps == [10, 20]
     assert isinstance(info.value.__cause__, CloudApiError) and info.value.__cause__.status == 503
 

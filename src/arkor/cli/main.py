@@ -69,6 +69,23 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; returns only when `standalone_mode` would not exit (never, in practice)."""
+    try:
+        _run(argv)
+    finally:
+        _print_deprecation()
+
+
+def _print_deprecation() -> None:
+    """The backend's deprecation notice, once, after the command's own output (success or failure)."""
+    notices = sys.modules.get("arkor.sdk._errors_http")  # not loaded: no request was made, nothing to say
+    notice = notices.latest_deprecation() if notices is not None else None
+    if notice is None:
+        return
+    cutoff = f" Cutoff: {notice.sunset}." if notice.sunset else ""
+    click.echo(f"{notice.message} (current: {notice.sdk_version}).{cutoff} Run `{notices.UPGRADE_COMMAND}`.", err=True)
+
+
+def _run(argv: list[str] | None) -> None:
     from arkor.errors import ArkorError
 
     try:
@@ -84,6 +101,8 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except ArkorError as exc:
         click.echo(f"Error: {exc}" if not _is_plain(exc) else str(exc), err=True)
+        for note in getattr(exc, "__notes__", ()):  # e.g. "Job ... keeps running on the backend; ..."
+            click.echo(note, err=True)
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         click.echo("Cancelled by user", err=True)

@@ -12,7 +12,9 @@ their own transport and sleep, so the semantics (reference 1.3/1.4/8) are writte
   progress is a failure;
 - a failure sleeps min(base*2^attempt, max) +-25% jitter clamped to [0, max]; with
   `max_reconnect_attempts=N` the (N+1)-th consecutive failure gives up;
-- a callback's exception propagates at once (never retried: the cursor already advanced).
+- a callback's exception propagates at once (never retried: the cursor already advanced), with a
+  note that the job keeps running on the backend unless its event was terminal; giving up on the
+  stream says so too (`keeps_running_note`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ from .contexts import CompletedContext, FailedContext, LogContext, StartedContex
 from .errors import CloudApiError, TrainerStreamError
 
 PERMANENT_STATUSES = frozenset({401, 403, 410, 426})
+CALLBACK_OF_EVENT = {"training.started": "on_started", "training.log": "on_log", "checkpoint.saved": "on_checkpoint",
+                     "training.completed": "on_completed", "training.failed": "on_failed"}
+
+
+def keeps_running_note(job_id: str) -> str:
+    """What a user must know when wait() stops while the job goes on (worded as for Ctrl-C in `arkor start`)."""
+    return (f"Job {job_id} keeps running on the backend; cancel it with `trainer.cancel()` "
+            f"or `arkor jobs cancel {job_id}`.")
+
+
+def add_note_once(exc: BaseException, note: str) -> None:
+    if note not in getattr(exc, "__notes__", ()):
+        exc.add_note(note)
 
 
 @dataclass
@@ -174,7 +189,14 @@ def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_ch
                     progressed = True
                     callback, ctx, terminal = fold_event(state, data, callbacks, make_checkpoint_ctx)
                     if callback is not None:
-                        yield Call(callback, ctx)  # its exception propagates: never retried
+                        try:
+                            yield Call(callback, ctx)  # its exception propagates: never retried
+                        except Exception as exc:
+                            if not terminal:
+                                name = CALLBACK_OF_EVENT.get(str(data.get("type")), "callback")
+                                add_note_once(exc, f"{name} raised, so wait() stopped following the job. "
+                                                   + keeps_running_note(state.job.id))
+                            raise
                     if terminal:
                         return TrainingResult(job=state.job, artifacts=state.artifacts)
                 if chunk is None:
@@ -189,8 +211,8 @@ def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_ch
             raise reason from failure
         limit = policy.max_reconnect_attempts
         if limit is not None and state.attempt >= limit:
-            raise TrainerStreamError(
-                f"Trainer SSE stream failed {state.attempt + 1} consecutive times; giving up."
-            ) from failure
+            error = TrainerStreamError(f"Trainer SSE stream failed {state.attempt + 1} consecutive times; giving up.")
+            add_note_once(error, keeps_running_note(state.job.id))
+            raise error from failure
         yield Sleep(policy.backoff_ms(state.attempt) / 1000.0)
         state.attempt += 1
