@@ -7,24 +7,11 @@ import math
 from dataclasses import dataclass, field
 
 from arkor.errors import ConfigError
-from arkor.protocol import JobConfig
+from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig
+from arkor.protocol import LR_SCHEDULER_TYPES as LR_SCHEDULERS  # defined once, also checked by create_trainer
 
 DRY_RUN_MAX_STEPS = 10
 DRY_RUN_MAX_ROWS = 50
-
-OPTIMIZERS_ANYWHERE = ("adamw_torch", "adamw", "sgd", "adafactor")
-OPTIMIZERS_CUDA_ONLY = ("adamw_8bit", "paged_adamw_8bit")
-LR_SCHEDULERS = (
-    "linear",
-    "cosine",
-    "cosine_with_restarts",
-    "polynomial",
-    "constant",
-    "constant_with_warmup",
-    "inverse_sqrt",
-    "cosine_with_min_lr",
-    "warmup_stable_decay",
-)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .auth import (
     User,
 )
 from .datasets import (
+    DATASET_FILE_EXTENSIONS,
     BlobDatasetSource,
     DatasetFormat,
     DatasetIssue,
@@ -72,6 +73,9 @@ from .inference import (
     Usage,
 )
 from .jobs import (
+    LR_SCHEDULER_TYPES,
+    OPTIMIZERS_ANYWHERE,
+    OPTIMIZERS_CUDA_ONLY,
     TERMINAL_STATUSES,
     CheckpointInfo,
     CheckpointListResponse,

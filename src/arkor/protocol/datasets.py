@@ -8,6 +8,9 @@ from pydantic import Field
 
 from ._base import WireModel
 
+# Dataset files the backend reads and accepts for upload (`.pq` is Parquet too).
+DATASET_FILE_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
+
 # The names a user may give as `dataset_format`. "chatml" is the original's name for chat messages.
 DatasetFormatName = Literal["auto", "messages", "chatml", "prompt_completion", "alpaca", "text"]
 

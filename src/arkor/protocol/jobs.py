@@ -12,6 +12,21 @@ from .datasets import DatasetFormat, DatasetSource
 from .events import Artifact
 
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+
+# The optimizer and scheduler names the engine trains with (read by the engine and by `create_trainer`).
+OPTIMIZERS_ANYWHERE: tuple[str, ...] = ("adamw_torch", "adamw", "sgd", "adafactor")
+OPTIMIZERS_CUDA_ONLY: tuple[str, ...] = ("adamw_8bit", "paged_adamw_8bit")
+LR_SCHEDULER_TYPES: tuple[str, ...] = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "cosine_with_min_lr",
+    "warmup_stable_decay",
+)
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 

@@ -7,11 +7,22 @@ allowed; unknown fields get a did-you-mean. Python has no compiler to catch thes
 from __future__ import annotations
 
 import difflib
+import os
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from arkor.protocol import DatasetSource, JobConfig, TrainingHyperparameters
+from arkor.protocol import (
+    DATASET_FILE_EXTENSIONS,
+    LR_SCHEDULER_TYPES,
+    OPTIMIZERS_ANYWHERE,
+    OPTIMIZERS_CUDA_ONLY,
+    DatasetSource,
+    FileDatasetSource,
+    JobConfig,
+    TrainingHyperparameters,
+)
 
 from .errors import TrainerConfigError
 from .models import is_accepted_model, unsupported_model_message
@@ -20,12 +31,16 @@ DatasetFormatName = Literal["auto", "messages", "chatml", "prompt_completion", "
 
 
 class LoraInput(BaseModel):
-    """LoRA settings; each left unset takes the backend's default."""
+    """LoRA settings; each left unset takes the backend's default.
+
+    `r` defaults to 16; `alpha` defaults to `r` (a LoRA scale of 1.0), so `lora={"r": 8}` trains
+    with alpha 8. `dropout` defaults to 0, `target_modules` to every linear projection.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    r: int = Field(gt=0, le=1024)
-    alpha: float = Field(gt=0)
+    r: int | None = Field(default=None, gt=0, le=1024)
+    alpha: float | None = Field(default=None, gt=0)
     max_length: int | None = Field(default=None, ge=8, le=131072)
     load_in_4bit: bool | None = None
     target_modules: list[str] | None = None
@@ -42,6 +57,17 @@ class TrainerInput(TrainingHyperparameters):
     dataset: Any
     lora: LoraInput | None = None
     dataset_format: DatasetFormatName | None = None
+
+    @field_validator("optim")
+    @classmethod
+    def _known_optimizer(cls, value: str | None) -> str | None:
+        return _one_of(value, OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY, "optimizer",
+                       f" ({', '.join(OPTIMIZERS_CUDA_ONLY)} need a CUDA GPU)")
+
+    @field_validator("lr_scheduler_type")
+    @classmethod
+    def _known_scheduler(cls, value: str | None) -> str | None:
+        return _one_of(value, LR_SCHEDULER_TYPES, "learning-rate scheduler")
 
     @field_validator("dataset_format", mode="before")
     @classmethod
@@ -61,6 +87,52 @@ def _did_you_mean(name: str, choices: tuple[str, ...]) -> str:
     return f" Did you mean `{close[0]}`?" if close else ""
 
 
+def _one_of(value: str | None, choices: tuple[str, ...], what: str, note: str = "") -> str | None:
+    if value is None or value in choices:
+        return value
+    raise ValueError(f"{value!r} is not a supported {what}.{_did_you_mean(value, choices)} "
+                     f"Supported: {', '.join(choices)}{note}")
+
+
+_LISTED_FILES = 2000  # a did-you-mean looks at this many names in the folder at most
+
+
+def _nearby(path: Path, written: str) -> str:
+    """` Did you mean `data/train.jsonl`?` for a dataset file that is not there."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f" The folder {folder} does not exist."
+    names = []
+    with os.scandir(folder) as entries:
+        for index, entry in enumerate(entries):
+            if index >= _LISTED_FILES:
+                break
+            if Path(entry.name).suffix.lower() in DATASET_FILE_EXTENSIONS and entry.is_file():
+                names.append(entry.name)
+    close = difflib.get_close_matches(path.name, sorted(names), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    parent = Path(written).parent
+    return f" Did you mean `{(parent / close[0]).as_posix() if str(parent) != '.' else close[0]}`?"
+
+
+def local_file_problems(source: FileDatasetSource, base_dir: Any) -> list[tuple[str, str]]:
+    """A local dataset file that cannot be uploaded: a wrong extension or a missing file (checked now,
+    not at `start()`). Relative paths start at `base_dir` (the project folder)."""
+    written = source.path
+    path = Path(written).expanduser()
+    resolved = path if path.is_absolute() else Path(base_dir or os.getcwd()) / path
+    suffix = resolved.suffix.lower()
+    if suffix not in DATASET_FILE_EXTENSIONS:
+        kinds = f"{', '.join(DATASET_FILE_EXTENSIONS[:-1])} or {DATASET_FILE_EXTENSIONS[-1]}"
+        return [("dataset.path", f"{written!r} is not a dataset file (it ends in {suffix or 'no extension'!r}); "
+                                 f"use a {kinds} file")]
+    if not resolved.is_file():
+        start = "" if path.is_absolute() else f" (relative paths start at {Path(base_dir or os.getcwd())})"
+        return [("dataset.path", f"file not found: {resolved}{start}.{_nearby(resolved, written)}")]
+    return []
+
+
 def _describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str]:
     location = ".".join(str(part) for part in error["loc"])
     field = f"{prefix}{location}" if location else prefix.rstrip(".") or "input"
@@ -70,6 +142,8 @@ def _describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str]:
         return field, f"is not a known field.{_did_you_mean(leaf, choices)} Allowed: {', '.join(choices)}"
     if error["type"] == "missing":
         return field, "is required"
+    if error["type"] == "value_error":  # our own validators already name the value
+        return field, str(error["msg"]).removeprefix("Value error, ")
     return field, f"{error['msg']} (got {error.get('input')!r})"
 
 
@@ -102,6 +176,8 @@ def validate_trainer_input(raw: dict[str, Any], *, base_dir: Any = None) -> tupl
             first = exc.errors()[0]
             field, message = _describe(first, prefix="dataset.")
             problems.append((field, f"{message}. A dataset is one of: {kinds}"))
+        if isinstance(dataset_source, FileDatasetSource):
+            problems.extend(local_file_problems(dataset_source, base_dir))
     if problems:
         raise TrainerConfigError(problems)
     assert parsed is not None
@@ -113,8 +189,7 @@ def build_job_config(trainer_input: TrainerInput, dataset_source: Any) -> JobCon
     fields = trainer_input.model_dump(exclude_none=True, exclude={"name", "model", "dataset", "lora"})
     lora = trainer_input.lora
     if lora is not None:
-        fields.update(lora_r=lora.r, lora_alpha=lora.alpha)
-        for ours, theirs in (("max_length", "max_length"), ("load_in_4bit", "load_in_4bit"),
+        for ours, theirs in (("r", "lora_r"), ("alpha", "lora_alpha"), ("max_length", "max_length"), ("load_in_4bit", "load_in_4bit"),
                              ("target_modules", "target_modules"), ("dropout", "lora_dropout")):
             value = getattr(lora, ours)
             if value is not None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from arkor.errors import ArkorError, DatasetValidationError
-from arkor.protocol import DatasetIssue, DatasetUploadResponse
+from arkor.protocol import DATASET_FILE_EXTENSIONS, DatasetIssue, DatasetUploadResponse
 
 from .._util import iso_now, new_id
 from ..deps import ScopeDep, ServicesDep
@@ -25,7 +25,7 @@ from ..uploads import place, receive_file
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["datasets"])
 
-_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
+_EXTENSIONS = DATASET_FILE_EXTENSIONS
 
 
 def validate_dataset_file(path: Path, filename: str, fmt: str | None) -> tuple[int, str]:
