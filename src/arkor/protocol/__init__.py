@@ -7,7 +7,7 @@ contract), except the OpenAI-compatible inference shapes, which keep OpenAI's
 snake_case wire names.
 """
 
-from ._base import WireModel
+from ._base import LENIENT_READ, WireModel
 from .auth import (
     AnonymousTokenRequest,
     AnonymousTokenResponse,

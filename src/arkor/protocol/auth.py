@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from ._base import WireModel
 
@@ -34,6 +34,8 @@ class CliConfig(WireModel):
 
 
 class User(WireModel):
+    read_required: ClassVar[frozenset[str]] = frozenset()  # the original reads `user: {...}` as is
+
     id: str
     name: str | None = None
     anonymous: bool = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field
 
@@ -67,6 +67,8 @@ class DatasetIssue(WireModel):
 
 class DatasetUploadResponse(WireModel):
     """Answer to `POST /v1/datasets`: the content id to reference, and what was found in the file."""
+
+    read_required: ClassVar[frozenset[str]] = frozenset({"dataset_id"})  # all the SDK needs
 
     dataset_id: str
     filename: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -62,6 +62,9 @@ class JobConfig(WireModel, TrainingHyperparameters):
     `arkor.engine.config.resolve_plan`). Validation here is structural
     (types and ranges); the backend also rejects unknown keys with a did-you-mean.
     """
+
+    # A backend that does not echo the rest of the config is still read (only `model` is needed).
+    read_required: ClassVar[frozenset[str]] = frozenset({"model"})
 
     model: str = Field(min_length=1)
     dataset_source: DatasetSource

@@ -21,6 +21,7 @@ from arkor.protocol import (
     CheckpointListResponse,
     DatasetUploadResponse,
     JobListResponse,
+    LENIENT_READ,
     JobResponse,
     MeResponse,
     ProjectListResponse,
@@ -56,9 +57,10 @@ def scope_params(scope: Any) -> dict[str, str]:
 
 
 def _json(model: Any = None) -> Callable[[httpx.Response], Any]:
+    """Parse an answer leniently, as the original's decoders do: only what the SDK needs is required."""
     def parse(response: httpx.Response) -> Any:
         data = response.json() if response.content else {}
-        return model.model_validate(data) if model is not None else data
+        return model.model_validate(data, context=LENIENT_READ) if model is not None else data
     return parse
 
 

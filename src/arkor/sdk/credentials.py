@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 
 from arkor import _env
-from arkor.protocol import AnonymousTokenResponse
+from arkor.protocol import LENIENT_READ, AnonymousTokenResponse
 
+from ._errors_http import record_deprecation
 from .client import CLIENT_HEADER, client_header_value
 from .errors import AnonymousTokenRejectedError
 
@@ -105,9 +106,10 @@ def request_anonymous_token(base_url: str, kind: str = "cli", *, http_client: ht
     finally:
         if http_client is None:
             client.close()
+    record_deprecation(response, None)
     if not response.is_success:
         raise AnonymousTokenRejectedError(response.status_code, response.text)
-    parsed = AnonymousTokenResponse.model_validate(response.json())
+    parsed = AnonymousTokenResponse.model_validate(response.json(), context=LENIENT_READ)
     return {
         "token": parsed.token,
         "anonymousId": parsed.anonymous_id,
