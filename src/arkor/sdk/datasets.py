@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def _read_cache(cwd: Path) -> dict[str, Any]:
 def _write_cache(cwd: Path, cache: dict[str, Any]) -> None:
     path = cache_path(cwd)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")  # unique per writer, threads included
     temp.write_text(json.dumps(cache, indent=2) + "\n", encoding="utf-8")
     os.replace(temp, path)
 
