@@ -125,8 +125,8 @@ def local_file_problems(source: FileDatasetSource, base_dir: Any) -> list[tuple[
     suffix = resolved.suffix.lower()
     if suffix not in DATASET_FILE_EXTENSIONS:
         kinds = f"{', '.join(DATASET_FILE_EXTENSIONS[:-1])} or {DATASET_FILE_EXTENSIONS[-1]}"
-        return [("dataset.path", f"{written!r} is not a dataset file (it ends in {suffix or 'no extension'!r}); "
-                                 f"use a {kinds} file")]
+        ending = f"it ends in {suffix!r}" if suffix else "it has no extension"
+        return [("dataset.path", f"{written!r} is not a dataset file ({ending}); use a {kinds} file")]
     if not resolved.is_file():
         start = "" if path.is_absolute() else f" (relative paths start at {Path(base_dir or os.getcwd())})"
         return [("dataset.path", f"file not found: {resolved}{start}.{_nearby(resolved, written)}")]
