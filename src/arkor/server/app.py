@@ -19,12 +19,13 @@ from fastapi.responses import JSONResponse
 
 from arkor import __version__
 from arkor.executors.base import Executor
-from arkor.protocol import UpgradeRequiredBody
+from arkor.protocol import ErrorBody, UpgradeRequiredBody
 
 from .db import Database
-from .deps import client_header
+from .deps import MAX_INT64, client_header
 from .errors import install_error_handlers
 from .events import Broadcaster, EventLog
+from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
 from .manager import JobManager, JobManagerPaths
 from .routes import artifacts, auth, datasets, deployments, exports, inference, internal, jobs, ops, projects, serving, stream
 from .settings import ServerSettings
@@ -43,6 +44,8 @@ class Services:
     broadcaster: Broadcaster
     executor: Executor
     manager: JobManager
+    streams: StreamSlots
+    pools: BlockingPools
 
 
 def build_executor(settings: ServerSettings, on_exit) -> Executor:  # type: ignore[no-untyped-def]
@@ -93,7 +96,11 @@ def build_services(settings: ServerSettings) -> Services:
         watchdog_interval_s=settings.watchdog_interval_s,
     )
     holder.append(manager)
-    return Services(settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager)
+    return Services(
+        settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager,
+        streams=StreamSlots(total_limit=settings.max_event_streams, per_token_limit=settings.max_event_streams_per_token),
+        pools=BlockingPools(settings.max_blocking_calls),
+    )
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
@@ -102,6 +109,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        raise_open_file_limit()
         await asyncio.to_thread(services.db.migrate)
         services.broadcaster.bind(asyncio.get_running_loop())
         await asyncio.to_thread(services.manager.start)
@@ -121,6 +129,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _body_too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(ErrorBody(error=str(exc.detail), code="payload_too_large").to_wire(), status_code=413,
+                            headers={"Connection": "close"})
+
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(_request: Request, _exc: OverflowError) -> JSONResponse:
+        # A number the database cannot store (e.g. 2**70) reached a query: the caller's input, not our fault.
+        message = f"a number in the request is too large; integers must be at most {MAX_INT64}"
+        return JSONResponse(ErrorBody(error=message, code="invalid_request").to_wire(), status_code=400)
 
     @app.middleware("http")
     async def require_client_header(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -142,4 +161,5 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(internal.router)
     app.include_router(ops.router)
     app.include_router(serving.router)  # OpenAI clients send no X-Arkor-Client
+    app.add_middleware(RequestGuard, services=services)  # outermost: before anything reads a body
     return app

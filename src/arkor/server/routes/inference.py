@@ -84,15 +84,15 @@ async def chat(services: ServicesDep, scope: ScopeDep, request: InferenceChatReq
     engine = get_engine()
     if not request.stream:
         try:
-            completion = await anyio.to_thread.run_sync(
-                lambda: engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
+            completion = await services.pools.run(
+                "inference", lambda: engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
             )
         except (ArkorError, ValueError) as exc:
             raise _engine_error(exc) from None
         return JSONResponse(completion.to_wire())
     try:
-        chunks = await anyio.to_thread.run_sync(
-            lambda: engine.stream(request, model_id=model_id, adapter_dir=adapter_dir)
+        chunks = await services.pools.run(
+            "inference", lambda: engine.stream(request, model_id=model_id, adapter_dir=adapter_dir)
         )
     except (ArkorError, ValueError) as exc:
         raise _engine_error(exc) from None

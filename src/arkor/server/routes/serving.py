@@ -113,11 +113,11 @@ async def chat_completions(services: ServicesDep, slug: str, request: Request) -
         engine = get_engine()
         try:
             if not chat.stream:
-                completion = await anyio.to_thread.run_sync(
-                    lambda: engine.complete(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
+                completion = await services.pools.run(
+                    "inference", lambda: engine.complete(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
                 return JSONResponse(completion.to_wire())
-            chunks = await anyio.to_thread.run_sync(
-                lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
+            chunks = await services.pools.run(
+                "inference", lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
         except (ArkorError, ValueError) as exc:
             raise _engine_error(exc) from None
     except OpenAIError as error:
