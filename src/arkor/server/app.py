@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -103,6 +103,32 @@ def build_services(settings: ServerSettings) -> Services:
     )
 
 
+class ClientHeaderGuard:
+    """ASGI middleware: 426 with the original's body for a `/v1` request without `X-Arkor-Client: arkor/...`.
+
+    Plain ASGI (not `@app.middleware("http")`): that wrapper turns errors raised while a route reads its
+    body into exception groups, and the body caps rely on their 413 reaching the error handlers.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            client = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"x-arkor-client"), None)
+            if not client or not client.startswith("arkor/"):
+                body = UpgradeRequiredBody(
+                    current_version=client.split("/", 1)[1] if client and "/" in client else None,
+                    supported_range=SUPPORTED_CLIENT_RANGE,
+                    upgrade=UPGRADE_COMMAND,
+                    reason="missing" if not client else "unrecognized",
+                )
+                response = JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=426)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
     services = build_services(settings)
@@ -141,25 +167,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         message = f"a number in the request is too large; integers must be at most {MAX_INT64}"
         return JSONResponse(ErrorBody(error=message, code="invalid_request").to_wire(), status_code=400)
 
-    @app.middleware("http")
-    async def require_client_header(request: Request, call_next):  # type: ignore[no-untyped-def]
-        if request.url.path.startswith("/v1/"):
-            client = request.headers.get("x-arkor-client")
-            if not client or not client.startswith("arkor/"):
-                body = UpgradeRequiredBody(
-                    current_version=client.split("/", 1)[1] if client and "/" in client else None,
-                    supported_range=SUPPORTED_CLIENT_RANGE,
-                    upgrade=UPGRADE_COMMAND,
-                    reason="missing" if not client else "unrecognized",
-                )
-                return JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=426)
-        return await call_next(request)
-
     client_dependency = [Depends(client_header)]
     for module in (auth, projects, jobs, stream, datasets, artifacts, inference, deployments, exports):
         app.include_router(module.router, dependencies=client_dependency)
     app.include_router(internal.router)
     app.include_router(ops.router)
     app.include_router(serving.router)  # OpenAI clients send no X-Arkor-Client
+    app.add_middleware(ClientHeaderGuard)
     app.add_middleware(RequestGuard, services=services)  # outermost: before anything reads a body
     return app
