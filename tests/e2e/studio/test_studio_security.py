@@ -43,8 +43,11 @@ def _session(studio, host: str | None = None) -> httpx.Client:
 
 def test_html_carries_exactly_one_token_meta_for_loopback_hosts(studio):
     for host in (f"localhost:{studio.port}", f"127.0.0.1:{studio.port}"):
-        with _session(studio, host) as client:
+        client = _session(studio, host)
+        try:
             page = client.get("/")
+        finally:
+            client.close()
         assert page.status_code == 200
         assert page.text.count('name="arkor-studio-token"') == 1
         assert studio.token in page.text
@@ -79,12 +82,15 @@ def test_the_launch_link_sets_a_strict_http_only_cookie_and_redirects_to_a_clean
 
 def test_the_browser_never_receives_the_backend_token(studio):
     backend_token = json.loads((studio.arkor_home / "credentials.json").read_text())["token"]
-    with _session(studio) as client:
+    client = _session(studio)
+    try:
         credentials = client.get("/api/credentials", headers={"X-Arkor-Studio-Token": studio.token})
         assert credentials.status_code == 200 and "token" not in credentials.json()
         assert backend_token not in credentials.text
         page = client.get("/")
         assert backend_token not in page.text
+    finally:
+        client.close()
 
 
 def _ipv6_loopback() -> bool:
