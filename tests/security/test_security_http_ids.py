@@ -6,9 +6,12 @@ from the database driver.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from security_http_helpers import Caller, running_backend
@@ -48,4 +51,22 @@ def test_other_integers_out_of_range_are_400s(tmp_path: Path, caplog: pytest.Log
             response = caller.http.get(path, params={**caller.scope, **params})
             assert response.status_code == 400, (path, params, response.text[:200])
             assert "error" in response.json()
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_worker_integers_the_database_cannot_store_are_400s(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    with running_backend(tmp_path / "data") as server:
+        caller = Caller(server.url)
+        job = caller.submit("fake/silent").json()["job"]
+        spec = tmp_path / "data" / "specs" / f"{job['id']}.json"
+        for _ in range(200):
+            if spec.exists():
+                break
+            time.sleep(0.05)
+        token = json.loads(spec.read_text())["report"]["token"]
+        worker = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+        response = worker.post(f"/internal/jobs/{job['id']}/heartbeat", json={"step": 2**70})
+        assert response.status_code == 400 and "too large" in response.json()["error"], response.text
+        assert worker.post(f"/internal/jobs/{job['id']}/heartbeat", json={"step": 3}).status_code == 200
     assert not [r for r in caplog.records if r.exc_info]

@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from arkor import __version__
 from arkor.executors.base import Executor
@@ -161,11 +162,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return JSONResponse(ErrorBody(error=str(exc.detail), code="payload_too_large").to_wire(), status_code=413,
                             headers={"Connection": "close"})
 
-    @app.exception_handler(OverflowError)
-    async def _number_too_large(_request: Request, _exc: OverflowError) -> JSONResponse:
-        # A number the database cannot store (e.g. 2**70) reached a query: the caller's input, not our fault.
+    async def _value_too_large(_request: Request, _exc: Exception) -> JSONResponse:
+        # A value the database cannot store (e.g. 2**70: OverflowError from sqlite3, DataError from
+        # PostgreSQL) reached a query: the caller's input, not a server fault.
         message = f"a number in the request is too large; integers must be at most {MAX_INT64}"
         return JSONResponse(ErrorBody(error=message, code="invalid_request").to_wire(), status_code=400)
+
+    app.add_exception_handler(OverflowError, _value_too_large)
+    app.add_exception_handler(DataError, _value_too_large)
 
     client_dependency = [Depends(client_header)]
     for module in (auth, projects, jobs, stream, datasets, artifacts, inference, deployments, exports):
