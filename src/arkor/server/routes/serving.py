@@ -122,7 +122,7 @@ async def chat_completions(services: ServicesDep, slug: str, request: Request) -
             raise _engine_error(exc) from None
     except OpenAIError as error:
         return error.response()
-    return StreamingResponse(_sse(chunks), media_type="text/event-stream",
+    return StreamingResponse(_sse(chunks, services.pools), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
