@@ -125,3 +125,18 @@ def test_forty_megabyte_bodies_do_not_grow_the_server(tmp_path: Path) -> None:
         grown = _rss(server.pid) - before
         print(f"server RSS {before / MiB:.0f} MiB -> {(before + grown) / MiB:.0f} MiB after {2 * len(routes)} 40 MB bodies")
         assert grown < 100 * MiB, f"RSS grew by {grown / MiB:.0f} MiB"
+
+
+def test_upload_routes_get_the_upload_cap_not_the_json_one(tmp_path: Path) -> None:
+    with running_backend(tmp_path / "data", max_json_body_bytes=1024, max_upload_bytes=MiB) as server:
+        caller = Caller(server.url)
+        rows = b"".join(b'{"messages": [{"role": "user", "content": "hi %d"}, {"role": "assistant", "content": "ok"}]}\n' % i
+                        for i in range(60))
+        assert len(rows) > 1024
+        upload = caller.http.post("/v1/datasets", params=caller.scope, content=rows,
+                                  headers={"X-Arkor-Filename": "chat.jsonl", "Content-Type": "application/octet-stream"})
+        assert upload.status_code in (200, 201), upload.text
+        authed = {**CLIENT_HEADER, "Authorization": f"Bearer {caller.token}"}
+        status, _, body = raw_request(server.url, _head("POST", f"/v1/datasets?orgSlug={caller.org}&projectSlug=proj",
+                                                        server.url, {**authed, "Content-Length": str(2 * MiB)}))
+        assert status == 413 and "ARKOR_MAX_UPLOAD_BYTES" in json.loads(body)["error"]

@@ -3,7 +3,8 @@
 The lifespan migrates the database, binds the event broadcaster to the loop, and starts the job
 manager (which reconciles jobs a previous process left running, then dispatches); on shutdown it
 stops every worker and marks its job. Every `/v1` request needs `X-Arkor-Client: arkor/<version>`
-(426 with the original's body otherwise).
+(426 with the original's body otherwise). `limits.RequestGuard`, the outermost middleware, bounds
+bodies and checks credentials before any body is read.
 """
 
 from __future__ import annotations
@@ -178,5 +179,5 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(serving.router)  # OpenAI clients send no X-Arkor-Client
     app.add_middleware(ClientHeaderGuard)
-    app.add_middleware(RequestGuard, services=services)  # outermost: before anything reads a body
+    app.add_middleware(RequestGuard, services=services, routes_of=app)  # outermost: before anything reads a body
     return app

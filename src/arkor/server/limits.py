@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _INTERNAL_JOB = re.compile(r"^/internal/jobs/([^/]+)/")
-_UPLOAD_ROUTES = (("POST", re.compile(r"^/v1/datasets/?$")), ("PUT", re.compile(r"^/internal/jobs/[^/]+/artifacts/.")))
+_UPLOAD_MEDIA_TYPES = ("application/octet-stream", "multipart/form-data")
 _EVENT_BATCH = re.compile(r"^/internal/jobs/[^/]+/events/?$")
 _PUBLIC_V1 = {"/v1/auth/anonymous", "/v1/auth/cli/config"}
 
@@ -60,10 +60,38 @@ class BodyCap:
     setting: str
 
 
-def body_cap(settings: Any, method: str, path: str) -> BodyCap:
+def upload_routes(openapi: dict[str, Any]) -> list[tuple[frozenset[str], re.Pattern[str]]]:
+    """(methods, path regex) of every operation whose request body is a file (raw or multipart).
+
+    Such routes stream their body to disk and get the upload cap: declaring the body that way in the
+    route (`openapi_extra`, as `POST /v1/datasets` does) is all a new upload route needs.
+    """
+    found = []
+    for template, operations in (openapi.get("paths") or {}).items():
+        methods = frozenset(
+            method.upper() for method, operation in operations.items()
+            if isinstance(operation, dict)
+            and any(media in ((operation.get("requestBody") or {}).get("content") or {}) for media in _UPLOAD_MEDIA_TYPES)
+        )
+        if methods:
+            found.append((methods, _template_regex(template)))
+    return found
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    # `{name}` is one segment, except a trailing one, which may be a `{name:path}` (several segments).
+    parts = re.split(r"(\{[^}]+\})", template)
+    pattern = "".join(
+        (".+" if index == len(parts) - 2 and parts[-1] == "" else "[^/]+") if part.startswith("{") else re.escape(part)
+        for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{pattern}/?$")
+
+
+def body_cap(settings: Any, method: str, path: str, uploads: list[tuple[frozenset[str], re.Pattern[str]]]) -> BodyCap:
     """The most bytes a request to `method path` may send."""
-    for upload_method, pattern in _UPLOAD_ROUTES:
-        if method == upload_method and pattern.match(path):
+    for methods, pattern in uploads:
+        if method in methods and pattern.match(path):
             # Uploads stream to disk; the upload route enforces the same cap as it writes.
             return BodyCap(settings.max_upload_bytes, "ARKOR_MAX_UPLOAD_BYTES")
     if method == "POST" and _EVENT_BATCH.match(path):
@@ -82,9 +110,11 @@ def _bearer(headers: dict[str, str]) -> str | None:
 class RequestGuard:
     """ASGI middleware: body caps while reading, and the credential checked before the body."""
 
-    def __init__(self, app: Any, services: "Services") -> None:
+    def __init__(self, app: Any, services: "Services", routes_of: Any) -> None:
         self.app = app
         self.services = services
+        self._routes_of = routes_of
+        self._uploads: list[tuple[frozenset[str], re.Pattern[str]]] | None = None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -92,7 +122,9 @@ class RequestGuard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"], scope["path"]
-        cap = body_cap(self.services.settings, method, path)
+        if self._uploads is None:  # every route is registered by the first request
+            self._uploads = upload_routes(self._routes_of.openapi())
+        cap = body_cap(self.services.settings, method, path, self._uploads)
         length_header = headers.get("content-length")
         if length_header is not None:
             if not length_header.isascii() or not length_header.isdigit() or len(length_header) > 19:
