@@ -27,6 +27,7 @@ from .db import Database
 from .deps import MAX_INT64, client_header
 from .errors import install_error_handlers
 from .events import Broadcaster, EventLog
+from .identity import anonymous_signup_allowed
 from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
 from .manager import JobManager, JobManagerPaths
 from .routes import artifacts, auth, datasets, deployments, exports, inference, internal, jobs, ops, projects, serving, stream
@@ -141,7 +142,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         await asyncio.to_thread(services.db.migrate)
         services.broadcaster.bind(asyncio.get_running_loop())
         await asyncio.to_thread(services.manager.start)
-        logger.info("arkor backend ready (data dir %s)", settings.data_dir)
+        signup = "on" if anonymous_signup_allowed(settings.allow_anonymous, settings.bind_host) else "off (ARKOR_ALLOW_ANONYMOUS=1 turns it on)"
+        logger.info("arkor backend ready (data dir %s; anonymous sign-up %s)", settings.data_dir, signup)
         try:
             yield
         finally:
