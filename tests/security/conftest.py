@@ -1,13 +1,10 @@
-"""Security tests: real servers on loopback, each with its own HOME/ARKOR_HOME (see security_http_helpers)."""
+"""Security tests: real servers on loopback, each test with its own HOME/ARKOR_HOME (helpers: security_http_helpers)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(autouse=True)

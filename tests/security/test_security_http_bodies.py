@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-import pytest
 
 from security_http_helpers import (CLIENT_HEADER, MiB, Caller, ServerProcess, raw_request, running_backend,
                                    send_chunked_until_refused)

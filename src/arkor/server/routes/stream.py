@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Annotated, Any, AsyncIterator, Callable
 
@@ -86,4 +87,5 @@ class _SlotStreamingResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self._release()
-            await self._content.aclose()  # type: ignore[attr-defined]
+            with contextlib.suppress(RuntimeError):  # already closed, or closing elsewhere
+                await self._content.aclose()  # type: ignore[attr-defined]
