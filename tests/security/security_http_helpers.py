@@ -1,6 +1,7 @@
 """Shared by tests/security/test_security_http_*.py: loopback servers (in-process and as a separate
 process, for RSS and rlimit checks), an anonymous caller, and a raw-socket client that can send
-headers without a body (to prove a refusal came before the body was read)."""
+headers without a body (to prove a refusal came before the body was read). Test modules import
+`isolated_home` from here (an autouse fixture; no conftest, so nothing is shared by accident)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import pytest
 
 from arkor.server.runner import BackgroundServer
 from arkor.server.settings import ServerSettings
@@ -25,6 +27,12 @@ REPO = Path(__file__).resolve().parents[2]
 FAKE_WORKER = REPO / "tests" / "integration" / "server" / "fake_worker.py"
 CLIENT_HEADER = {"X-Arkor-Client": "arkor/0.1.0"}
 MiB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARKOR_HOME", str(tmp_path / "home" / ".arkor"))
 
 
 def server_settings(data_dir: Path, **overrides: Any) -> ServerSettings:

@@ -15,7 +15,7 @@ from arkor.server.db import Database
 from arkor.server.identity import anonymous_signup_allowed, create_identity
 from arkor.server.settings import ServerSettings
 
-from security_http_helpers import CLIENT_HEADER, running_backend
+from security_http_helpers import CLIENT_HEADER, running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
 
 @pytest.mark.parametrize(("setting", "host", "allowed"), [

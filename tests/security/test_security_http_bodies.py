@@ -13,7 +13,7 @@ import httpx
 import psutil
 
 from security_http_helpers import (CLIENT_HEADER, MiB, Caller, ServerProcess, raw_request, running_backend,
-                                   send_chunked_until_refused)
+                                   isolated_home, send_chunked_until_refused)  # noqa: F401 (isolated_home: autouse fixture)
 
 FORTY_MB = 40 * MiB
 

@@ -13,7 +13,7 @@ from alembic.config import Config
 
 from arkor.server.db import _MIGRATIONS_DIR, Database
 
-from security_http_helpers import Caller, running_backend
+from security_http_helpers import Caller, running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
 
 def test_the_same_key_in_another_project_makes_another_job(tmp_path: Path) -> None:

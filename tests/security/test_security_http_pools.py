@@ -12,7 +12,7 @@ import httpx
 
 from arkor.server.limits import BlockingPools
 
-from security_http_helpers import running_backend
+from security_http_helpers import running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
 
 def test_a_pool_runs_at_most_its_size_at_once() -> None:

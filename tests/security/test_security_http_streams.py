@@ -15,7 +15,7 @@ import httpx
 import psutil
 import pytest
 
-from security_http_helpers import CLIENT_HEADER, Caller, ServerProcess, host_port, running_backend
+from security_http_helpers import CLIENT_HEADER, Caller, ServerProcess, host_port, running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
 PER_TOKEN = 5
 TOTAL = 8

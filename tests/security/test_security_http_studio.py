@@ -21,7 +21,7 @@ from arkor import _env
 from arkor.studio.app import create_studio_app
 from arkor.studio.security import launch_url, new_token
 
-from security_http_helpers import running_backend
+from security_http_helpers import running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
 
 class _Studio:
