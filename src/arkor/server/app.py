@@ -142,7 +142,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         await asyncio.to_thread(services.db.migrate)
         services.broadcaster.bind(asyncio.get_running_loop())
         await asyncio.to_thread(services.manager.start)
-        signup = "on" if anonymous_signup_allowed(settings.allow_anonymous, settings.bind_host) else "off (ARKOR_ALLOW_ANONYMOUS=1 turns it on)"
+        if settings.allow_anonymous is None and settings.bind_host is None:
+            signup = "on for requests that arrive on a loopback address"
+        elif anonymous_signup_allowed(settings.allow_anonymous, settings.bind_host or ""):
+            signup = "on"
+        else:
+            signup = "off (ARKOR_ALLOW_ANONYMOUS=1 turns it on)"
         logger.info("arkor backend ready (data dir %s; anonymous sign-up %s)", settings.data_dir, signup)
         try:
             yield

@@ -74,8 +74,9 @@ class ServerSettings(BaseSettings):
     allow_anonymous: bool | None = None
     """Anonymous sign-up (`POST /v1/auth/anonymous`). Unset: on when the server listens on loopback only,
     off otherwise. `ARKOR_ALLOW_ANONYMOUS=1` turns it on anywhere, `0` off everywhere."""
-    bind_host: str = "127.0.0.1"
-    """The address the server listens on (set by the server runner); decides the `allow_anonymous` default."""
+    bind_host: str | None = None
+    """The address the server listens on (set by the server runner); decides the `allow_anonymous` default.
+    Unset (an app served some other way), the address each request arrived on decides."""
 
     @property
     def resolved_database_url(self) -> str:
