@@ -37,7 +37,9 @@ def dev_command(port: int | None, open_browser: bool) -> None:
     _bootstrap_backend()
 
     def ready(url: str) -> None:
+        # The URL carries the launch token: it is printed once, here, for the user who ran `arkor dev`.
         click.echo(f"Arkor Studio is running at {url}  (Ctrl+C to stop)")
+        click.echo("Open that link (it signs this browser in to Studio); the address without ?token= only shows how to open it.")
         if open_browser:
             try:
                 webbrowser.open(url)

@@ -3,7 +3,8 @@
 The lifespan migrates the database, binds the event broadcaster to the loop, and starts the job
 manager (which reconciles jobs a previous process left running, then dispatches); on shutdown it
 stops every worker and marks its job. Every `/v1` request needs `X-Arkor-Client: arkor/<version>`
-(426 with the original's body otherwise).
+(426 with the original's body otherwise). `limits.RequestGuard`, the outermost middleware, bounds
+bodies and checks credentials before any body is read.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from arkor import __version__
 from arkor.executors.base import Executor
-from arkor.protocol import UpgradeRequiredBody
+from arkor.protocol import ErrorBody, UpgradeRequiredBody
 
 from .db import Database
-from .deps import client_header
+from .deps import MAX_INT64, client_header
 from .errors import install_error_handlers
 from .events import Broadcaster, EventLog
+from .identity import anonymous_signup_allowed
+from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
 from .manager import JobManager, JobManagerPaths
 from .routes import artifacts, auth, datasets, deployments, exports, inference, internal, jobs, ops, projects, serving, stream
 from .settings import ServerSettings
@@ -43,6 +47,8 @@ class Services:
     broadcaster: Broadcaster
     executor: Executor
     manager: JobManager
+    streams: StreamSlots
+    pools: BlockingPools
 
 
 def build_executor(settings: ServerSettings, on_exit) -> Executor:  # type: ignore[no-untyped-def]
@@ -93,7 +99,37 @@ def build_services(settings: ServerSettings) -> Services:
         watchdog_interval_s=settings.watchdog_interval_s,
     )
     holder.append(manager)
-    return Services(settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager)
+    return Services(
+        settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager,
+        streams=StreamSlots(total_limit=settings.max_event_streams, per_token_limit=settings.max_event_streams_per_token),
+        pools=BlockingPools(settings.max_blocking_calls),
+    )
+
+
+class ClientHeaderGuard:
+    """ASGI middleware: 426 with the original's body for a `/v1` request without `X-Arkor-Client: arkor/...`.
+
+    Plain ASGI (not `@app.middleware("http")`): that wrapper turns errors raised while a route reads its
+    body into exception groups, and the body caps rely on their 413 reaching the error handlers.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            client = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"x-arkor-client"), None)
+            if not client or not client.startswith("arkor/"):
+                body = UpgradeRequiredBody(
+                    current_version=client.split("/", 1)[1] if client and "/" in client else None,
+                    supported_range=SUPPORTED_CLIENT_RANGE,
+                    upgrade=UPGRADE_COMMAND,
+                    reason="missing" if not client else "unrecognized",
+                )
+                response = JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=426)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
@@ -102,10 +138,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        raise_open_file_limit()
         await asyncio.to_thread(services.db.migrate)
         services.broadcaster.bind(asyncio.get_running_loop())
         await asyncio.to_thread(services.manager.start)
-        logger.info("arkor backend ready (data dir %s)", settings.data_dir)
+        if settings.allow_anonymous is None and settings.bind_host is None:
+            signup = "on for requests that arrive on a loopback address"
+        elif anonymous_signup_allowed(settings.allow_anonymous, settings.bind_host or ""):
+            signup = "on"
+        else:
+            signup = "off (ARKOR_ALLOW_ANONYMOUS=1 turns it on)"
+        logger.info("arkor backend ready (data dir %s; anonymous sign-up %s)", settings.data_dir, signup)
         try:
             yield
         finally:
@@ -122,19 +165,19 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def require_client_header(request: Request, call_next):  # type: ignore[no-untyped-def]
-        if request.url.path.startswith("/v1/"):
-            client = request.headers.get("x-arkor-client")
-            if not client or not client.startswith("arkor/"):
-                body = UpgradeRequiredBody(
-                    current_version=client.split("/", 1)[1] if client and "/" in client else None,
-                    supported_range=SUPPORTED_CLIENT_RANGE,
-                    upgrade=UPGRADE_COMMAND,
-                    reason="missing" if not client else "unrecognized",
-                )
-                return JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=426)
-        return await call_next(request)
+    @app.exception_handler(BodyTooLarge)
+    async def _body_too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(ErrorBody(error=str(exc.detail), code="payload_too_large").to_wire(), status_code=413,
+                            headers={"Connection": "close"})
+
+    async def _value_too_large(_request: Request, _exc: Exception) -> JSONResponse:
+        # A value the database cannot store (e.g. 2**70: OverflowError from sqlite3, DataError from
+        # PostgreSQL) reached a query: the caller's input, not a server fault.
+        message = f"a number in the request is too large; integers must be at most {MAX_INT64}"
+        return JSONResponse(ErrorBody(error=message, code="invalid_request").to_wire(), status_code=400)
+
+    app.add_exception_handler(OverflowError, _value_too_large)
+    app.add_exception_handler(DataError, _value_too_large)
 
     client_dependency = [Depends(client_header)]
     for module in (auth, projects, jobs, stream, datasets, artifacts, inference, deployments, exports):
@@ -142,4 +185,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(internal.router)
     app.include_router(ops.router)
     app.include_router(serving.router)  # OpenAI clients send no X-Arkor-Client
+    app.add_middleware(ClientHeaderGuard)
+    app.add_middleware(RequestGuard, services=services, routes_of=app)  # outermost: before anything reads a body
     return app

@@ -7,6 +7,7 @@ so ids of other tenants leak nothing.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,10 +41,40 @@ def client_header(
     return x_arkor_client
 
 
+MAX_INT64 = 2**63 - 1
+"""The largest integer the database stores: every id, offset or limit parsed from a request stays at or below it."""
+
+MISSING_TOKEN = "Missing bearer token. Run `arkor login --anonymous` or pass Authorization: Bearer <token>."
+INVALID_TOKEN = "Invalid or revoked token. Run `arkor login` again."
+INVALID_WORKER_TOKEN = "invalid worker token for this job (or the job has ended)"
+
+
 @dataclass(frozen=True)
 class Caller:
     user_id: str
     org_ids: frozenset[str]
+    token_id: str = ""
+    """The credential this request presented (event-stream slots are counted per token)."""
+
+
+def token_caller(services: "Services", token: str) -> Caller | None:
+    """Who `token` belongs to, or None for an unknown or revoked token."""
+    with services.db.read() as session:
+        found = session.execute(
+            select(TokenRow.id, TokenRow.user_id).where(TokenRow.token_hash == hash_token(token))
+        ).one_or_none()
+        if found is None:
+            return None
+        token_id, user_id = found
+        org_ids = session.execute(select(MembershipRow.org_id).where(MembershipRow.user_id == user_id)).scalars().all()
+    return Caller(user_id=user_id, org_ids=frozenset(org_ids), token_id=token_id)
+
+
+def worker_token_valid(services: "Services", job_id: str, token: str) -> bool:
+    """True when `token` is the running job's worker token (cleared when the job ends)."""
+    with services.db.read() as session:
+        expected = session.execute(select(JobRow.worker_token_hash).where(JobRow.id == job_id)).scalar_one_or_none()
+    return bool(expected) and hmac.compare_digest(expected, hash_token(token))
 
 
 def get_caller(
@@ -51,16 +82,11 @@ def get_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or not credentials.credentials:
-        raise ApiError(401, "Missing bearer token. Run `arkor login --anonymous` or pass Authorization: Bearer <token>.", code="unauthorized")
-    services = get_services(request)
-    with services.db.read() as session:
-        user_id = session.execute(
-            select(TokenRow.user_id).where(TokenRow.token_hash == hash_token(credentials.credentials))
-        ).scalar_one_or_none()
-        if user_id is None:
-            raise ApiError(401, "Invalid or revoked token. Run `arkor login` again.", code="unauthorized")
-        org_ids = session.execute(select(MembershipRow.org_id).where(MembershipRow.user_id == user_id)).scalars().all()
-    return Caller(user_id=user_id, org_ids=frozenset(org_ids))
+        raise ApiError(401, MISSING_TOKEN, code="unauthorized")
+    caller = token_caller(get_services(request), credentials.credentials)
+    if caller is None:
+        raise ApiError(401, INVALID_TOKEN, code="unauthorized")
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

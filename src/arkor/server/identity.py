@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -47,3 +48,33 @@ def create_identity(
             TokenRow(id=new_id("tok"), user_id=user.id, token_hash=hash_token(token), name=user_name, kind=token_kind, created_at=now)
         )
     return Identity(user=user, org=org, token=token)
+
+
+ANONYMOUS_OFF_MESSAGE = (
+    "Anonymous sign-up is off on this server because it listens on {host}, not only on loopback. "
+    "Ask its operator for a token (`arkor server token create --name YOU --org TEAM`) and sign in with "
+    "`arkor login --token <token> --url <this server>`, or, if anyone who can reach the server may have a "
+    "token, start it with ARKOR_ALLOW_ANONYMOUS=1."
+)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1); a wildcard or a LAN address is not."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def anonymous_signup_allowed(allow_anonymous: bool | None, bind_host: str) -> bool:
+    """Whether `POST /v1/auth/anonymous` mints tokens: the setting when given, else only on loopback.
+
+    The embedded per-user backend (loopback) boots through anonymous sign-up; a team server bound to a
+    network address must not hand a token to anyone who asks.
+    """
+    if allow_anonymous is not None:
+        return allow_anonymous
+    return is_loopback_host(bind_host)

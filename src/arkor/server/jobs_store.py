@@ -82,7 +82,7 @@ def create_job(
 ) -> CreatedJob:
     """Insert a queued job, or return the job an earlier request with the same Idempotency-Key made."""
     if idempotency_key is not None:
-        existing = _by_idempotency_key(db, scope.org.id, idempotency_key)
+        existing = _by_idempotency_key(db, scope, idempotency_key)
         if existing is not None:
             return _replay(existing, fingerprint, idempotency_key)
     _check_dataset(db, scope, request.config, allow_file_datasets)
@@ -103,17 +103,20 @@ def create_job(
             session.add(row)
     except IntegrityError:
         # Two requests with one key raced; the other one won. Answer as its replay.
-        existing = _by_idempotency_key(db, scope.org.id, idempotency_key) if idempotency_key else None
+        existing = _by_idempotency_key(db, scope, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
         return _replay(existing, fingerprint, idempotency_key or "")
     return CreatedJob(row=row, replayed=False)
 
 
-def _by_idempotency_key(db: Database, org_id: str, key: str) -> JobRow | None:
+def _by_idempotency_key(db: Database, scope: Scope, key: str) -> JobRow | None:
+    """Keys are scoped to (org, project): the same key in another project is a different request."""
     with db.read() as session:
         return session.execute(
-            select(JobRow).where(JobRow.org_id == org_id, JobRow.idempotency_key == key)
+            select(JobRow).where(
+                JobRow.org_id == scope.org.id, JobRow.project_id == scope.project.id, JobRow.idempotency_key == key
+            )
         ).scalar_one_or_none()
 
 

@@ -73,7 +73,7 @@ class ProjectRow(Base):
 class JobRow(Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        UniqueConstraint("org_id", "idempotency_key", name="uq_jobs_org_idempotency_key"),
+        UniqueConstraint("org_id", "project_id", "idempotency_key", name="uq_jobs_project_idempotency_key"),
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_project_created", "project_id", "created_at"),
     )

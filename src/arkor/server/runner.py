@@ -51,8 +51,10 @@ class _Server(uvicorn.Server):
 def make_server(settings: ServerSettings, host: str = "127.0.0.1", port: int = 0) -> tuple[_Server, socket.socket, str]:
     sock = bind_socket(host, port)
     url = url_of(sock)
+    updates: dict = {"bind_host": host}
     if settings.public_url is None:
-        settings = settings.model_copy(update={"public_url": url})
+        updates["public_url"] = url
+    settings = settings.model_copy(update=updates)
     app = create_app(settings)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3, access_log=False)
     return _Server(config, app), sock, url

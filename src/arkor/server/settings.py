@@ -59,6 +59,25 @@ class ServerSettings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     """Largest dataset or artifact upload accepted."""
 
+    # --- Request limits and access (HTTP hardening) ---
+    max_json_body_bytes: int = Field(default=1024**2, gt=0)
+    """Largest JSON request body (jobs, projects, inference, deployments); 413 beyond it, refused before parsing."""
+    max_event_batch_bytes: int = Field(default=16 * 1024**2, gt=0)
+    """Largest body of one worker event batch (`POST /internal/jobs/<id>/events`)."""
+    max_event_streams: int = Field(default=512, ge=1)
+    """Job event streams (SSE) open at once on this process; 429 beyond it."""
+    max_event_streams_per_token: int = Field(default=32, ge=1)
+    """Job event streams one bearer token may hold open at once; 429 beyond it."""
+    max_blocking_calls: int = Field(default=4, ge=1)
+    """Inference, export and dataset-validation calls running at once; more wait their turn (the server's
+    other threads stay free for every other request)."""
+    allow_anonymous: bool | None = None
+    """Anonymous sign-up (`POST /v1/auth/anonymous`). Unset: on when the server listens on loopback only,
+    off otherwise. `ARKOR_ALLOW_ANONYMOUS=1` turns it on anywhere, `0` off everywhere."""
+    bind_host: str | None = None
+    """The address the server listens on (set by the server runner); decides the `allow_anonymous` default.
+    Unset (an app served some other way), the address each request arrived on decides."""
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

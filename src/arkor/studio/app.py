@@ -1,8 +1,10 @@
 """`create_studio_app(...)`: the Studio FastAPI app (API routes, guards, the static web app).
 
 Guards run before any route, HTML included: a non-loopback Host gets 403 (so a DNS-rebound page
-never receives the token), and `/api/*` without the per-launch token gets 403. No CORS headers are
-ever sent. HTML is served with the token injected as a meta tag and `Cache-Control: no-store`.
+never receives the token), and `/api/*` without the per-launch token gets 403. Pages and assets need
+the session cookie, which `/?token=<launch token>` (the URL `arkor dev` prints) sets before
+redirecting to the clean URL; without it a browser gets a page saying how to open Studio. No CORS
+headers are ever sent. HTML is served with the token injected as a meta tag and `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from . import routes_api, routes_deployments
-from .security import (MIN_TOKEN_LENGTH, TOKEN_QUERY, host_allowed, inject_token, query_token_allowed,
-                       token_matches)
+from .security import (LAUNCH_QUERY, MIN_TOKEN_LENGTH, TOKEN_QUERY, cookie_value, host_allowed, inject_token,
+                       new_token, open_studio_page, query_token_allowed, session_cookie, session_cookie_name,
+                       token_matches, without_launch_token)
 from .train_runs import TrainRuns
 
 logger = logging.getLogger(__name__)
@@ -41,16 +44,19 @@ class StudioContext:
 
     token: str
     project_dir: Path
+    session: str = field(default_factory=new_token)
+    """The session cookie's value (not the launch token: the cookie only ever opens pages)."""
     assets_dir: Path = STATIC_DIR
     train_runs: TrainRuns = field(default_factory=TrainRuns)
 
 
 class StudioGuard:
-    """ASGI middleware: Host allow-list on every request, the token on `/api/*`."""
+    """ASGI middleware: Host allow-list on every request, the token on `/api/*`, the session cookie elsewhere."""
 
-    def __init__(self, app: Any, token: str) -> None:
+    def __init__(self, app: Any, token: str, session: str) -> None:
         self.app = app
         self.token = token
+        self.session = session
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -62,14 +68,43 @@ class StudioGuard:
         if not host_allowed(headers.get("host")):
             await _reject(send, is_api, "Studio API is loopback-only" if is_api else "Studio is loopback-only")
             return
+        query_string = scope.get("query_string", b"").decode("latin-1")
         if is_api:
             given = headers.get("x-arkor-studio-token")
             if not given and query_token_allowed(scope["method"], path):
-                given = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get(TOKEN_QUERY) or [None])[0]
+                given = (parse_qs(query_string).get(TOKEN_QUERY) or [None])[0]
             if not token_matches(self.token, given):
                 await _reject(send, True, "Missing or invalid studio token")
                 return
+            await self.app(scope, receive, _with_security_headers(send))
+            return
+        server = scope.get("server") or (None, None)
+        cookie_name = session_cookie_name(server[1])
+        launch = parse_qs(query_string, keep_blank_values=True).get(LAUNCH_QUERY)
+        if launch is not None:
+            if not token_matches(self.token, launch[0]):
+                await _page(send, 403, open_studio_page(
+                    "This link's token is not the one of the running Studio (was it restarted? Use the newest link)."))
+                return
+            location = without_launch_token(path, query_string)
+            await send({"type": "http.response.start", "status": 303, "headers": [
+                (b"location", location.encode("latin-1")),
+                (b"set-cookie", session_cookie(cookie_name, self.session).encode("latin-1")),
+                (b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer"), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if not token_matches(self.session, cookie_value(headers.get("cookie"), cookie_name)):
+            await _page(send, 401, open_studio_page("This browser has not opened Studio's link yet."))
+            return
         await self.app(scope, receive, _with_security_headers(send))
+
+
+async def _page(send: Any, status: int, page: str) -> None:
+    body = page.encode()
+    await _with_security_headers(send)({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _with_security_headers(send: Any) -> Any:
@@ -127,7 +162,7 @@ def create_studio_app(*, token: str, project_dir: Path, assets_dir: Path | None 
     async def static(path: str) -> Response:
         return serve_static(studio, path)
 
-    app.add_middleware(StudioGuard, token=token)
+    app.add_middleware(StudioGuard, token=token, session=studio.session)
     return app
 
 

@@ -57,8 +57,8 @@ async def credentials(request: Request) -> Response:
         return error_response(exc)
     creds, state = connection.credentials, connection.state
     anonymous = creds.get("mode") != "oauth"
+    # Never the backend's bearer token: the browser has no use for it, and a page must not be able to leak it.
     return JSONResponse({
-        "token": connection.client._token,
         "mode": "anon" if anonymous else "oauth",
         "baseUrl": connection.client.base_url,
         "orgSlug": state.org_slug if state else (creds.get("orgSlug") if anonymous else None),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from arkor.errors import ArkorError
 
-from .security import new_token, remove_token_file_if_ours, write_token_file
+from .security import launch_url, new_token, remove_token_file_if_ours, write_token_file
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,10 @@ def bind_sockets(port: int | None) -> BoundSockets:
 
 
 def serve(*, project_dir: Path, port: int | None = None, on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve Studio for `project_dir` until interrupted (SIGINT/SIGTERM)."""
+    """Serve Studio for `project_dir` until interrupted (SIGINT/SIGTERM).
+
+    `on_ready` gets the launch URL (`http://localhost:<port>/?token=...`): the one way a browser opens Studio.
+    """
     import uvicorn
 
     from .app import create_studio_app
@@ -108,7 +111,7 @@ def serve(*, project_dir: Path, port: int | None = None, on_ready: Callable[[str
             async def startup(sockets: list[socket.socket] | None = None) -> None:
                 await original_startup(sockets=sockets)
                 if server.started:
-                    on_ready(bound.url)
+                    on_ready(launch_url(bound.url, token))
 
             server.startup = startup  # type: ignore[method-assign]
         server.run(sockets=bound.sockets)

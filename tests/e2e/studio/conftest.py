@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -70,7 +71,7 @@ class StudioProcess:
                 self.output.append(line)
                 match = READY.search(line)
                 if match:
-                    self.url = match.group(1).rstrip("/")
+                    self.url = match.group(1)  # the launch link, `?token=` included
                     ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
@@ -90,6 +91,16 @@ class StudioProcess:
     @property
     def token(self) -> str:
         return (self.arkor_home / "studio-token").read_text().strip()
+
+    @property
+    def launch_token(self) -> str:
+        """The token in the link `arkor dev` printed (how a user opens Studio)."""
+        return parse_qs(urlsplit(self.url).query)["token"][0]
+
+    @property
+    def launch_url(self) -> str:
+        """The printed link, on the 127.0.0.1 address the tests use (cookies are per host name)."""
+        return f"{self.base}/?token={self.launch_token}"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -165,6 +176,9 @@ def page(browser, studio):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.console_watcher = ConsoleWatcher(page)
+    # Open Studio as a user does: the printed link sets the session cookie and redirects to the clean URL.
+    page.goto(studio.launch_url)
+    assert "token=" not in page.url, page.url
     try:
         yield page
     finally:

@@ -76,6 +76,11 @@ def test_app_guards_api_and_html(client):
     assert client.get("/api/jobs", headers={"Host": "evil.com", "X-Arkor-Studio-Token": client.studio_token}).status_code == 403
     forged = client.get("/", headers={"Host": "evil.com"})
     assert forged.status_code == 403 and forged.text == "Studio is loopback-only"
+    anonymous = client.get("/")
+    assert anonymous.status_code == 401 and client.studio_token not in anonymous.text and "arkor dev" in anonymous.text
+    exchange = client.get(f"/?token={client.studio_token}", follow_redirects=False)
+    assert exchange.status_code == 303 and exchange.headers["location"] == "/"
+    assert "HttpOnly" in exchange.headers["set-cookie"] and "SameSite=Strict" in exchange.headers["set-cookie"]
     page = client.get("/")
     assert page.status_code == 200 and client.studio_token in page.text
     assert page.headers["cache-control"] == "no-store"
@@ -83,6 +88,7 @@ def test_app_guards_api_and_html(client):
 
 
 def test_spa_fallback_and_missing_assets(client):
+    client.get(f"/?token={client.studio_token}")  # the launch link: sets the session cookie
     assert client.get("/jobs").status_code == 200  # extensionless -> index.html
     assert client.get("/missing.js").status_code == 404
     assert client.get("/js/app.js").headers["content-type"].startswith("text/javascript")

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from sqlalchemy import select
 
 from arkor.protocol import AnonymousTokenRequest, AnonymousTokenResponse, CliConfig, MeResponse, Org, User
 
 from ..deps import CallerDep, ServicesDep
-from ..identity import create_identity
+from ..errors import ApiError
+from ..identity import ANONYMOUS_OFF_MESSAGE, anonymous_signup_allowed, create_identity
 from ..models import OrgRow, UserRow
 
 router = APIRouter(tags=["auth"])
 
 
 @router.post("/v1/auth/anonymous", summary="Create an anonymous user with a personal org and a token")
-def create_anonymous_token(services: ServicesDep, request: AnonymousTokenRequest | None = Body(default=None)) -> dict:
+def create_anonymous_token(
+    services: ServicesDep, http_request: Request, request: AnonymousTokenRequest | None = Body(default=None)
+) -> dict:
+    settings = services.settings
+    host = settings.bind_host or (http_request.scope.get("server") or ("", 0))[0] or ""
+    if not anonymous_signup_allowed(settings.allow_anonymous, host):
+        raise ApiError(403, ANONYMOUS_OFF_MESSAGE.format(host=host or "an unknown address"), code="anonymous_signup_disabled")
     kind = request.kind if request else "cli"
     identity = create_identity(services.db, user_name=None, anonymous=True, token_kind="anonymous")
     return AnonymousTokenResponse(

@@ -69,7 +69,7 @@ async def upload_dataset(
         if size == 0:
             raise ApiError(400, f"{filename} is empty", param="body")
         try:
-            rows, fmt = await anyio.to_thread.run_sync(validate_dataset_file, tmp, filename, dataset_format)
+            rows, fmt = await services.pools.run("validation", validate_dataset_file, tmp, filename, dataset_format)
         except DatasetValidationError as exc:
             summary = str(exc).splitlines()[0].rstrip(":")  # the issues travel in `details`
             raise ApiError(400, summary, code="invalid_dataset", details=[_issue_wire(i) for i in exc.issues]) from None

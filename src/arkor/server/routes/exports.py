@@ -28,7 +28,7 @@ from arkor.errors import ArkorError, ModelNotAvailableError
 from arkor.protocol import JobConfig
 
 from ..deployments import adapter_folder
-from ..deps import ScopeDep, ServicesDep, load_job
+from ..deps import MAX_INT64, ScopeDep, ServicesDep, load_job
 from ..errors import ApiError, not_found
 
 router = APIRouter(tags=["artifacts"])
@@ -93,7 +93,7 @@ async def export_job(
     scope: ScopeDep,
     job_id: str,
     format: Annotated[ExportFormat, Query(description="adapter | merged | gguf")] = "adapter",
-    checkpoint: Annotated[int | None, Query(ge=0, description="Export checkpoint N instead of the final adapter")] = None,
+    checkpoint: Annotated[int | None, Query(ge=0, le=MAX_INT64, description="Export checkpoint N instead of the final adapter")] = None,
 ) -> FileResponse:
     job = load_job(services, scope, job_id)
     kind = "final" if checkpoint is None else "checkpoint"
@@ -105,7 +105,7 @@ async def export_job(
     label = "final" if checkpoint is None else f"step-{checkpoint}"
     exports_root = services.settings.data_dir / "exports" / job.id
     try:
-        path = await anyio.to_thread.run_sync(build_export, exports_root, adapter_dir, model_id, format, label)
+        path = await services.pools.run("export", build_export, exports_root, adapter_dir, model_id, format, label)
     except ModelNotAvailableError as exc:
         raise ApiError(400, str(exc), code="model_not_available") from None
     except ArkorError as exc:

@@ -23,6 +23,7 @@ from arkor.protocol import InferenceChatRequest, JobConfig
 
 from ..deps import ScopeDep, ServicesDep, load_job
 from ..errors import ApiError, not_found
+from ..limits import BlockingPools
 from ..models import ArtifactRow
 from ..storage import storage_for
 
@@ -84,31 +85,40 @@ async def chat(services: ServicesDep, scope: ScopeDep, request: InferenceChatReq
     engine = get_engine()
     if not request.stream:
         try:
-            completion = await anyio.to_thread.run_sync(
-                lambda: engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
+            completion = await services.pools.run(
+                "inference", lambda: engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
             )
         except (ArkorError, ValueError) as exc:
             raise _engine_error(exc) from None
         return JSONResponse(completion.to_wire())
     try:
-        chunks = await anyio.to_thread.run_sync(
-            lambda: engine.stream(request, model_id=model_id, adapter_dir=adapter_dir)
+        chunks = await services.pools.run(
+            "inference", lambda: engine.stream(request, model_id=model_id, adapter_dir=adapter_dir)
         )
     except (ArkorError, ValueError) as exc:
         raise _engine_error(exc) from None
     return StreamingResponse(
-        _sse(chunks), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        _sse(chunks, services.pools), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
 
 
-async def _sse(chunks: Iterator[Any]) -> AsyncIterator[bytes]:
-    """Drain the engine's generator on ONE thread (it holds the model's lock), handing frames to the loop."""
+_DRAINS: set[asyncio.Future[None]] = set()
+
+
+async def _sse(chunks: Iterator[Any], pools: BlockingPools) -> AsyncIterator[bytes]:
+    """Drain the engine's generator on ONE thread (it holds the model's lock), handing frames to the loop.
+
+    The thread comes from the bounded `inference` pool, so a flood of streaming requests waits there
+    instead of starting a thread each.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
     stop = threading.Event()
 
     def pump() -> None:
         try:
+            if stop.is_set():  # the client left while this waited for a pool slot
+                return
             for chunk in chunks:
                 if stop.is_set():
                     break
@@ -127,8 +137,11 @@ async def _sse(chunks: Iterator[Any]) -> AsyncIterator[bytes]:
             except RuntimeError:
                 pass
 
-    thread = threading.Thread(target=pump, name="arkor-inference-stream", daemon=True)
-    thread.start()
+    # Its own task, so a client that leaves (cancelling this generator) cannot cut pump short of its
+    # `finally`; held in `_DRAINS` because asyncio keeps only weak references to tasks.
+    drain = asyncio.ensure_future(pools.run("inference", pump))
+    _DRAINS.add(drain)
+    drain.add_done_callback(_DRAINS.discard)
     try:
         while True:
             frame = await queue.get()

@@ -6,23 +6,21 @@ and cleared when the job ends, so a stray worker cannot write into a finished jo
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arkor.protocol import HeartbeatRequest, WorkerEventBatch, parse_event
 
-from .._util import hash_token, iso_now
-from ..deps import ServicesDep
+from .._util import iso_now
+from ..deps import INVALID_WORKER_TOKEN, ServicesDep, worker_token_valid
 from ..errors import ApiError, validation_api_error
 from ..manager import JobConflict
-from ..models import ArtifactRow, JobRow
+from ..models import ArtifactRow
 from ..storage import storage_for
 from ..uploads import receive_file, safe_pathname
 from .artifacts import artifact_url
@@ -32,11 +30,9 @@ _bearer = HTTPBearer(auto_error=False, description="The job's worker token from 
 
 
 def _authorize_worker(services, job_id: str, credentials: HTTPAuthorizationCredentials | None) -> None:  # type: ignore[no-untyped-def]
-    with services.db.read() as session:
-        expected = session.execute(select(JobRow.worker_token_hash).where(JobRow.id == job_id)).scalar_one_or_none()
-    given = hash_token(credentials.credentials) if credentials else ""
-    if not expected or not hmac.compare_digest(expected, given):
-        raise ApiError(401, "invalid worker token for this job (or the job has ended)", code="unauthorized")
+    # `RequestGuard` already refused a bad token before the body was read; this keeps each route safe on its own.
+    if credentials is None or not worker_token_valid(services, job_id, credentials.credentials):
+        raise ApiError(401, INVALID_WORKER_TOKEN, code="unauthorized")
 
 
 WorkerAuth = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -44,6 +40,7 @@ WorkerAuth = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 @router.post("/jobs/{job_id}/events", summary="A worker reports events (a terminal one ends the job)")
 def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, credentials: WorkerAuth) -> dict:
+    _authorize_worker(services, job_id, credentials)
     payloads = []
     for index, raw in enumerate(batch.events):
         try:
@@ -54,7 +51,6 @@ def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, cre
         for artifact in payload.get("artifacts", []) or []:
             artifact.setdefault("url", artifact_url(job_id, artifact["pathname"]))
         payloads.append(payload)
-    _authorize_worker(services, job_id, credentials)
     try:
         stored_events = services.manager.record_worker_events(job_id, payloads, first_index=batch.first_index)
     except JobConflict as exc:

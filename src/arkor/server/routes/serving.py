@@ -113,16 +113,16 @@ async def chat_completions(services: ServicesDep, slug: str, request: Request) -
         engine = get_engine()
         try:
             if not chat.stream:
-                completion = await anyio.to_thread.run_sync(
-                    lambda: engine.complete(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
+                completion = await services.pools.run(
+                    "inference", lambda: engine.complete(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
                 return JSONResponse(completion.to_wire())
-            chunks = await anyio.to_thread.run_sync(
-                lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
+            chunks = await services.pools.run(
+                "inference", lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
         except (ArkorError, ValueError) as exc:
             raise _engine_error(exc) from None
     except OpenAIError as error:
         return error.response()
-    return StreamingResponse(_sse(chunks), media_type="text/event-stream",
+    return StreamingResponse(_sse(chunks, services.pools), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import re
+from typing import Annotated, Any, AsyncIterator, Callable
 
 import anyio
 from fastapi import APIRouter, Header
@@ -11,12 +13,13 @@ from sqlalchemy import select
 
 from arkor.protocol import TERMINAL_STATUSES
 
-from ..deps import ScopeDep, ServicesDep, load_job
+from ..deps import MAX_INT64, ScopeDep, ServicesDep, load_job
 from ..errors import ApiError
 from ..events import stream_job_events
 from ..models import JobRow
 
 router = APIRouter(tags=["jobs"])
+_EVENT_ID = re.compile(r"[0-9]{1,19}")
 
 
 @router.get(
@@ -32,14 +35,8 @@ async def stream_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     await anyio.to_thread.run_sync(load_job, services, scope, job_id)
-    after = 0
-    if last_event_id not in (None, ""):
-        try:
-            after = int(last_event_id)
-        except ValueError:
-            raise ApiError(400, f"Last-Event-ID must be an event id from this stream (an integer), got {last_event_id!r}", param="Last-Event-ID") from None
-        if after < 0:
-            raise ApiError(400, "Last-Event-ID must not be negative", param="Last-Event-ID")
+    after = parse_last_event_id(last_event_id)
+    release = services.streams.acquire(scope.caller.token_id or scope.caller.user_id)
 
     def job_is_terminal() -> bool:
         with services.db.read() as session:
@@ -54,8 +51,41 @@ async def stream_events(
         ping_interval_s=services.settings.sse_ping_interval_s,
         job_is_terminal=job_is_terminal,
     )
-    return StreamingResponse(
+    return _SlotStreamingResponse(
         body,
+        release=release,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def parse_last_event_id(value: str | None) -> int:
+    """The seq to resume after: 0 when absent, else a non-negative integer that fits the database."""
+    if value in (None, ""):
+        return 0
+    text = value.strip()  # type: ignore[union-attr]
+    if not _EVENT_ID.fullmatch(text) or int(text) > MAX_INT64:
+        raise ApiError(
+            400,
+            f"Last-Event-ID must be an event id from this stream (an integer from 0 to {MAX_INT64}), got {value[:40]!r}",  # type: ignore[index]
+            code="invalid_request",
+            param="Last-Event-ID",
+        )
+    return int(text)
+
+
+class _SlotStreamingResponse(StreamingResponse):
+    """Gives its stream slot back however the response ends (finished, client gone, server stopping)."""
+
+    def __init__(self, content: AsyncIterator[bytes], *, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+        self._content = content
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+            with contextlib.suppress(RuntimeError):  # already closed, or closing elsewhere
+                await self._content.aclose()  # type: ignore[attr-defined]
