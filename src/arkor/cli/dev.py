@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import webbrowser
-from pathlib import Path
 
 import click
+
+from ._common import project_root
 
 
 def _bootstrap_backend() -> None:
@@ -45,7 +45,7 @@ def dev_command(port: int | None, open_browser: bool) -> None:
                 pass
 
     try:
-        serve(project_dir=Path(os.getcwd()), port=port, on_ready=ready)
+        serve(project_dir=project_root(), port=port, on_ready=ready)
     except StudioPortError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from ._common import CliError, console, open_session, project_scope
+from ._common import CliError, console, open_session, project_root, project_scope
 
 GGUF_NAME = "model.gguf"
 
@@ -113,7 +113,7 @@ def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool,
     session = open_session()
     if session is None:
         raise CliError("Not signed in. Run `arkor login` or `arkor login --anonymous`.")
-    out = (out or default_out(job_id, checkpoint, merge, gguf)).resolve()
+    out = (out or project_root() / default_out(job_id, checkpoint, merge, gguf)).resolve()
     if out.exists() and any(out.iterdir()):
         raise CliError(f"{out} already exists and is not empty. Pass --out with a new folder, or remove it first.")
     with session.client as client:

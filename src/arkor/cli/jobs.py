@@ -1,6 +1,6 @@
 """`arkor jobs list|show|logs [-f]|cancel`: this project's jobs on its backend (`--json` for scripts).
 
-The project is the one `.arkor/state.json` in the current folder names. Read commands never create
+The project is the one `.arkor/state.json` names, found upward from the current folder. Read commands never create
 credentials or a project: with neither, `list` says there is nothing to show.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ._common import CliError, Session, console, open_session, project_scope
+from ._common import CliError, Session, console, open_session, project_root, project_scope
 
 
 def _session() -> Session:
@@ -61,7 +61,7 @@ def list_command(as_json: bool) -> None:
     from arkor.sdk.state import read_state
 
     session = open_session()
-    state = read_state()
+    state = read_state(project_root())
     if session is None or state is None:
         click.echo("[]" if as_json else "No jobs yet (this folder has no project state; run `arkor start`).")
         return
