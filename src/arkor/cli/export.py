@@ -113,15 +113,17 @@ def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool,
     session = open_session()
     if session is None:
         raise CliError("Not signed in. Run `arkor login` or `arkor login --anonymous`.")
-    out = (out or project_root() / default_out(job_id, checkpoint, merge, gguf)).resolve()
-    if out.exists() and any(out.iterdir()):
-        raise CliError(f"{out} already exists and is not empty. Pass --out with a new folder, or remove it first.")
     with session.client as client:
+        job = client.get_job(job_id, state).job  # JOB may be a unique prefix; the full id names the output
+        job_id = job.id
+        out = (out or project_root() / default_out(job_id, checkpoint, merge, gguf)).resolve()
+        if out.exists() and any(out.iterdir()):
+            raise CliError(f"{out} already exists and is not empty. Pass --out with a new folder, or remove it first.")
         if not (merge or gguf):
             download_adapter(client, job_id, state, checkpoint, out)
             click.echo(f"Exported the adapter of {job_id} to {out}")
             return
-        model_id = client.get_job(job_id, state).job.config.model
+        model_id = job.config.model
         export_converted(client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out)
     if merge:
         click.echo(f"Exported {job_id} merged into {model_id} to {out}")

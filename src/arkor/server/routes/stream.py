@@ -31,7 +31,7 @@ async def stream_events(
     job_id: str,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    await anyio.to_thread.run_sync(load_job, services, scope, job_id)
+    job_id = (await anyio.to_thread.run_sync(load_job, services, scope, job_id)).id
     after = 0
     if last_event_id not in (None, ""):
         try:
