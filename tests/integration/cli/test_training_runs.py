@@ -172,3 +172,45 @@ def test_ctrl_c_without_a_terminal_leaves_the_job_running(arkor: Arkor, tmp_path
             process.kill()
         if job_id:
             arkor("jobs", "cancel", job_id, cwd=project)
+
+
+def test_from_a_subfolder_with_id_prefixes_and_a_stale_build(arkor: Arkor, completed: tuple[Path, str]) -> None:
+    project, job_id = completed
+    data = project / "data"
+    trainer = project / "src" / "arkor" / "trainer.py"
+    original = trainer.read_text()
+    trainer.write_text(original + "\n# edited after the build\n")
+    try:
+        # `arkor start` from a subfolder finds the project above, reuses its build and says it is stale.
+        again = arkor("start", "--dry-run", cwd=data)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "Build entry not found" not in again.stderr and "Built " not in again.stdout
+        stale = [line for line in again.stderr.splitlines() if "changed since the build" in line]
+        assert stale == [line for line in stale if line.startswith("warning: src/arkor/ changed since the build in "
+                                                                   ".arkor/build/ (built ")]
+        assert len(stale) == 1 and stale[0].endswith(
+            "this run uses that build. Run `arkor build` (or `arkor start src/arkor/index.py`) to train the current code.")
+        second = JOB_LINE.search(again.stdout).group(1)
+        assert not (data / ".arkor").exists()  # nothing was created in the subfolder
+        rebuilt = arkor("build", cwd=data)
+        assert rebuilt.returncode == 0 and "Built src/arkor/index.py" in rebuilt.stdout, rebuilt.stderr
+        fresh = arkor("start", "--dry-run", cwd=data)
+        assert fresh.returncode == 0 and "changed since the build" not in fresh.stderr, fresh.stderr
+    finally:
+        trainer.write_text(original)
+
+    listed = [job["id"] for job in json.loads(arkor("jobs", "list", "--json", cwd=data).stdout)]
+    assert job_id in listed and second in listed
+    others = [other for other in listed if other != job_id]
+    prefix = next(job_id[:n] for n in range(5, len(job_id)) if not any(o.startswith(job_id[:n]) for o in others))
+    show = arkor("jobs", "show", prefix, cwd=data)
+    assert show.returncode == 0 and show.stdout.startswith(f"{job_id}  "), show.stderr
+    logs = arkor("jobs", "logs", prefix, cwd=data).stdout.splitlines()
+    assert "training.started" in logs[0] and "training.completed" in logs[-1]
+    followed = arkor("jobs", "logs", prefix, "-f", cwd=data, timeout=60)
+    assert followed.returncode == 0 and "training.completed" in followed.stdout.splitlines()[-1]
+    ended = arkor("jobs", "cancel", prefix, cwd=data)
+    assert ended.returncode == 1 and f"Job {job_id} already ended" in ended.stderr
+    ambiguous = arkor("jobs", "show", "job_", cwd=data)
+    assert ambiguous.returncode == 1 and "Traceback" not in ambiguous.stderr
+    assert "is ambiguous" in ambiguous.stderr and job_id in ambiguous.stderr and second in ambiguous.stderr
