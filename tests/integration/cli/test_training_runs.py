@@ -95,10 +95,19 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
     adapter = arkor("export", job_id, "--out", str(tmp_path / "adapter"), cwd=project)
     assert adapter.returncode == 0, adapter.stderr
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+    card = (tmp_path / "adapter" / "README.md").read_text()
+    assert "base_model: arkor/tiny-test" in card and ".cache" not in card and "Model Card for Model ID" not in card
+    assert "`train.jsonl`, uploaded as dataset `ds_" in card and "- `maxSteps`: 3" in card and "- `trainLoss`: " in card
     missing = arkor("export", job_id, "--checkpoint", "999", "--out", str(tmp_path / "x"), cwd=project)
     assert missing.returncode == 1 and "no checkpoint at step 999" in missing.stderr
     merged = arkor("export", job_id, "--merge", "--out", str(tmp_path / "merged"), cwd=project)
     assert merged.returncode == 0, merged.stderr
+    # Its own stages, not transformers/peft warnings or their progress bars.
+    assert merged.stderr.splitlines() == ["export: copying the adapter", "export: merging the adapter into arkor/tiny-test",
+                                          "export: saving the merged model", "export: done"], merged.stderr
+    for folder in ("adapter", "merged"):
+        modes = {oct(path.stat().st_mode & 0o777) for path in (tmp_path / folder).iterdir()}
+        assert len(modes) == 1, (folder, modes)
     assert not (tmp_path / "merged" / "model.gguf").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter", "merged"]  # no staging folder left behind
     # A plain transformers load in a fresh interpreter: nothing of arkor or peft is needed.
