@@ -48,7 +48,7 @@ class TrainerContext:
 
     base_url: str | None = None
     credentials: dict[str, Any] | None = None
-    cwd: str | os.PathLike[str] | None = None
+    cwd: str | os.PathLike[str] | None = None  # default: the project root found upward (arkor.sdk.project)
     reconnect_delay_ms: float = 1000.0
     max_reconnect_delay_ms: float = 60000.0
     max_reconnect_attempts: int | None = None

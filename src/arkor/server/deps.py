@@ -134,7 +134,8 @@ def find_job(session, job_id: str, *, org_id: str, project_id: str | None = None
         return None
     ids = [row.id for row in matches[:AMBIGUOUS_LISTED]]
     more = " and more" if len(matches) > AMBIGUOUS_LISTED else ""
-    raise ApiError(400, f"Job id `{job_id}` is ambiguous: it starts {', '.join(ids)}{more}. Give more of the id.",
+    count = f"{len(ids)}{'+' if more else ''}"
+    raise ApiError(400, f"Job id prefix `{job_id}` matches {count} jobs: {', '.join(ids)}{more}. Give more of the id.",
                    code="ambiguous_id", details=ids)
 
 

@@ -222,4 +222,5 @@ def test_from_a_subfolder_with_id_prefixes_and_a_stale_build(arkor: Arkor, compl
     assert ended.returncode == 1 and f"Job {job_id} already ended" in ended.stderr
     ambiguous = arkor("jobs", "show", "job_", cwd=data)
     assert ambiguous.returncode == 1 and "Traceback" not in ambiguous.stderr
-    assert "is ambiguous" in ambiguous.stderr and job_id in ambiguous.stderr and second in ambiguous.stderr
+    assert "Error: Job id prefix `job_` matches " in ambiguous.stderr and "Give more of the id." in ambiguous.stderr
+    assert job_id in ambiguous.stderr and second in ambiguous.stderr
