@@ -121,10 +121,11 @@ def choose_port(pinned: int | None = None) -> int:
         return pinned
     if preferred == 0:
         return 0
-    for candidate in (_remembered_port(preferred), preferred):
+    remembered = _remembered_port(preferred)
+    for candidate in (remembered, preferred):
         if candidate and port_is_free(candidate):
-            if candidate != preferred:
-                logger.info("port %s is taken; using %s from %s", preferred, candidate, port_state_path())
+            if candidate != remembered:  # what this start uses is what the next one tries first
+                _remember_port(preferred, candidate)
             return candidate
     fallback = _free_port()
     logger.warning("port %s is in use; the local arkor backend uses port %s (remembered in %s)",

@@ -66,3 +66,17 @@ def test_a_pinned_port_is_remembered_and_a_taken_one_is_an_error(home: Path, mon
         squatter.listen()
         with pytest.raises(local_backend.LocalBackendError, match=f"Port {pinned} is already in use"):
             local_backend.choose_port(pinned)
+
+
+def test_a_taken_fallback_goes_back_to_the_preferred_port_for_good(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    preferred = _free_port()
+    monkeypatch.setenv("ARKOR_BACKEND_PORT", str(preferred))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", preferred))
+        squatter.listen()
+        fallback = local_backend.choose_port()
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", fallback))
+        other.listen()
+        assert local_backend.choose_port() == preferred
+    assert local_backend.choose_port() == preferred  # no flip-flop back to the old fallback
