@@ -1,10 +1,12 @@
 """Export a trained adapter: the adapter folder itself, a merged standalone model, and a GGUF file.
 
 `export_job_artifacts(adapter_dir, out_dir, *, merge, gguf, model_id, progress)` writes into out_dir:
-- `adapter/`: a copy of the PEFT adapter (adapter_config.json records the logical model id);
+- `adapter/`: a copy of the PEFT adapter (adapter_config.json and the model card `README.md` record
+  the logical model id, never the local cache folder);
 - `merged/` (merge or gguf): base + adapter folded together (`merge_and_unload`), saved as safetensors
-  with its tokenizer and chat template: plain `AutoModelForCausalLM.from_pretrained(out_dir / "merged")`
-  loads it and gives the same logits as base + adapter;
+  with its tokenizer, chat template and model card: plain
+  `AutoModelForCausalLM.from_pretrained(out_dir / "merged")` loads it and gives the same logits as
+  base + adapter;
 - `model.gguf` (gguf): the merged model written with the `gguf` package's `GGUFWriter` under
   llama.cpp's llama-architecture tensor names and metadata (vocab, merges, special tokens, chat
   template). Only Llama-family models (SmolLM2, the tiny test model) are supported; other
@@ -201,6 +203,9 @@ def export_job_artifacts(adapter_dir: Path | str, out_dir: Path | str, *, merge:
         model, tokenizer = merge_adapter(adapter_dir, model_id)
         stages.stage("saving the merged model", advance=1)
         merged_dir = save_merged(model, tokenizer, out_dir / "merged")
+        from .model_card import write_model_card
+
+        write_model_card(merged_dir, model_id=model_id, merged=True, facts_from=adapter_copy, **(card or {}))
         stages.advance()
         gguf_path = None
         if gguf:

@@ -105,6 +105,9 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
     # Its own stages, not transformers/peft warnings or their progress bars.
     assert merged.stderr.splitlines() == ["export: copying the adapter", "export: merging the adapter into arkor/tiny-test",
                                           "export: saving the merged model", "export: done"], merged.stderr
+    merged_card = (tmp_path / "merged" / "README.md").read_text()
+    assert "base_model: arkor/tiny-test" in merged_card and "library_name: transformers" in merged_card
+    assert f"(job `{job_id}`)" in merged_card and "- `trainLoss`: " in merged_card
     for folder in ("adapter", "merged"):
         modes = {oct(path.stat().st_mode & 0o777) for path in (tmp_path / folder).iterdir()}
         assert len(modes) == 1, (folder, modes)
