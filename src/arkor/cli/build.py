@@ -2,9 +2,9 @@
 
 The snapshot is byte-compiled, imported once to check it exposes a trainer, and described by
 `.arkor/build/manifest.json` (entry file, source and a digest of its folder, trainer name and
-config summary; `arkor start` compares the digest to say when it runs a build older than the code). It is staged
-beside the old build and swapped in only when it checks out, so a broken edit never replaces a
-good build.
+config summary; `arkor start` compares the digest to say when it runs a build older than the code).
+It is staged beside the old build and swapped in only when it checks out, so a broken edit never
+replaces a good build. Relative paths are the project root's (found upward from the current folder).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`arkor jobs list|show|logs [-f]|cancel`: this project's jobs on its backend (`--json` for scripts).
 
 JOB_ID may be any unique prefix of a job id (ids are shown shortened); an ambiguous one is
-refused with the ids it matches. The project is the one `.arkor/state.json` names, found upward from the current folder. Read commands never create
-credentials or a project: with neither, `list` says there is nothing to show.
+refused with the ids it matches. The project is the one whose `.arkor/state.json` is found upward
+from the current folder. Read commands never create credentials or a project: with neither, `list`
+says there is nothing to show.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def show_command(job_id: str, as_json: bool) -> None:
 
 
 def follow_job(client: Any, job_id: str, state: Any, print_event: Callable[[dict[str, Any]], Any], *,
-           policy: Any = None, sleep: Callable[[float], None] | None = None) -> Any:
+               policy: Any = None, sleep: Callable[[float], None] | None = None) -> Any:
     """Print the job's events until it ends, through the SDK's own wait flow: reconnects resume
     after the last event id, with the trainer's backoff (a stream that closes cleanly while the job
     runs is retried after a pause, never in a tight loop). Returns the job's final snapshot."""
@@ -138,7 +139,7 @@ def logs_command(job_id: str, follow: bool, as_json: bool) -> None:
         if follow:
             try:
                 follow_job(client, job_id, state,
-                       lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)))
+                           lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)))
             except KeyboardInterrupt:
                 sys.exit(130)
             return
