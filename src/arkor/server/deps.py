@@ -127,7 +127,8 @@ def find_job(session, job_id: str, *, org_id: str, project_id: str | None = None
     query = select(JobRow).where(JobRow.org_id == org_id, JobRow.id.startswith(job_id, autoescape=True))
     if project_id is not None:
         query = query.where(JobRow.project_id == project_id)
-    matches = session.execute(query.order_by(JobRow.created_at.desc(), JobRow.id).limit(AMBIGUOUS_LISTED + 1)).scalars().all()
+    rows = session.execute(query.order_by(JobRow.created_at.desc(), JobRow.id).limit(AMBIGUOUS_LISTED + 1)).scalars()
+    matches = [row for row in rows if row.id.startswith(job_id)]  # SQLite's LIKE ignores case; ids do not
     if len(matches) == 1:
         return matches[0]
     if not matches:
