@@ -13,9 +13,13 @@ def arkor_home() -> Path:
 
 
 def cache_dir() -> Path:
-    """`~/.cache/arkor` (converted models, downloaded datasets); `ARKOR_CACHE_DIR` overrides."""
+    """Converted models and downloaded datasets: `ARKOR_CACHE_DIR`, else `$XDG_CACHE_HOME/arkor`
+    (an absolute `XDG_CACHE_HOME` only, as the XDG spec says), else `~/.cache/arkor`."""
     override = os.environ.get("ARKOR_CACHE_DIR")
-    return Path(override) if override else Path.home() / ".cache" / "arkor"
+    if override:
+        return Path(override)
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "arkor"
 
 
 def infer_threads() -> int:

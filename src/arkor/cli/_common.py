@@ -63,14 +63,22 @@ def open_session(*, mint: bool = False) -> Session | None:
     return Session(credentials, base_url, CloudApiClient(base_url, credentials))
 
 
+def project_root() -> Path:
+    """The project this command runs in: found upward from the current folder, like git."""
+    from arkor.sdk.project import find_project_root
+
+    return find_project_root()
+
+
 def project_scope(cwd: Path | None = None) -> Any:
     """The project's `.arkor/state.json`, or a CliError saying how to get one."""
     from arkor.sdk.state import read_state, state_path
 
-    state = read_state(cwd)
+    root = cwd or project_root()
+    state = read_state(root)
     if state is None:
         raise CliError(
-            f"No project state at {state_path(cwd)}. Run this inside a project that has run "
+            f"No project state at {state_path(root)}. Run this inside a project that has run "
             "`arkor start` (or `arkor dev`) at least once."
         )
     return state

@@ -33,7 +33,7 @@ def _login_anonymous(url: str | None) -> None:
     minted = request_anonymous_token(base_url, "cli")
     credentials = {"mode": "anon", "token": minted["token"], "anonymousId": minted["anonymousId"],
                    "orgSlug": minted["orgSlug"]}
-    # The embedded backend moves ports between starts, so only an explicit URL is remembered.
+    # The embedded backend is found through its own record, so only an explicit URL is remembered.
     if url or ENV_BASE_URL in os.environ:
         credentials["arkorCloudApiUrl"] = base_url
     write_credentials(credentials)

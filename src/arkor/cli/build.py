@@ -1,14 +1,17 @@
 """`arkor build [entry]`: snapshot the entry's folder (`src/arkor/`) into `.arkor/build/`.
 
 The snapshot is byte-compiled, imported once to check it exposes a trainer, and described by
-`.arkor/build/manifest.json` (entry file, source, trainer name and config summary). It is staged
-beside the old build and swapped in only when it checks out, so a broken edit never replaces a
-good build.
+`.arkor/build/manifest.json` (entry file, source and a digest of its folder, trainer name and
+config summary; `arkor start` compares the digest to say when it runs a build older than the code).
+It is staged beside the old build and swapped in only when it checks out, so a broken edit never
+replaces a good build. Relative paths are the project root's (found upward from the current folder).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import fnmatch
+import hashlib
 import json
 import os
 import py_compile
@@ -21,7 +24,7 @@ import click
 
 from arkor import __version__
 
-from ._common import CliError, echo_err
+from ._common import CliError, echo_err, project_root
 
 BUILD_DIR = Path(".arkor") / "build"
 MANIFEST_NAME = "manifest.json"
@@ -50,6 +53,37 @@ def _relative(path: Path, cwd: Path) -> str:
         return str(path)
 
 
+_IGNORED_NAMES = ("__pycache__", "*.pyc", ".arkor")
+_IGNORED = shutil.ignore_patterns(*_IGNORED_NAMES)
+
+
+def source_digest(folder: Path) -> str | None:
+    """sha256 of the files a build snapshots from `folder` (names and bytes); None when it is gone."""
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in _IGNORED_NAMES) \
+                or not path.is_file():
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def stale_build_notice(manifest: dict[str, Any], cwd: Path) -> str | None:
+    """One line when the sources changed since `manifest`'s build (the build is still what runs)."""
+    recorded = manifest.get("sourceDigest")
+    source = cwd / str(manifest.get("source", DEFAULT_ENTRY))
+    if not isinstance(recorded, str) or source_digest(source.parent) == recorded:
+        return None
+    folder = _relative(source.parent, cwd).rstrip("/") + "/"
+    rebuild = "arkor build" if Path(str(manifest.get("source"))) == DEFAULT_ENTRY else f"arkor build {manifest['source']}"
+    return (f"warning: {folder} changed since the build in {BUILD_DIR}/ (built {manifest.get('builtAt')}); "
+            f"this run uses that build. Run `{rebuild}` (or `arkor start {manifest['source']}`) to train the current code.")
+
+
 def trainer_summary(trainer: Any) -> dict[str, Any]:
     """Name and wire config of a trainer (the config only for arkor's own `Trainer`)."""
     config = getattr(trainer, "_config", None)
@@ -75,6 +109,11 @@ def _print_user_frames(exc: BaseException, staging: Path, source_dir: Path) -> N
         echo_err("Traceback (your code):\n" + "".join(traceback.format_list(frames)).rstrip())
 
 
+def entry_from_user(entry: str | None) -> str | None:
+    """An ENTRY argument is a path from where the user is, not from the project root."""
+    return None if entry is None else str(Path(entry).resolve())
+
+
 def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, Any]:
     """Snapshot, compile, import-check and swap in; returns the manifest.
 
@@ -93,7 +132,8 @@ def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, 
     staging = arkor_dir / f".build-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        shutil.copytree(source.parent, staging, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".arkor"))
+        digest = source_digest(source.parent)
+        shutil.copytree(source.parent, staging, ignore=_IGNORED)
         _compile_all(staging, cwd, source.parent)
         try:
             trainer = pick_trainer(load_entry(staging / source.name, cwd))
@@ -107,6 +147,7 @@ def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, 
         manifest = {
             "entry": source.name,
             "source": _relative(source, cwd),
+            "sourceDigest": digest,
             "builtAt": _dt.datetime.now(_dt.timezone.utc).isoformat().replace("+00:00", "Z"),
             "arkorVersion": __version__,
             "trainer": trainer_summary(trainer),
@@ -132,6 +173,6 @@ def announce_build(manifest: dict[str, Any], cwd: Path) -> None:
 @click.argument("entry", required=False)
 def build_command(entry: str | None) -> None:
     """Snapshot src/arkor/ into .arkor/build/ and check that it exposes a trainer."""
-    cwd = Path.cwd()
-    manifest = build_project(entry, cwd)
+    cwd = project_root()
+    manifest = build_project(entry_from_user(entry), cwd)
     announce_build(manifest, cwd)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import webbrowser
-from pathlib import Path
 
 import click
+
+from ._common import project_root
 
 
 def _bootstrap_backend() -> None:
@@ -26,8 +26,12 @@ def _bootstrap_backend() -> None:
                    "Studio will keep running and retry on first use.", err=True)
 
 
+def port_busy(busy: int, next_port: int) -> None:
+    click.echo(f"Port {busy} is taken; Studio tries {next_port} next. Use -p/--port to pick one yourself.", err=True)
+
+
 @click.command("dev")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=None,
               help="Port to listen on (default: the first free of 4000-4009). A busy explicit port is an error.")
 @click.option("--open", "open_browser", is_flag=True, help="Open Studio in the default browser.")
 def dev_command(port: int | None, open_browser: bool) -> None:
@@ -47,7 +51,7 @@ def dev_command(port: int | None, open_browser: bool) -> None:
                 pass
 
     try:
-        serve(project_dir=Path(os.getcwd()), port=port, on_ready=ready)
+        serve(project_dir=project_root(), port=port, on_ready=ready, on_port_busy=port_busy)
     except StudioPortError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -22,9 +22,15 @@ from typing import Any
 
 import click
 
-from ._common import CliError, console, open_session, project_scope
+from ._common import CliError, console, echo_err, open_session, project_root, project_scope
 
 GGUF_NAME = "model.gguf"
+
+
+def normalise_modes(folder: Path) -> None:
+    from arkor.engine.export import normalise_modes as normalise
+
+    normalise(folder)
 
 
 def artifact_prefix(checkpoint: int | None) -> str:
@@ -66,8 +72,21 @@ def download_adapter(client: Any, job_id: str, state: Any, checkpoint: int | Non
     return written
 
 
+def card_facts(client: Any, job: Any, state: Any, checkpoint: int | None) -> dict[str, Any]:
+    """What the adapter's model card names beyond its own folder: the job's wire config (the
+    uploaded file's name), id, run name and, for the final adapter, the run's metrics."""
+    facts: dict[str, Any] = {"config": job.config.to_wire(), "job_id": job.id, "run_name": job.name}
+    if checkpoint is None:
+        request = client.build_request("GET", f"/v1/jobs/{job.id}", scope=state, params={"events": "true"})
+        events = client._send(request, lambda response: response.json()).get("events") or []
+        completed = [e for e in events if isinstance(e, dict) and e.get("type") == "training.completed"]
+        if completed and isinstance(completed[-1].get("metrics"), dict):
+            facts["metrics"] = completed[-1]["metrics"]
+    return facts
+
+
 def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | None, model_id: str, *,
-                     merge: bool, gguf: bool, out: Path) -> None:
+                     merge: bool, gguf: bool, out: Path, card: dict[str, Any] | None = None) -> None:
     """Download the adapter, let the export library merge / convert it, and move what was asked into `out`.
 
     The library works in a staging folder next to `out` (same filesystem, so the moves are renames)
@@ -79,8 +98,10 @@ def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | Non
     with tempfile.TemporaryDirectory(prefix=".arkor-export-", dir=out.parent) as staging:
         adapter_dir = Path(staging) / "download"
         download_adapter(client, job_id, state, checkpoint, adapter_dir)
+        live = sys.stderr.isatty()
         result = export_job_artifacts(adapter_dir, Path(staging) / "export", merge=merge, gguf=gguf,
-                                      model_id=model_id, progress=sys.stderr.isatty())
+                                      model_id=model_id, progress=live, card=card,
+                                      on_stage=None if live else (lambda text: echo_err(f"export: {text}")))
         try:
             if merge:
                 os.replace(result.merged_dir, out)  # replaces an empty `out` folder too
@@ -113,16 +134,24 @@ def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool,
     session = open_session()
     if session is None:
         raise CliError("Not signed in. Run `arkor login` or `arkor login --anonymous`.")
-    out = (out or default_out(job_id, checkpoint, merge, gguf)).resolve()
-    if out.exists() and any(out.iterdir()):
-        raise CliError(f"{out} already exists and is not empty. Pass --out with a new folder, or remove it first.")
     with session.client as client:
+        job = client.get_job(job_id, state).job  # JOB may be a unique prefix; the full id names the output
+        job_id = job.id
+        out = (out or project_root() / default_out(job_id, checkpoint, merge, gguf)).resolve()
+        if out.exists() and any(out.iterdir()):
+            raise CliError(f"{out} already exists and is not empty. Pass --out with a new folder, or remove it first.")
+        model_id = job.config.model
+        card = card_facts(client, job, state, checkpoint)
         if not (merge or gguf):
+            from arkor.engine.model_card import write_model_card
+
             download_adapter(client, job_id, state, checkpoint, out)
+            write_model_card(out, model_id=model_id, **card)
+            normalise_modes(out)
             click.echo(f"Exported the adapter of {job_id} to {out}")
             return
-        model_id = client.get_job(job_id, state).job.config.model
-        export_converted(client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out)
+        export_converted(client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out, card=card)
+    normalise_modes(out)
     if merge:
         click.echo(f"Exported {job_id} merged into {model_id} to {out}")
         click.echo("Load it with transformers.AutoModelForCausalLM.from_pretrained(...) and "

@@ -7,6 +7,8 @@ Prompts (name, template, git) only when interactive and without `-y`.
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -125,6 +127,25 @@ def init_command(directory: Path | None, yes: bool, name: str | None, template: 
     if do_git:
         for warning in _git_init(root):
             echo_err(f"warning: {warning}")
-    relative = Path(".") if root == Path.cwd().resolve() else root
-    step = "" if str(relative) == "." else f"cd {relative} && "
-    click.echo(f"Project {name} ({template}) is ready. Next: `{step}arkor start` to train, or `arkor dev` for Studio.")
+    click.echo(ready_message(report, root, name, template))
+
+
+# Files that make a project "a <template> project"; keeping the user's means the template was not applied.
+TEMPLATE_FILES = ("src/arkor/trainer.py", "data/train.jsonl", "data/eval.jsonl")
+
+
+def ready_message(report: ScaffoldReport, root: Path, name: str, template: str) -> str:
+    """The closing line: what the folder is now, and a copy-pasteable next step (paths shell-quoted)."""
+    cwd = Path.cwd().resolve()
+    if root == cwd:
+        step = ""
+    else:
+        shown = os.path.relpath(root, cwd) if cwd in root.parents else str(root)
+        step = f"cd {shlex.quote(shown)} && "
+    kept = [path for path in TEMPLATE_FILES if report.action_of(path) == "kept"]
+    if kept:
+        what = (f"Project {name} is ready with your existing {', '.join(kept)} "
+                f"(kept as they were; the {template} template was not applied to them).")
+    else:
+        what = f"Project {name} ({template}) is ready."
+    return f"{what} Next: `{step}arkor start` to train, or `arkor dev` for Studio."

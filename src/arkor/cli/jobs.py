@@ -1,7 +1,9 @@
 """`arkor jobs list|show|logs [-f]|cancel`: this project's jobs on its backend (`--json` for scripts).
 
-The project is the one `.arkor/state.json` in the current folder names. Read commands never create
-credentials or a project: with neither, `list` says there is nothing to show.
+JOB_ID may be any unique prefix of a job id (ids are shown shortened); an ambiguous one is
+refused with the ids it matches. The project is the one whose `.arkor/state.json` is found upward
+from the current folder. Read commands never create credentials or a project: with neither, `list`
+says there is nothing to show.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from ._common import CliError, Session, console, open_session, project_scope
+from ._common import CliError, Session, console, open_session, project_root, project_scope
 
 
 def _session() -> Session:
@@ -61,7 +64,7 @@ def list_command(as_json: bool) -> None:
     from arkor.sdk.state import read_state
 
     session = open_session()
-    state = read_state()
+    state = read_state(project_root())
     if session is None or state is None:
         click.echo("[]" if as_json else "No jobs yet (this folder has no project state; run `arkor start`).")
         return
@@ -88,9 +91,9 @@ def show_command(job_id: str, as_json: bool) -> None:
     """One job: status, config, error, checkpoints and artifacts."""
     state = project_scope()
     with _session().client as client:
-        job = client.get_job(job_id, state).job
-        checkpoints = client.list_checkpoints(job_id, state).checkpoints
-        artifacts = client.list_artifacts(job_id, state).artifacts
+        job = client.get_job(job_id, state).job  # the backend takes a unique prefix; use the full id after
+        checkpoints = client.list_checkpoints(job.id, state).checkpoints
+        artifacts = client.list_artifacts(job.id, state).artifacts
     if as_json:
         click.echo(json.dumps({"job": job.to_wire(), "checkpoints": [c.to_wire() for c in checkpoints],
                                "artifacts": [a.to_wire() for a in artifacts]}, indent=2))
@@ -109,34 +112,20 @@ def show_command(job_id: str, as_json: bool) -> None:
     click.echo(f"  config:    {json.dumps(job.config.to_wire())}")
 
 
-def _follow(client: Any, job_id: str, state: Any, as_json: bool) -> None:
-    from arkor.protocol.sse import SSEDecoder
+def follow_job(client: Any, job_id: str, state: Any, print_event: Callable[[dict[str, Any]], Any], *,
+               policy: Any = None, sleep: Callable[[float], None] | None = None) -> Any:
+    """Print the job's events until it ends, through the SDK's own wait flow: reconnects resume
+    after the last event id, with the trainer's backoff (a stream that closes cleanly while the job
+    runs is retried after a pause, never in a tight loop). Returns the job's final snapshot."""
+    from arkor.sdk import _drivers
+    from arkor.sdk._wait_flow import ReconnectPolicy, WaitState, wait_flow
+    from arkor.sdk.callbacks import TrainerCallbacks
 
-    last_id: str | None = None
-    while True:
-        response = client.open_event_stream(job_id, state, last_event_id=last_id)
-        decoder = SSEDecoder()
-        try:
-            for chunk in response.iter_text():
-                for frame in decoder.feed(chunk):
-                    if frame.id is not None:
-                        last_id = frame.id
-                    if frame.event == "ping" or not frame.data:
-                        continue
-                    if frame.event == "end":
-                        return
-                    try:
-                        event = json.loads(frame.data)
-                    except ValueError:
-                        continue
-                    click.echo(json.dumps(event) if as_json else _format_event(event))
-                    if event.get("type") in ("training.completed", "training.failed", "training.cancelled"):
-                        return
-        finally:
-            response.close()
-        job = client.get_job(job_id, state).job
-        if job.status in ("completed", "failed", "cancelled"):
-            return
+    job = client.get_job(job_id, state).job
+    flow = wait_flow(WaitState(job=job), policy or ReconnectPolicy(), TrainerCallbacks(),
+                     lambda step, job, artifacts: None, lambda: None, on_event=print_event)
+    result = _drivers.drive_sync(flow, client=client, job_id=job.id, scope=state, signal=None, sleep=sleep)
+    return result.job
 
 
 @jobs_group.command("logs")
@@ -149,7 +138,8 @@ def logs_command(job_id: str, follow: bool, as_json: bool) -> None:
     with _session().client as client:
         if follow:
             try:
-                _follow(client, job_id, state, as_json)
+                follow_job(client, job_id, state,
+                           lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)))
             except KeyboardInterrupt:
                 sys.exit(130)
             return
@@ -168,6 +158,7 @@ def cancel_command(job_id: str, as_json: bool) -> None:
 
     state = project_scope()
     with _session().client as client:
+        job_id = client.get_job(job_id, state).job.id  # a unique prefix names the job too
         try:
             client.cancel_job(job_id, state)
         except CloudApiError as exc:

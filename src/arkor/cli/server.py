@@ -1,7 +1,7 @@
 """`arkor server ...`: run a backend, or manage the embedded one this user's commands share.
 
 `serve` runs `python -m arkor.server serve` in this process (same options). `start` finds or starts
-the embedded backend (`~/.arkor/server/`, one per user), `status` describes it, `stop` sends it
+the embedded backend (`~/.arkor/server/`, one per user, on a stable port: see `arkor.sdk.local_backend`), `status` describes it, `stop` sends it
 SIGTERM, waits for it to exit and removes its record. `token create` mints an operator token.
 """
 
@@ -47,11 +47,20 @@ def serve_command(args: tuple[str, ...]) -> None:
 
 
 @server_group.command("start")
-def start_command() -> None:
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=None,
+              help="Listen on this port (remembered for later starts). Default: ARKOR_BACKEND_PORT, else 4848; "
+                   "when that is taken, a free port that later starts reuse.")
+def start_command(port: int | None) -> None:
     """Start the embedded backend if it is not running; print its URL."""
-    from arkor.sdk.local_backend import ensure_local_backend
+    from urllib.parse import urlparse
 
-    click.echo(ensure_local_backend())
+    from arkor.sdk.local_backend import ensure_local_backend, read_live_record
+
+    running = read_live_record()
+    if running and port is not None and urlparse(running).port != port:
+        raise CliError(f"The local arkor backend already runs at {running}. "
+                       f"Stop it with `arkor server stop`, then `arkor server start --port {port}`.")
+    click.echo(running or ensure_local_backend(port=port))
 
 
 @server_group.command("status")

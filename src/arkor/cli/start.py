@@ -1,7 +1,8 @@
 """`arkor start [entry] [--dry-run]`: run the project's trainer and follow it to the end.
 
 Rebuild rules (as the original): an entry argument rebuilds from it; no build yet builds from the
-default entry; otherwise the existing `.arkor/build/` is reused. Exit codes (unlike the original,
+default entry; otherwise the existing `.arkor/build/` is reused, with one line on stderr when the
+sources changed since that build. Exit codes (unlike the original,
 so CI can trust them): 0 completed, 1 failed, 2 cancelled, 130 when the user stopped waiting.
 Ctrl-C stops following and asks whether to cancel the backend job too; without a terminal it
 leaves the job running and says how to cancel it.
@@ -17,8 +18,8 @@ from typing import Any
 
 import click
 
-from ._common import console, echo_err, is_interactive
-from .build import announce_build, build_dir, build_project, read_manifest
+from ._common import console, echo_err, is_interactive, project_root
+from .build import announce_build, build_dir, build_project, entry_from_user, read_manifest, stale_build_notice
 
 EXIT_BY_STATUS = {"completed": 0, "failed": 1, "cancelled": 2}
 EXIT_STOPPED_WAITING = 130
@@ -141,11 +142,15 @@ def start_command(entry: str | None, dry_run: bool) -> None:
     """Run the project's trainer: rebuild when ENTRY is given or no build exists, else reuse the build."""
     from arkor.sdk.runner import load_entry, pick_trainer
 
-    cwd = Path.cwd()
+    cwd = project_root()
     manifest = read_manifest(cwd)
     if entry is not None or manifest is None:
-        manifest = build_project(entry, cwd)
+        manifest = build_project(entry_from_user(entry), cwd)
         announce_build(manifest, cwd)
+    else:
+        notice = stale_build_notice(manifest, cwd)
+        if notice:
+            echo_err(notice)
     trainer = pick_trainer(load_entry(build_dir(cwd) / manifest["entry"], cwd))
     if dry_run:
         force_dry_run(trainer)

@@ -1,10 +1,12 @@
 """Export a trained adapter: the adapter folder itself, a merged standalone model, and a GGUF file.
 
 `export_job_artifacts(adapter_dir, out_dir, *, merge, gguf, model_id, progress)` writes into out_dir:
-- `adapter/`: a copy of the PEFT adapter (adapter_config.json records the logical model id);
+- `adapter/`: a copy of the PEFT adapter (adapter_config.json and the model card `README.md` record
+  the logical model id, never the local cache folder);
 - `merged/` (merge or gguf): base + adapter folded together (`merge_and_unload`), saved as safetensors
-  with its tokenizer and chat template: plain `AutoModelForCausalLM.from_pretrained(out_dir / "merged")`
-  loads it and gives the same logits as base + adapter;
+  with its tokenizer, chat template and model card: plain
+  `AutoModelForCausalLM.from_pretrained(out_dir / "merged")` loads it and gives the same logits as
+  base + adapter;
 - `model.gguf` (gguf): the merged model written with the `gguf` package's `GGUFWriter` under
   llama.cpp's llama-architecture tensor names and metadata (vocab, merges, special tokens, chat
   template). Only Llama-family models (SmolLM2, the tiny test model) are supported; other
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from arkor.errors import ConfigError
 
@@ -40,8 +43,9 @@ class ExportResult:
 class _Stages:
     """A rich progress bar on stderr when asked for, a log line per stage always."""
 
-    def __init__(self, progress: Any) -> None:
+    def __init__(self, progress: Any, on_stage: Callable[[str], None] | None = None) -> None:
         self._progress = progress
+        self._on_stage = on_stage
         self._task = None
 
     def start(self, total: int) -> None:
@@ -50,6 +54,8 @@ class _Stages:
 
     def stage(self, text: str, advance: float = 0) -> None:
         logger.info("export: %s", text)
+        if self._on_stage is not None:
+            self._on_stage(text)
         if self._progress is not None:
             self._progress.update(self._task, description=text, advance=advance)
 
@@ -92,8 +98,11 @@ def check_gguf_supported(config: dict[str, Any], model_id: str) -> None:
                           field="gguf")
 
 
-def copy_adapter(adapter_dir: Path, target: Path, model_id: str) -> Path:
-    """Copy the adapter folder, recording the logical base model id in adapter_config.json."""
+def copy_adapter(adapter_dir: Path, target: Path, model_id: str, card: dict[str, Any] | None = None) -> Path:
+    """Copy the adapter folder, recording the logical base model id in adapter_config.json and in
+    the model card (re-rendered with `card`'s facts: config, job_id, run_name, metrics)."""
+    from .model_card import CARD_MARKER, CARD_NAME, write_model_card
+
     if not (adapter_dir / "adapter_config.json").is_file():
         raise ConfigError(f"{adapter_dir} is not a PEFT adapter folder (adapter_config.json is missing).",
                           field="adapter_dir")
@@ -102,7 +111,46 @@ def copy_adapter(adapter_dir: Path, target: Path, model_id: str) -> Path:
     config = json.loads(config_path.read_text())
     config["base_model_name_or_path"] = model_id
     config_path.write_text(json.dumps(config, indent=2))
+    existing = target / CARD_NAME
+    if card or not (existing.is_file() and CARD_MARKER in existing.read_text(encoding="utf-8", errors="replace")):
+        write_model_card(target, model_id=model_id, **(card or {}))  # never PEFT's blank card
     return target
+
+
+def normalise_modes(folder: Path) -> None:
+    """One mode for everything written: files 0666 and folders 0777 less the umask (libraries
+    disagree: safetensors writes 0600 through a temporary file, tokenizers 0644)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Silence transformers/peft/hub warnings and progress bars: an export prints its own stages."""
+    import warnings
+
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars_were_off = are_progress_bars_disabled()
+    tf_bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    disable_progress_bars()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if tf_bars:
+            hf_logging.enable_progress_bar()
+        if not bars_were_off:
+            enable_progress_bars()
 
 
 def merge_adapter(adapter_dir: Path, model_id: str):  # type: ignore[no-untyped-def]
@@ -129,19 +177,25 @@ def save_merged(model, tokenizer, target: Path) -> Path:  # type: ignore[no-unty
 
 
 def export_job_artifacts(adapter_dir: Path | str, out_dir: Path | str, *, merge: bool = False, gguf: bool = False,
-                         model_id: str, progress: bool = False, gguf_dtype: str = "f16") -> ExportResult:
-    """Write the adapter (always), the merged model (merge or gguf) and model.gguf (gguf) under out_dir."""
+                         model_id: str, progress: bool = False, gguf_dtype: str = "f16",
+                         on_stage: Callable[[str], None] | None = None,
+                         card: dict[str, Any] | None = None) -> ExportResult:
+    """Write the adapter (always), the merged model (merge or gguf) and model.gguf (gguf) under out_dir.
+
+    `progress` draws a bar on stderr; `on_stage` hears each stage's description (for plain logs).
+    Library warnings and progress bars are silenced meanwhile. `card` adds facts to the adapter's
+    model card (see `copy_adapter`)."""
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
     if gguf_dtype not in GGUF_DTYPES:
         raise ConfigError(f"gguf_dtype must be one of {GGUF_DTYPES}, got {gguf_dtype!r}", field="gguf_dtype")
     if gguf:
         check_gguf_supported(_base_config(model_id), model_id)  # fail before any heavy work
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _progress_bar(progress) as bar:
-        stages = _Stages(bar)
+    with _progress_bar(progress) as bar, quiet_libraries():
+        stages = _Stages(bar, on_stage)
         stages.start(1 + (2 if merge or gguf else 0) + (1 if gguf else 0))
         stages.stage("copying the adapter")
-        adapter_copy = copy_adapter(adapter_dir, out_dir / "adapter", model_id)
+        adapter_copy = copy_adapter(adapter_dir, out_dir / "adapter", model_id, card)
         stages.advance()
         if not (merge or gguf):
             return ExportResult(adapter_copy)
@@ -149,6 +203,9 @@ def export_job_artifacts(adapter_dir: Path | str, out_dir: Path | str, *, merge:
         model, tokenizer = merge_adapter(adapter_dir, model_id)
         stages.stage("saving the merged model", advance=1)
         merged_dir = save_merged(model, tokenizer, out_dir / "merged")
+        from .model_card import write_model_card
+
+        write_model_card(merged_dir, model_id=model_id, merged=True, facts_from=adapter_copy, **(card or {}))
         stages.advance()
         gguf_path = None
         if gguf:

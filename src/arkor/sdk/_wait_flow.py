@@ -147,8 +147,10 @@ def fold_event(state: WaitState, data: dict[str, Any], callbacks: Any, make_chec
 
 
 def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_checkpoint_ctx: Callable[..., Any],
-              is_aborted: Callable[[], BaseException | None]) -> Generator[Any, Any, TrainingResult]:
-    """Drive one `wait()`; see the module docstring for the rules."""
+              is_aborted: Callable[[], BaseException | None],
+              on_event: Callable[[dict[str, Any]], Any] | None = None) -> Generator[Any, Any, TrainingResult]:
+    """Drive one `wait()`; see the module docstring for the rules. `on_event` sees every parsed
+    event first, unknown types included (`arkor jobs logs -f` prints them)."""
     while True:
         reason = is_aborted()
         if reason is not None:
@@ -187,6 +189,8 @@ def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_ch
                         continue
                     state.attempt = 0
                     progressed = True
+                    if on_event is not None:
+                        yield Call(on_event, data)
                     callback, ctx, terminal = fold_event(state, data, callbacks, make_checkpoint_ctx)
                     if callback is not None:
                         try:

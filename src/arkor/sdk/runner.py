@@ -7,6 +7,7 @@ folder, also named `arkor`, never shadows this library.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -18,6 +19,8 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 from arkor.errors import ArkorError
+
+from .project import enclosing_project_root, find_project_root, pinned_project_root
 
 DEFAULT_ENTRY = Path("src") / "arkor" / "index.py"
 ENTRY_EXPORT_MESSAGE = (
@@ -93,13 +96,20 @@ def pick_trainer(module: Any) -> Any:
 
 
 def resolve_entry(entry: str | os.PathLike[str] | None, cwd: str | os.PathLike[str] | None = None) -> Path:
-    base = Path(cwd or os.getcwd())
-    path = Path(entry) if entry is not None else DEFAULT_ENTRY
-    return (path if path.is_absolute() else base / path).resolve()
+    """An explicit entry is relative to `cwd` (default: the current folder, like any path argument);
+    the default entry lives in the project found upward from there."""
+    if entry is None:
+        return (find_project_root(cwd or os.getcwd()) / DEFAULT_ENTRY).resolve()
+    path = Path(entry)
+    return (path if path.is_absolute() else Path(cwd or os.getcwd()) / path).resolve()
 
 
 def load_entry(entry: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None) -> ModuleType:
-    """Import the entry file as a module of a private package named after its folder's path."""
+    """Import the entry file as a module of a private package named after its folder's path.
+
+    While it runs, the project root (`cwd` when given, else the project around the entry) is
+    pinned, so trainers created by the import resolve data and state against their own project.
+    """
     path = resolve_entry(entry, cwd)
     if not path.is_file():
         raise TrainingEntryError(f"Training entry not found: {path}. Provide a path or create src/arkor/index.py.")
@@ -121,8 +131,10 @@ def load_entry(entry: str | os.PathLike[str] | None = None, cwd: str | os.PathLi
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    root = Path(cwd).resolve() if cwd is not None else enclosing_project_root(folder)
     try:
-        spec.loader.exec_module(module)
+        with pinned_project_root(root) if root is not None else contextlib.nullcontext():
+            spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(name, None)
         raise

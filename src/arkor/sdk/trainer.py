@@ -34,6 +34,7 @@ from .credentials import default_cloud_api_url, ensure_credentials
 from .datasets import upload_if_needed, upload_if_needed_async
 from .errors import TrainerConfigError
 from .infer import AsyncInferResponse, InferResponse
+from .project import find_project_root
 from .state import ProjectState, ensure_project_state, ensure_project_state_async
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class TrainerContext:
 
     base_url: str | None = None
     credentials: dict[str, Any] | None = None
-    cwd: str | os.PathLike[str] | None = None
+    cwd: str | os.PathLike[str] | None = None  # default: the project root found upward (arkor.sdk.project)
     reconnect_delay_ms: float = 1000.0
     max_reconnect_delay_ms: float = 60000.0
     max_reconnect_attempts: int | None = None
@@ -68,7 +69,8 @@ class Trainer:
         self._config = config
         self._dataset_source = dataset_source
         self._context = context
-        self._cwd = Path(context.cwd or os.getcwd())
+        # The project around the current folder (or the one being loaded), not a subfolder of it.
+        self._cwd = Path(context.cwd) if context.cwd else find_project_root()
         self.idempotency_key = str(uuid.uuid4())
         self._lock = threading.Lock()  # guards resolution and the sync start
         self._job: TrainingJob | None = None
@@ -295,7 +297,7 @@ def create_trainer(
         problems.append(("abort_signal", f"must be an arkor AbortSignal (got {type(abort_signal).__name__})"))
     context = context or TrainerContext()
     try:
-        parsed, source = validate_trainer_input(raw, base_dir=Path(context.cwd or os.getcwd()))
+        parsed, source = validate_trainer_input(raw, base_dir=Path(context.cwd) if context.cwd else find_project_root())
     except TrainerConfigError as exc:
         problems = exc.problems + problems
     if problems:

@@ -36,6 +36,7 @@ from arkor.protocol.deployments import (
 )
 
 from ._util import iso_now, new_id
+from .deps import find_job
 from .errors import ApiError, not_found
 from .models import DeploymentKeyRow, DeploymentRow, JobRow
 
@@ -77,8 +78,8 @@ def key_wire(row: DeploymentKeyRow) -> DeploymentKey:
 
 def _job_in_org(services: "Services", org_id: str, job_id: str, field: str) -> JobRow:
     with services.db.read() as session:
-        job = session.get(JobRow, job_id)
-    if job is None or job.org_id != org_id:
+        job = find_job(session, job_id, org_id=org_id)
+    if job is None:
         raise ApiError(404, f"Job `{job_id}` not found", code="not_found", param=field)
     return job
 
@@ -110,7 +111,7 @@ def validate_target(services: "Services", org_id: str, target: Any) -> dict[str,
     elif job.status in ("failed", "cancelled"):
         raise ApiError(400, f"Job `{job.id}` is {job.status}; it has no final adapter to serve. "
                        "Deploy one of its checkpoints instead.", code="invalid_request", param="target.adapter")
-    return {"kind": "adapter", "adapter": ref.to_wire()}
+    return {"kind": "adapter", "adapter": ref.model_copy(update={"job_id": job.id}).to_wire()}
 
 
 def _retention(retention: DeploymentRetention | None) -> tuple[str, int | None]:

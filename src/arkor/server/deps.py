@@ -137,11 +137,41 @@ def get_scope(
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 
+AMBIGUOUS_LISTED = 10
+
+
+def find_job(session, job_id: str, *, org_id: str, project_id: str | None = None) -> JobRow | None:  # type: ignore[no-untyped-def]
+    """The job `job_id` names in the org (and project, when given): its full id, else a unique prefix
+    of one (ids are shown shortened). Jobs elsewhere are never looked at, so nothing leaks.
+
+    Raises:
+        ApiError: 400 `ambiguous_id` when the prefix starts several jobs; `details` lists them.
+    """
+    job = session.get(JobRow, job_id)
+    if job is not None and job.org_id == org_id and project_id in (None, job.project_id):
+        return job
+    query = select(JobRow).where(JobRow.org_id == org_id, JobRow.id.startswith(job_id, autoescape=True))
+    if project_id is not None:
+        query = query.where(JobRow.project_id == project_id)
+    rows = session.execute(query.order_by(JobRow.created_at.desc(), JobRow.id).limit(AMBIGUOUS_LISTED + 1)).scalars()
+    matches = [row for row in rows if row.id.startswith(job_id)]  # SQLite's LIKE ignores case; ids do not
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        return None
+    ids = [row.id for row in matches[:AMBIGUOUS_LISTED]]
+    more = " and more" if len(matches) > AMBIGUOUS_LISTED else ""
+    count = f"{len(ids)}{'+' if more else ''}"
+    raise ApiError(400, f"Job id prefix `{job_id}` matches {count} jobs: {', '.join(ids)}{more}. Give more of the id.",
+                   code="ambiguous_id", details=ids)
+
+
 def load_job(services: "Services", scope: Scope, job_id: str) -> JobRow:
-    """The job if it lives in the scope's project; 404 otherwise (whoever owns it)."""
+    """The job (full id or unique prefix) if it lives in the scope's project; 404 otherwise (whoever owns it).
+    Routes use the returned row's `id` from here on, never the path's text."""
     with services.db.read() as session:
-        job = session.get(JobRow, job_id)
-    if job is None or job.org_id != scope.org.id or job.project_id != scope.project.id:
+        job = find_job(session, job_id, org_id=scope.org.id, project_id=scope.project.id)
+    if job is None:
         raise not_found(f"Job `{job_id}`")
     return job
 

@@ -55,14 +55,15 @@ def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket
     return sock
 
 
-def bind_sockets(port: int | None) -> BoundSockets:
-    """Listen on 127.0.0.1 (and ::1 when available) at `port`, or the first free of 4000-4009.
+def bind_sockets(port: int | None, on_busy: Callable[[int, int], None] | None = None) -> BoundSockets:
+    """Listen on 127.0.0.1 (and ::1 when available) at `port`, or the first free of 4000-4009
+    (`on_busy(port, next)` hears of each busy one before the next is tried).
 
     Raises:
         StudioPortError: the explicit port is busy, or all fallback ports are.
     """
     candidates = [port] if port is not None else list(FALLBACK_PORTS)
-    for candidate in candidates:
+    for index, candidate in enumerate(candidates):
         try:
             ipv4 = _listen(socket.AF_INET, "127.0.0.1", candidate)
         except OSError as exc:
@@ -71,6 +72,8 @@ def bind_sockets(port: int | None) -> BoundSockets:
                     f"Port {port} is not available on 127.0.0.1 ({exc.strerror}). "
                     "Pick another with `arkor dev --port <n>`, or leave --port out to use the first free of 4000-4009."
                 ) from None
+            if on_busy is not None and index + 1 < len(candidates):
+                on_busy(candidate, candidates[index + 1])
             continue
         bound = BoundSockets(ipv4.getsockname()[1], [ipv4])
         try:
@@ -83,7 +86,8 @@ def bind_sockets(port: int | None) -> BoundSockets:
     )
 
 
-def serve(*, project_dir: Path, port: int | None = None, on_ready: Callable[[str], None] | None = None) -> None:
+def serve(*, project_dir: Path, port: int | None = None, on_ready: Callable[[str], None] | None = None,
+          on_port_busy: Callable[[int, int], None] | None = None) -> None:
     """Serve Studio for `project_dir` until interrupted (SIGINT/SIGTERM).
 
     `on_ready` gets the launch URL (`http://localhost:<port>/?token=...`): the one way a browser opens Studio.
@@ -94,7 +98,7 @@ def serve(*, project_dir: Path, port: int | None = None, on_ready: Callable[[str
 
     token = new_token()
     app = create_studio_app(token=token, project_dir=project_dir)
-    bound = bind_sockets(port)
+    bound = bind_sockets(port, on_port_busy)
     studio = app.state.studio
     atexit.register(studio.train_runs.kill_all_now)
     try:

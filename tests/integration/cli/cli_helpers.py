@@ -24,6 +24,7 @@ def cli_env(home: Path) -> dict[str, str]:
     # The converted-model cache is shared on purpose (see the team brief): keep the real one.
     env.setdefault("ARKOR_CACHE_DIR", str(Path.home() / ".cache" / "arkor"))
     env.update(HOME=str(home), ARKOR_HOME=str(home / ".arkor"), PYTHONUNBUFFERED="1", NO_COLOR="1")
+    env["ARKOR_BACKEND_PORT"] = "0"  # never the real default port (a developer's own backend may hold it)
     env.pop("CI", None)
     env.pop("HF_HUB_OFFLINE", None)
     env["HF_HUB_OFFLINE"] = "1"

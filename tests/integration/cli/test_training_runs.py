@@ -95,10 +95,22 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
     adapter = arkor("export", job_id, "--out", str(tmp_path / "adapter"), cwd=project)
     assert adapter.returncode == 0, adapter.stderr
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+    card = (tmp_path / "adapter" / "README.md").read_text()
+    assert "base_model: arkor/tiny-test" in card and ".cache" not in card and "Model Card for Model ID" not in card
+    assert "`train.jsonl`, uploaded as dataset `ds_" in card and "- `maxSteps`: 3" in card and "- `trainLoss`: " in card
     missing = arkor("export", job_id, "--checkpoint", "999", "--out", str(tmp_path / "x"), cwd=project)
     assert missing.returncode == 1 and "no checkpoint at step 999" in missing.stderr
     merged = arkor("export", job_id, "--merge", "--out", str(tmp_path / "merged"), cwd=project)
     assert merged.returncode == 0, merged.stderr
+    # Its own stages, not transformers/peft warnings or their progress bars.
+    assert merged.stderr.splitlines() == ["export: copying the adapter", "export: merging the adapter into arkor/tiny-test",
+                                          "export: saving the merged model", "export: done"], merged.stderr
+    merged_card = (tmp_path / "merged" / "README.md").read_text()
+    assert "base_model: arkor/tiny-test" in merged_card and "library_name: transformers" in merged_card
+    assert f"(job `{job_id}`)" in merged_card and "- `trainLoss`: " in merged_card
+    for folder in ("adapter", "merged"):
+        modes = {oct(path.stat().st_mode & 0o777) for path in (tmp_path / folder).iterdir()}
+        assert len(modes) == 1, (folder, modes)
     assert not (tmp_path / "merged" / "model.gguf").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter", "merged"]  # no staging folder left behind
     # A plain transformers load in a fresh interpreter: nothing of arkor or peft is needed.
@@ -172,3 +184,46 @@ def test_ctrl_c_without_a_terminal_leaves_the_job_running(arkor: Arkor, tmp_path
             process.kill()
         if job_id:
             arkor("jobs", "cancel", job_id, cwd=project)
+
+
+def test_from_a_subfolder_with_id_prefixes_and_a_stale_build(arkor: Arkor, completed: tuple[Path, str]) -> None:
+    project, job_id = completed
+    data = project / "data"
+    trainer = project / "src" / "arkor" / "trainer.py"
+    original = trainer.read_text()
+    trainer.write_text(original + "\n# edited after the build\n")
+    try:
+        # `arkor start` from a subfolder finds the project above, reuses its build and says it is stale.
+        again = arkor("start", "--dry-run", cwd=data)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "Build entry not found" not in again.stderr and "Built " not in again.stdout
+        stale = [line for line in again.stderr.splitlines() if "changed since the build" in line]
+        assert stale == [line for line in stale if line.startswith("warning: src/arkor/ changed since the build in "
+                                                                   ".arkor/build/ (built ")]
+        assert len(stale) == 1 and stale[0].endswith(
+            "this run uses that build. Run `arkor build` (or `arkor start src/arkor/index.py`) to train the current code.")
+        second = JOB_LINE.search(again.stdout).group(1)
+        assert not (data / ".arkor").exists()  # nothing was created in the subfolder
+        rebuilt = arkor("build", cwd=data)
+        assert rebuilt.returncode == 0 and "Built src/arkor/index.py" in rebuilt.stdout, rebuilt.stderr
+        fresh = arkor("start", "--dry-run", cwd=data)
+        assert fresh.returncode == 0 and "changed since the build" not in fresh.stderr, fresh.stderr
+    finally:
+        trainer.write_text(original)
+
+    listed = [job["id"] for job in json.loads(arkor("jobs", "list", "--json", cwd=data).stdout)]
+    assert job_id in listed and second in listed
+    others = [other for other in listed if other != job_id]
+    prefix = next(job_id[:n] for n in range(5, len(job_id)) if not any(o.startswith(job_id[:n]) for o in others))
+    show = arkor("jobs", "show", prefix, cwd=data)
+    assert show.returncode == 0 and show.stdout.startswith(f"{job_id}  "), show.stderr
+    logs = arkor("jobs", "logs", prefix, cwd=data).stdout.splitlines()
+    assert "training.started" in logs[0] and "training.completed" in logs[-1]
+    followed = arkor("jobs", "logs", prefix, "-f", cwd=data, timeout=60)
+    assert followed.returncode == 0 and "training.completed" in followed.stdout.splitlines()[-1]
+    ended = arkor("jobs", "cancel", prefix, cwd=data)
+    assert ended.returncode == 1 and f"Job {job_id} already ended" in ended.stderr
+    ambiguous = arkor("jobs", "show", "job_", cwd=data)
+    assert ambiguous.returncode == 1 and "Traceback" not in ambiguous.stderr
+    assert "Error: Job id prefix `job_` matches " in ambiguous.stderr and "Give more of the id." in ambiguous.stderr
+    assert job_id in ambiguous.stderr and second in ambiguous.stderr

@@ -244,10 +244,10 @@ def _train(
             window_start = time.monotonic()
 
         if plan.save_steps and step % plan.save_steps == 0 and step != total_steps:
-            folder = save_adapter(model, plan, output_dir / "checkpoints" / f"step-{step}", step=step, config=config)
+            folder = save_adapter(model, plan, output_dir / "checkpoints" / f"step-{step}", step=step, config=config,
+                                  job_id=job_id)
             reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
 
-    folder = save_adapter(model, plan, output_dir / "final", step=total_steps, config=config)
     runtime = time.monotonic() - started
     metrics: dict[str, Any] = {
         "steps": total_steps,
@@ -258,6 +258,8 @@ def _train(
         "trainTokens": run_tokens,
         "device": plan.device,
     }
+    folder = save_adapter(model, plan, output_dir / "final", step=total_steps, config=config, job_id=job_id,
+                          metrics=metrics)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     reporter.emit(TrainingCompleted(metrics=metrics, artifacts=reporter.publish_files(folder)))
     return "completed"

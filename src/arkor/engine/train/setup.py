@@ -78,8 +78,12 @@ def build_scheduler(optimizer: Any, plan: TrainingPlan, total_steps: int) -> Any
     return get_scheduler(plan.lr_scheduler_type, optimizer, num_warmup_steps=plan.warmup_steps, num_training_steps=total_steps)
 
 
-def save_adapter(model: Any, plan: TrainingPlan, folder: Path, *, step: int, config: JobConfig) -> Path:
-    """Save a standard PEFT adapter folder loadable by plain peft, naming the logical base model."""
+def save_adapter(model: Any, plan: TrainingPlan, folder: Path, *, step: int, config: JobConfig,
+                 job_id: str | None = None, metrics: dict[str, Any] | None = None) -> Path:
+    """Save a standard PEFT adapter folder loadable by plain peft, naming the logical base model
+    (in adapter_config.json and in the model card that replaces PEFT's blank one)."""
+    from arkor.engine.model_card import write_model_card
+
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(folder))
     config_path = folder / "adapter_config.json"
@@ -87,7 +91,11 @@ def save_adapter(model: Any, plan: TrainingPlan, folder: Path, *, step: int, con
     # peft records the local converted folder; the logical id is what other machines can resolve.
     adapter_config["base_model_name_or_path"] = plan.model_id
     config_path.write_text(json.dumps(adapter_config, indent=2))
-    (folder / "arkor-checkpoint.json").write_text(
-        json.dumps({"step": step, "arkorVersion": __version__, "config": config.to_wire()}, indent=2)
-    )
+    info: dict[str, Any] = {"step": step, "arkorVersion": __version__, "config": config.to_wire()}
+    if job_id:
+        info["jobId"] = job_id
+    if metrics:
+        info["metrics"] = metrics
+    (folder / "arkor-checkpoint.json").write_text(json.dumps(info, indent=2))
+    write_model_card(folder, model_id=plan.model_id)
     return folder

@@ -30,7 +30,7 @@ def artifact_root(data_dir: Path, job_id: str) -> Path:
 
 @router.get("/v1/jobs/{job_id}/artifacts", summary="Files the job produced")
 def list_artifacts(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
-    load_job(services, scope, job_id)
+    job_id = load_job(services, scope, job_id).id
     with services.db.read() as session:
         rows = session.execute(
             select(ArtifactRow).where(ArtifactRow.job_id == job_id).order_by(ArtifactRow.pathname)
@@ -42,7 +42,7 @@ def list_artifacts(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
 
 @router.get("/v1/jobs/{job_id}/artifacts/{pathname:path}", summary="Download one artifact")
 def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathname: str) -> Response:
-    load_job(services, scope, job_id)
+    job_id = load_job(services, scope, job_id).id
     relative = safe_pathname(pathname)
     with services.db.read() as session:
         known = session.execute(
@@ -63,7 +63,7 @@ def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathn
 
 @router.get("/v1/jobs/{job_id}/checkpoints", summary="The job's saved checkpoints (from its checkpoint.saved events)")
 def list_checkpoints(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
-    load_job(services, scope, job_id)
+    job_id = load_job(services, scope, job_id).id
     with services.db.read() as session:
         payloads = session.execute(
             select(EventRow.payload).where(EventRow.job_id == job_id, EventRow.type == "checkpoint.saved").order_by(EventRow.seq)

@@ -68,7 +68,7 @@ def get_job(
     events: Annotated[bool, Query(description="include the job's event log")] = False,
 ) -> dict:
     row = load_job(services, scope, job_id)
-    payloads = [e.payload for e in _all_events(services.log, job_id)] if events else None
+    payloads = [e.payload for e in _all_events(services.log, row.id)] if events else None
     return JobResponse(job=job_wire(row), events=payloads).to_wire()
 
 
@@ -84,7 +84,7 @@ def _all_events(log: EventLog, job_id: str) -> list:
 
 @router.post("/v1/jobs/{job_id}/cancel", summary="Cancel a job (409 when it already ended)")
 async def cancel(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
-    await anyio.to_thread.run_sync(load_job, services, scope, job_id)
+    job_id = (await anyio.to_thread.run_sync(load_job, services, scope, job_id)).id
     try:
         status = await anyio.to_thread.run_sync(services.manager.cancel, job_id)
     except JobConflict as exc:

@@ -2,7 +2,8 @@
 
 The official `openai` client pointed at `http://HOST/d/<slug>/v1` works unchanged: the request is
 OpenAI's snake_case Chat Completions body (`model` is ignored; `max_completion_tokens` is an alias of
-`max_tokens`; vLLM's `structured_outputs` is accepted as an extra field), `stream: true` answers SSE
+`max_tokens`; vLLM's `structured_outputs` is accepted as an extra field), replies name the model as
+the endpoint (its slug, the one id `/v1/models` lists), never the base model behind it, `stream: true` answers SSE
 `data: <chunk>` frames ending with `data: [DONE]`, and errors use OpenAI's envelope
 `{"error": {"message", "type", "code", "param"}}` so clients raise their usual exception classes.
 Unknown or disabled deployments are 404; a `fixed_api_key` deployment needs an enabled key in
@@ -14,6 +15,7 @@ from __future__ import annotations
 import calendar
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -94,6 +96,18 @@ def _engine_error(exc: Exception) -> OpenAIError:
     return OpenAIError(500, f"Inference failed: {exc}", "server_error", "inference_failed")
 
 
+def _named(chunks: Iterator[Any], name: str) -> Iterator[Any]:
+    """The engine's chunks under the endpoint's name (closing this closes the engine's generator,
+    which releases the model's lock)."""
+    try:
+        for chunk in chunks:
+            yield chunk.model_copy(update={"model": name})
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
 @router.post("/d/{slug}/v1/chat/completions", summary="OpenAI Chat Completions for a deployment (SSE when stream=true)")
 async def chat_completions(services: ServicesDep, slug: str, request: Request) -> Any:
     try:
@@ -115,9 +129,9 @@ async def chat_completions(services: ServicesDep, slug: str, request: Request) -
             if not chat.stream:
                 completion = await services.pools.run(
                     "inference", lambda: engine.complete(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
-                return JSONResponse(completion.to_wire())
-            chunks = await services.pools.run(
-                "inference", lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
+                return JSONResponse(completion.model_copy(update={"model": row.slug}).to_wire())
+            chunks = _named(await services.pools.run(
+                "inference", lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir)), row.slug)
         except (ArkorError, ValueError) as exc:
             raise _engine_error(exc) from None
     except OpenAIError as error:

@@ -34,7 +34,7 @@ async def stream_events(
     job_id: str,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    await anyio.to_thread.run_sync(load_job, services, scope, job_id)
+    job_id = (await anyio.to_thread.run_sync(load_job, services, scope, job_id)).id
     after = parse_last_event_id(last_event_id)
     release = services.streams.acquire(scope.caller.token_id or scope.caller.user_id)
 
