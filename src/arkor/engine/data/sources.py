@@ -229,6 +229,12 @@ def _blob_refusal(url: str, host: str) -> ConfigError:
     )
 
 
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (the one DNS lookup a blob hop makes)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 def blob_addresses(url: str, *, allow_private: bool) -> tuple[str, int, list[str]]:
     """(host, port, addresses to connect to) for a blob URL; every address the host resolves to must be
     public unless `allow_private`. Raises ConfigError (scheme, host, or the one refusal message)."""
@@ -246,10 +252,9 @@ def blob_addresses(url: str, *, allow_private: bool) -> tuple[str, int, list[str
         raise ConfigError(f"dataset_source.url {redact_url(url)!r} has no host", field="dataset_source.url")
     port = port or (443 if scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = resolve_host(host, port)
     except (OSError, UnicodeError):
         raise _blob_refusal(url, host) from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses or (not allow_private and not all(is_public_address(a) for a in addresses)):
         raise _blob_refusal(url, host)
     return host, port, addresses
