@@ -94,7 +94,8 @@ class Caller:
 
 class Origin:
     """A loopback HTTP server standing in for a dataset host (or an internal service). Counts the
-    requests it gets; `routes` maps a path to a handler returning (status, headers, body)."""
+    requests it gets; `routes` maps a path to a handler returning (status, headers, body), or None
+    when it wrote the answer itself."""
 
     def __init__(self, routes: dict[str, Callable[[Any], tuple[int, dict[str, str], bytes]]], host: str = "127.0.0.1") -> None:
         self.requests: list[tuple[str, str | None, str | None]] = []
@@ -104,7 +105,10 @@ class Origin:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 owner.requests.append((self.path, self.headers.get("Authorization"), self.headers.get("Host")))
                 handler = routes.get(self.path.split("?", 1)[0])
-                status, headers, body = handler(self) if handler else (404, {}, b"no such thing here: secret-origin-text")
+                answer = handler(self) if handler else (404, {}, b"no such thing here: secret-origin-text")
+                if answer is None:  # the handler wrote its own answer
+                    return
+                status, headers, body = answer
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
