@@ -149,3 +149,66 @@ def closed_port() -> Iterator[int]:
     port = sock.getsockname()[1]
     sock.close()
     yield port
+
+
+class ServerProcess:
+    """`python -m arkor.server serve` in its own process (so its memory can be measured), on a free
+    loopback port; `env` adds ARKOR_* settings. Stopped with SIGTERM by `close()`."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, src: str | None = None) -> None:
+        import json
+        import os
+        import subprocess
+        import time
+
+        record = data_dir.parent / f"record-{uuid.uuid4().hex}.json"
+        full_env = {**os.environ, **(env or {})}
+        if src:
+            full_env["PYTHONPATH"] = src
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "arkor.server", "serve", "--port", "0", "--data-dir", str(data_dir),
+             "--record", str(record)], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(1200):
+            if record.exists():
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError("the backend exited before listening")
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("the backend did not start")
+        self.url = json.loads(record.read_text())["url"]
+        self.pid = self.process.pid
+
+    def rss(self) -> int:
+        import psutil
+
+        return psutil.Process(self.pid).memory_info().rss
+
+    def close(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+
+
+def parquet_bomb(path: Path, rows: int) -> Path:
+    """A few KB of Parquet that decodes to `rows` identical rows (dictionary + RLE encoding)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"text": pa.array(["x"], pa.string())})
+    writer = pq.ParquetWriter(path, table.schema, compression="zstd", use_dictionary=True)
+    chunk = pa.table({"text": pa.DictionaryArray.from_arrays(pa.array([0] * 1_000_000, pa.int32()), pa.array(["x"]))
+                      .cast(pa.string())})
+    written = 0
+    while written < rows:
+        part = chunk.slice(0, min(len(chunk), rows - written))
+        writer.write_table(part, row_group_size=len(part))
+        written += len(part)
+    writer.close()
+    return path
