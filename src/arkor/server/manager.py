@@ -194,6 +194,8 @@ class JobManager:
         )
         if result.rowcount != 1:
             return None
+        if target in TERMINAL_STATUSES:
+            self._forget_spec(job_id)  # its worker token no longer works; the file goes with it
         return self.log.append(session, job_id, [event]) if event else []
 
     def finish(self, job_id: str, expected: str, target: str, *, error: str | None = None, step: int | None = None) -> bool:
@@ -212,7 +214,6 @@ class JobManager:
             stored = self.transition(session, job_id, expected, target, error=error, event=event)
         if stored is None:
             return False
-        self._forget_spec(job_id)
         self.broadcaster.publish(stored)
         self.wake()
         return True
