@@ -74,7 +74,7 @@ class ServerSettings(BaseSettings):
     """Most rows an uploaded dataset may have."""
     max_dataset_row_bytes: int = Field(default=16 * 1024**2, gt=0)
     """Largest single row (a JSONL line, a CSV record, a Parquet row, a whole JSON-array file)."""
-    max_dataset_decoded_bytes: int = Field(default=4 * 1024**3, gt=0)
+    max_dataset_decoded_bytes: int = Field(default=1024**3, gt=0)
     """Largest decoded size of an upload (what a compressed Parquet file expands to)."""
     org_storage_quota_bytes: int = Field(default=20 * 1024**3, gt=0)
     """Bytes of uploaded datasets one org may keep on this backend."""
