@@ -41,3 +41,15 @@ def test_a_folder_under_the_model_roots_and_registered_models_are_accepted(make_
     assert "ARKOR_MODEL_ROOTS" not in under_root.text  # past the check (the engine then judges the folder)
     registered = _chat(caller, "arkor/tiny-test")
     assert registered.status_code == 200, registered.text
+
+
+def test_a_job_model_that_is_a_local_folder_must_be_under_the_model_roots(make_backend, tmp_path: Path) -> None:
+    roots = tmp_path / "models"
+    (roots / "m").mkdir(parents=True)
+    caller = Caller(make_backend(model_roots=str(roots)).url)
+    source = {"type": "huggingface", "name": "x"}
+    for name in ["/etc", str(tmp_path / "data"), "~/.ssh", "./m", str(tmp_path / "nope")]:
+        response = caller.create_job(source, model=name)
+        assert response.status_code == 400 and "ARKOR_MODEL_ROOTS" in response.json()["error"], (name, response.text)
+    for name in [str(roots / "m"), "fake/fast", "arkor/tiny-test"]:
+        assert caller.create_job(source, model=name).status_code == 201, name

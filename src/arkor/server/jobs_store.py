@@ -31,6 +31,7 @@ from ._util import iso_now, new_id
 from .db import Database
 from .deps import Scope
 from .errors import ApiError, validation_api_error
+from .model_access import check_model_reference
 from .models import DatasetRow, JobRow
 from .settings import ServerSettings
 
@@ -90,6 +91,7 @@ def create_job(
         if existing is not None:
             return _replay(existing, fingerprint, idempotency_key)
     _check_dataset(db, scope, request.config, settings)
+    check_model_reference(settings, request.config.model, param="config.model", any_hub_repo=True)
     row = JobRow(
         id=new_id("job"),
         org_id=scope.org.id,

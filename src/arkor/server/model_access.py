@@ -1,5 +1,6 @@
-"""Which models a caller may name for inference or a deployment: registered ids, repos already in the
-backend's Hugging Face cache, and local folders under ARKOR_MODEL_ROOTS, nothing else. A local folder
+"""Which models a caller may name for inference or a deployment (registered ids, repos already in the
+backend's Hugging Face cache, local folders under ARKOR_MODEL_ROOTS) or train (the same, and any hub
+repo id), nothing else. A local folder
 anywhere on the machine would be a read of the backend's files; the refusal is one message whether or
 not the named path exists, so it is no existence oracle either."""
 
@@ -15,14 +16,15 @@ from .settings import ServerSettings
 _HUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
 
 
-def check_model_reference(settings: ServerSettings, model_id: str, *, param: str) -> None:
-    """Raise a 400 naming ARKOR_MODEL_ROOTS unless the backend may load `model_id` for any caller."""
+def check_model_reference(settings: ServerSettings, model_id: str, *, param: str, any_hub_repo: bool = False) -> None:
+    """Raise a 400 naming ARKOR_MODEL_ROOTS unless the backend may load `model_id` for any caller.
+    `any_hub_repo` (a training job, whose worker fetches from the hub) accepts hub repo ids not cached yet."""
     from arkor.engine.models.registry import SUPPORTED_MODELS, TINY_TEST_MODEL, _REGISTRY, hub_cache_has
 
     if model_id in _REGISTRY:
         return
     if _HUB_REPO.fullmatch(model_id) and ".." not in model_id and not os.path.lexists(model_id):
-        if hub_cache_has(model_id):
+        if any_hub_repo or hub_cache_has(model_id):
             return
     else:
         roots = settings.roots(settings.model_roots)
