@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from arkor.engine.data import sources
-from arkor.engine.data.sources import download_blob, is_public_address
+from arkor.engine.data import access as access_module
+from arkor.engine.data.access import is_public_address
+from arkor.engine.data.blob import download_blob
 from arkor.errors import ConfigError, DatasetValidationError
 from arkor.protocol import DatasetAccess
 
@@ -59,7 +60,6 @@ def test_job_creation_refuses_private_hosts_with_one_answer_for_open_and_closed_
 
 
 def test_download_refuses_private_hosts_and_redirects_to_them_without_connecting(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sources, "cache_dir", lambda: tmp_path / "cache")
     with Origin({"/d.jsonl": _ok}, host="127.0.0.2") as internal:
         def redirect(_request):
             return 302, {"Location": f"{internal.url}/d.jsonl"}, b""
@@ -69,7 +69,7 @@ def test_download_refuses_private_hosts_and_redirects_to_them_without_connecting
                 download_blob(f"{front.url}/d.jsonl", access=DatasetAccess())
             assert front.requests == []
             # Pretend the front host is public: the redirect hop is still checked, and refused.
-            monkeypatch.setattr(sources, "is_public_address", lambda address: address == "127.0.0.1")
+            monkeypatch.setattr(access_module, "is_public_address", lambda address: address == "127.0.0.1")
             with pytest.raises(DatasetValidationError, match="redirect was refused") as caught:
                 download_blob(f"{front.url}/r.jsonl", token="tok-123", access=DatasetAccess())
             assert len(front.requests) == 1 and internal.requests == []
@@ -77,10 +77,9 @@ def test_download_refuses_private_hosts_and_redirects_to_them_without_connecting
 
 
 def test_the_connection_goes_to_the_address_that_was_checked(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sources, "cache_dir", lambda: tmp_path / "cache")
     answers = iter([["127.0.0.1"], ["127.0.0.1"], ["127.0.0.2"], ["127.0.0.2"]])
-    monkeypatch.setattr(sources, "resolve_host", lambda host, port: next(answers) if host == "rebind.test" else ["127.0.0.9"])
-    monkeypatch.setattr(sources, "is_public_address", lambda address: address == "127.0.0.1")
+    monkeypatch.setattr(access_module, "resolve_host", lambda host, port: next(answers) if host == "rebind.test" else ["127.0.0.9"])
+    monkeypatch.setattr(access_module, "is_public_address", lambda address: address == "127.0.0.1")
     with Origin({"/d.jsonl": _ok}) as origin:
         # "rebind.test" is resolvable only through the checked lookup: the download must reuse its answer.
         path = download_blob(f"http://rebind.test:{origin.port}/d.jsonl", access=DatasetAccess())
@@ -93,7 +92,6 @@ def test_the_connection_goes_to_the_address_that_was_checked(tmp_path: Path, mon
 
 
 def test_downloads_are_capped_and_errors_do_not_echo_the_origin(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sources, "cache_dir", lambda: tmp_path / "cache")
     access = DatasetAccess(blob_allow_private=True, blob_max_bytes=10_000, blob_timeout_s=5)
 
     def big(_request):

@@ -40,13 +40,11 @@ def test_a_cached_private_download_is_reused_only_for_the_same_org_and_token(mak
         assert len(origin.requests) == 2
 
 
-def test_the_cache_key_holds_the_url_the_token_and_the_org(tmp_path, monkeypatch) -> None:
-    from arkor.engine.data import sources
-    from arkor.engine.data.sources import download_blob
+def test_the_cache_key_holds_the_url_the_token_and_the_org() -> None:
+    from arkor.engine.data.blob import download_blob
     from arkor.errors import DatasetValidationError
     from arkor.protocol import DatasetAccess
 
-    monkeypatch.setattr(sources, "cache_dir", lambda: tmp_path / "cache")
     with Origin({"/private.jsonl": _private}) as origin:
         url = f"{origin.url}/private.jsonl"
         access_a = DatasetAccess(blob_allow_private=True, cache_scope="org_a")

@@ -150,7 +150,7 @@ def _check_dataset(db: Database, scope: Scope, config: JobConfig, settings: Serv
     """A job names only data its org may read: its own uploads, files under ARKOR_FILE_DATASET_ROOTS
     (never the backend's own data dir), hub ids, and public blob URLs. The answers for a refused path are
     the same whether or not it exists."""
-    from arkor.engine.data.sources import allowed_file_path, blob_addresses, check_hub_name, file_refusal
+    from arkor.engine.data.access import allowed_file_path, blob_addresses, check_hub_name, file_refusal
 
     source = config.dataset_source
     roots = settings.roots(settings.file_dataset_roots)

@@ -405,7 +405,7 @@ class JobManager:
             access = self.dataset_access(org_id=job.org_id, uploaded_path=uploaded_path)
             if isinstance(config.dataset_source, FileDatasetSource):
                 # Checked at creation; again here because an executor may read the file on this side.
-                from arkor.engine.data.sources import allowed_file_path
+                from arkor.engine.data.access import allowed_file_path
 
                 allowed_file_path(config.dataset_source.path, access.file_roots)
         report = ReportTarget(url=self.report_url, token=token) if self.report_url else None

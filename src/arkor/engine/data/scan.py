@@ -13,7 +13,7 @@ from pathlib import Path
 from arkor.errors import DatasetIssue, DatasetValidationError
 
 from .formats import DETECT_ROWS, canonical_format, detect_format
-from .sources import RowLimits, SourceRow, iter_file
+from .readers import RowLimits, SourceRow, iter_file
 from .validate import row_issues
 
 # Issues kept for the answer; beyond this they are counted, not stored.

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from arkor.engine.data.sources import DatasetTooLarge, RowLimits
+from arkor.engine.data.readers import DatasetTooLarge, RowLimits
 from arkor.errors import ArkorError, DatasetValidationError
 from arkor.protocol import DatasetIssue, DatasetUploadResponse
 
