@@ -109,3 +109,57 @@ def test_peak_memory_does_not_follow_the_upload(tmp_path: Path) -> None:
         assert growth_mb < 120, f"peak RSS grew {growth_mb:.0f} MB"  # was ~600 MB before streaming
     finally:
         server.close()
+
+
+def test_validation_runs_a_bounded_few_at_a_time_and_other_routes_keep_answering(make_backend, monkeypatch) -> None:
+    import threading
+
+    from arkor.server.routes import datasets as datasets_route
+
+    real = datasets_route.validate_dataset_file
+    release = threading.Event()
+    lock = threading.Lock()
+    state = {"running": 0, "most": 0, "entered": 0}
+    entered = threading.Semaphore(0)
+
+    def held(*args):  # the real validation, held open so the test controls when it finishes
+        with lock:
+            state["running"] += 1
+            state["entered"] += 1
+            state["most"] = max(state["most"], state["running"])
+        entered.release()
+        try:
+            assert release.wait(60)
+            return real(*args)
+        finally:
+            with lock:
+                state["running"] -= 1
+
+    monkeypatch.setattr(datasets_route, "validate_dataset_file", held)
+    server = make_backend(upload_validation_workers=2)
+    callers = [Caller(server.url) for _ in range(5)]
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda c=c: answers.append(c.upload(rows_jsonl(20, c.org), "d.jsonl").status_code))
+               for c in callers]
+    for thread in threads:
+        thread.start()
+    assert entered.acquire(timeout=60) and entered.acquire(timeout=60)  # two validations are held open
+    import time
+
+    for _ in range(1200):  # the other three queue on the uploads' own limiter, holding no thread
+        limiter = getattr(server.app.state, "dataset_validation_limiter", None)
+        if limiter is not None and limiter.statistics().tasks_waiting == 3:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the other uploads are not waiting on the validation limiter")
+    # While they are, the others wait their turn and every other route still answers (loop and thread pool free).
+    probe = callers[0]
+    assert probe.http.get("/v1/me").status_code == 200
+    assert probe.http.get("/v1/jobs", params=probe.scope).status_code == 200
+    with lock:
+        assert state["entered"] == 2 and state["most"] == 2
+    release.set()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == [201] * 5 and state["most"] == 2
