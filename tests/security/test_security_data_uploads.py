@@ -163,3 +163,14 @@ def test_validation_runs_a_bounded_few_at_a_time_and_other_routes_keep_answering
     for thread in threads:
         thread.join(60)
     assert sorted(answers) == [201] * 5 and state["most"] == 2
+
+
+def test_hostile_json_is_an_issue_on_its_line_not_a_crash(make_backend) -> None:
+    caller = Caller(make_backend().url)
+    deep = b"[" * 200_000 + b"]" * 200_000 + b"\n"
+    long_number = b'{"prompt": ' + b"9" * 100_000 + b', "completion": "c"}\n'
+    for name, data in (("deep.jsonl", rows_jsonl(2) + deep), ("number.jsonl", rows_jsonl(2) + long_number),
+                       ("deep.json", b'[{"prompt": "p", "completion": ' + b"[" * 200_000 + b"]" * 200_000 + b"}]")):
+        response = caller.upload(data, name)
+        assert response.status_code == 400, (name, response.text)
+        assert response.json()["details"][0]["message"].startswith("invalid JSON"), response.text

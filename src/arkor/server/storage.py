@@ -115,18 +115,25 @@ PRIVATE_FILE = 0o600
 _DATA_SUBDIRS = ("datasets", "artifacts", "logs", "specs", "work", "cache")
 
 
+def _restrict(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except OSError as exc:  # not ours (a shared mount): say so, the backend still runs
+        logger.warning("could not make %s private (mode %o): %s", path, mode, exc)
+
+
 def protect_data_dir(data_dir: Path) -> None:
     """Create the data dir and its folders 0700 and tighten what an older version left readable."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-    os.chmod(data_dir, PRIVATE_DIR)
+    _restrict(data_dir, PRIVATE_DIR)
     for name in _DATA_SUBDIRS:
         sub = data_dir / name
         sub.mkdir(exist_ok=True, mode=PRIVATE_DIR)
-        os.chmod(sub, PRIVATE_DIR)
+        _restrict(sub, PRIVATE_DIR)
     for name in ("datasets", "specs", "logs"):
         for entry in (data_dir / name).iterdir():
             if entry.is_file() and not entry.is_symlink():
-                os.chmod(entry, PRIVATE_FILE)
+                _restrict(entry, PRIVATE_FILE)
 
 
 def protect_database_files(db) -> None:  # type: ignore[no-untyped-def]
@@ -139,7 +146,7 @@ def protect_database_files(db) -> None:  # type: ignore[no-untyped-def]
     for suffix in ("", "-wal", "-shm"):
         path = Path(database + suffix)
         if path.is_file():
-            os.chmod(path, PRIVATE_FILE)
+            _restrict(path, PRIVATE_FILE)
 
 
 def remove_stale_uploads(data_dir: Path) -> None:

@@ -156,6 +156,11 @@ def _bounded_lines(handle: Any, label: str, budget: _Budget) -> Iterator[tuple[i
         yield number, raw
 
 
+def _unparsable(exc: Exception, line: int, label: str) -> DatasetIssue:
+    reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+    return DatasetIssue(f"invalid JSON: {reason}", line=line, path=label)
+
+
 def _not_utf8(label: str, line: int) -> DatasetIssue:
     return DatasetIssue("is not UTF-8 text; save the file as UTF-8", line=line, path=label)
 
@@ -175,6 +180,9 @@ def _iter_jsonl(path: Path, label: str, budget: _Budget) -> Iterator[SourceRow |
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
                 yield DatasetIssue(f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_number, path=label)
+                continue
+            except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
+                yield _unparsable(exc, line_number, label)
                 continue
             yield _row_or_issue(value, line_number, label)
 
@@ -197,6 +205,9 @@ def _iter_json(path: Path, label: str, budget: _Budget) -> Iterator[SourceRow | 
         return
     except json.JSONDecodeError as exc:
         yield DatasetIssue(f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno, path=label)
+        return
+    except (ValueError, RecursionError) as exc:
+        yield _unparsable(exc, 1, label)
         return
     if not isinstance(values, list):
         yield DatasetIssue(f"a JSON dataset must be an array of objects (got {type_name(values)})", line=1, path=label)
