@@ -81,7 +81,8 @@ def test_invalid_rows_are_still_reported_by_line(make_backend) -> None:
 
 def test_temp_upload_files_left_by_a_crash_are_removed_at_start(make_backend, tmp_path: Path) -> None:
     stale = [tmp_path / "data" / "datasets" / f".upload-{uuid.uuid4().hex}.jsonl",
-             tmp_path / "data" / "artifacts" / "job_x" / f".upload-{uuid.uuid4().hex}.part"]
+             tmp_path / "data" / "artifacts" / "job_x" / f".upload-{uuid.uuid4().hex}.part",
+             tmp_path / "data" / "specs" / f".job_x.{uuid.uuid4().hex}.tmp"]
     keep = tmp_path / "data" / "datasets" / "kept.jsonl"
     for path in [*stale, keep]:
         path.parent.mkdir(parents=True, exist_ok=True)

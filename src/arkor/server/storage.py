@@ -150,7 +150,7 @@ def protect_database_files(db) -> None:  # type: ignore[no-untyped-def]
 
 
 def remove_stale_uploads(data_dir: Path) -> None:
-    """Upload temp files a crashed server left behind (a finished upload is renamed away from them)."""
+    """Upload and spec temp files a crashed server left behind (a finished one is renamed away from them)."""
     removed = 0
     for folder in (data_dir / "datasets", data_dir / "artifacts"):
         if not folder.is_dir():
@@ -161,8 +161,13 @@ def remove_stale_uploads(data_dir: Path) -> None:
             if path.is_file():
                 path.unlink(missing_ok=True)
                 removed += 1
+    specs = data_dir / "specs"
+    if specs.is_dir():
+        for path in specs.glob(".*.tmp"):  # a spec being written when the server died (it holds a token)
+            path.unlink(missing_ok=True)
+            removed += 1
     if removed:
-        logger.info("removed %d unfinished upload file(s) left by an earlier run", removed)
+        logger.info("removed %d unfinished upload or spec file(s) left by an earlier run", removed)
 
 
 @functools.lru_cache(maxsize=8)
