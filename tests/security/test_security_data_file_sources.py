@@ -90,3 +90,21 @@ def test_uploaded_datasets_still_train_through_the_worker_check(make_backend) ->
     job = caller.create_job({"type": "uploaded", "datasetId": uploaded["datasetId"]})
     assert job.status_code == 201, job.text
     assert caller.wait_end(job.json()["job"]["id"])["status"] == "completed"
+
+
+def test_a_path_swapped_after_acceptance_is_refused_when_the_job_starts(make_backend, tmp_path: Path) -> None:
+    root = tmp_path / "shared-data"
+    root.mkdir()
+    (root / "train.jsonl").write_text('{"prompt": "p", "completion": "c"}\n')
+    link = root / "current.jsonl"
+    link.symlink_to(root / "train.jsonl")
+    server = make_backend(file_dataset_roots=str(root), max_concurrent_jobs=1)
+    caller = Caller(server.url)
+    busy = caller.create_job({"type": "huggingface", "name": "x"}, model="fake/slow", maxSteps=500).json()["job"]["id"]
+    waiting = caller.create_job({"type": "file", "path": str(link)})
+    assert waiting.status_code == 201, waiting.text
+    link.unlink()
+    link.symlink_to("/etc/passwd")  # after the check at creation, before the job runs
+    assert caller.http.post(f"/v1/jobs/{busy}/cancel", params=caller.scope).status_code == 200
+    ended = caller.wait_end(waiting.json()["job"]["id"])
+    assert ended["status"] == "failed" and "ARKOR_FILE_DATASET_ROOTS" in ended["error"], ended
