@@ -185,11 +185,11 @@ def _check_dataset(db: Database, scope: Scope, config: JobConfig, settings: Serv
             )
     elif isinstance(source, HuggingfaceDatasetSource):
         try:
-            check_hub_name(source.name, roots)
+            check_hub_name(source.name, roots, field_name="config.datasetSource.name")
         except ConfigError as exc:
             raise _refused(exc, "config.datasetSource.name") from None
     elif isinstance(source, BlobDatasetSource):
         try:
-            blob_addresses(source.url, allow_private=settings.blob_allow_private)
+            blob_addresses(source.url, allow_private=settings.blob_allow_private, field_name="config.datasetSource.url")
         except ConfigError as exc:
             raise _refused(exc, "config.datasetSource.url") from None

@@ -68,7 +68,8 @@ def allowed_file_path(path: str, roots: Sequence[str | Path] | None, *, base_dir
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
 
 
-def check_hub_name(name: str, roots: Sequence[str | Path] | None, *, probe_local: bool = False) -> None:
+def check_hub_name(name: str, roots: Sequence[str | Path] | None, *, probe_local: bool = False,
+                   field_name: str = "dataset_source.name") -> None:
     """A `huggingface` source's name must be a hub id: `datasets` would read a local path (or an existing
     local folder of that name) from the machine it runs on, so such a name is held to the `file` roots.
     `probe_local` (the worker) also treats a hub-looking name that exists on disk as a path."""
@@ -77,7 +78,7 @@ def check_hub_name(name: str, roots: Sequence[str | Path] | None, *, probe_local
     looks_like_id = bool(_HUB_ID.fullmatch(name)) and ".." not in name and not name.lower().endswith(SUPPORTED_EXTENSIONS)
     if looks_like_id and not (probe_local and os.path.lexists(name)):
         return
-    allowed_file_path(name, roots, field_name="dataset_source.name")
+    allowed_file_path(name, roots, field_name=field_name)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -109,13 +110,13 @@ def is_public_address(text: str) -> bool:
     )
 
 
-def _blob_refusal(url: str, host: str) -> ConfigError:
+def _blob_refusal(url: str, host: str, field_name: str) -> ConfigError:
     # One message for "does not resolve" and "resolves to a private address": which one is not told.
     return ConfigError(
-        f"dataset_source.url {redact_url(url)!r}: the host {host!r} does not resolve to a public internet address; "
+        f"{field_name} {redact_url(url)!r}: the host {host!r} does not resolve to a public internet address; "
         f"blob URLs must be public http(s) URLs (a backend started with {BLOB_PRIVATE_SETTING}=1 may fetch from "
         "private networks). Or upload the file with POST /v1/datasets.",
-        field="dataset_source.url",
+        field=field_name,
     )
 
 
@@ -125,28 +126,28 @@ def resolve_host(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def blob_addresses(url: str, *, allow_private: bool) -> tuple[str, int, list[str]]:
+def blob_addresses(url: str, *, allow_private: bool, field_name: str = "dataset_source.url") -> tuple[str, int, list[str]]:
     """(host, port, addresses to connect to) for a blob URL; every address the host resolves to must be
     public unless `allow_private`. Raises ConfigError (scheme, host, or the one refusal message)."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise ConfigError(f"dataset_source.url {redact_url(url)!r} is not a valid URL", field="dataset_source.url") from None
+        raise ConfigError(f"{field_name} {redact_url(url)!r} is not a valid URL", field=field_name) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise ConfigError(f"dataset_source.url must be an http(s) URL (got {redact_url(url)!r})",
-                          field="dataset_source.url")
+        raise ConfigError(f"{field_name} must be an http(s) URL (got {redact_url(url)!r})",
+                          field=field_name)
     host = parts.hostname
     if not host:
-        raise ConfigError(f"dataset_source.url {redact_url(url)!r} has no host", field="dataset_source.url")
+        raise ConfigError(f"{field_name} {redact_url(url)!r} has no host", field=field_name)
     port = port or (443 if scheme == "https" else 80)
     try:
         addresses = resolve_host(host, port)
     except (OSError, UnicodeError):
-        raise _blob_refusal(url, host) from None
+        raise _blob_refusal(url, host, field_name) from None
     if not addresses or (not allow_private and not all(is_public_address(a) for a in addresses)):
-        raise _blob_refusal(url, host)
+        raise _blob_refusal(url, host, field_name)
     return host, port, addresses
 
 
