@@ -51,7 +51,8 @@ def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None,
     reporter.heartbeat(0)
     _start_heartbeats(reporter, progress, done, heartbeat_interval)
     try:
-        run_training(spec.job_id, spec.config, output_dir, reporter, stop_requested=stop_requested, progress=progress)
+        run_training(spec.job_id, spec.config, output_dir, reporter, stop_requested=stop_requested, progress=progress,
+                     dataset_access=spec.dataset_access)
         return 0
     except TrainingCancelled as exc:
         log.info("stopped on request at step %s", exc.step)

@@ -65,6 +65,10 @@ class JobActor:
             path = self._workdir / Path(dataset_name).name
             path.write_bytes(dataset)
             spec["config"]["datasetSource"] = {"type": "file", "path": str(path)}
+            access = spec.get("datasetAccess")
+            if access is not None and access.get("fileRoots") is not None:
+                # The backend checked the original path; this node's copy is the one file to read.
+                access["fileRoots"] = [str(path)]
         return spec
 
     def _run(self, spec_wire: dict[str, Any]) -> None:

@@ -75,7 +75,9 @@ class LocalProcessExecutor:
         log_path = self.log_dir / f"{job_id}.log"
         env = dict(os.environ if self.env is None else self.env)
         env["PYTHONUNBUFFERED"] = "1"
-        with open(log_path, "ab") as log:
+        # The log, and what the worker writes (events, checkpoints), stay readable by this user only.
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(log_fd, "ab") as log:
             process = subprocess.Popen(
                 [*self.worker_command, "--spec", str(spec_path)],
                 stdin=subprocess.DEVNULL,
@@ -84,6 +86,7 @@ class LocalProcessExecutor:
                 env=env,
                 start_new_session=True,  # own process group: signals reach the whole worker tree
                 close_fds=True,
+                umask=0o077,
             )
         worker = _Worker(job_id=job_id, process=process, log_path=log_path)
         with self._lock:

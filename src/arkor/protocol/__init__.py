@@ -89,6 +89,6 @@ from .jobs import (
     TrainingJob,
     unknown_config_keys,
 )
-from .worker import HeartbeatRequest, WorkerEventBatch, WorkerSpec, ReportTarget
+from .worker import DatasetAccess, HeartbeatRequest, ReportTarget, WorkerEventBatch, WorkerSpec
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -15,6 +15,19 @@ class ReportTarget(WireModel):
     token: str
 
 
+class DatasetAccess(WireModel):
+    """What a worker launched by a backend may read for its dataset (the backend's policy, checked again
+    where the source is opened). A worker run without one (a local run) reads what its user names."""
+
+    file_roots: list[str] | None = None
+    """Resolved folders (or files) a `file` source must lie under; None: any path."""
+    blob_allow_private: bool = False
+    blob_max_bytes: int | None = None
+    blob_timeout_s: float | None = None
+    cache_scope: str | None = None
+    """Who the download is for (the org id): blob downloads are reused only within one scope."""
+
+
 class WorkerSpec(WireModel):
     """One job for `python -m arkor.engine.worker --spec FILE`.
 
@@ -30,6 +43,7 @@ class WorkerSpec(WireModel):
     output_dir: str
     report: ReportTarget | None = None
     resume_from_step: int | None = None
+    dataset_access: DatasetAccess | None = None
 
 
 class WorkerEventBatch(WireModel):

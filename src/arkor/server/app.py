@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
@@ -31,7 +32,9 @@ from .identity import anonymous_signup_allowed
 from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
 from .manager import JobManager, JobManagerPaths
 from .routes import artifacts, auth, datasets, deployments, exports, inference, internal, jobs, ops, projects, serving, stream
+from .data_access import worker_dataset_access
 from .settings import ServerSettings
+from .storage import protect_data_dir, protect_database_files, remove_stale_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +79,8 @@ def build_executor(settings: ServerSettings, on_exit) -> Executor:  # type: igno
 
 
 def build_services(settings: ServerSettings) -> Services:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    protect_data_dir(settings.data_dir)
+    remove_stale_uploads(settings.data_dir)
     db = Database(settings.resolved_database_url)
     log = EventLog(db)
     broadcaster = Broadcaster()
@@ -97,12 +101,13 @@ def build_services(settings: ServerSettings) -> Services:
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
         cancel_grace_s=settings.cancel_grace_s,
         watchdog_interval_s=settings.watchdog_interval_s,
+        dataset_access=functools.partial(worker_dataset_access, settings),
     )
     holder.append(manager)
     return Services(
         settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager,
         streams=StreamSlots(total_limit=settings.max_event_streams, per_token_limit=settings.max_event_streams_per_token),
-        pools=BlockingPools(settings.max_blocking_calls),
+        pools=BlockingPools(settings.max_blocking_calls, {"validation": settings.upload_validation_workers}),
     )
 
 
@@ -140,6 +145,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise_open_file_limit()
         await asyncio.to_thread(services.db.migrate)
+        await asyncio.to_thread(protect_database_files, services.db)
         services.broadcaster.bind(asyncio.get_running_loop())
         await asyncio.to_thread(services.manager.start)
         if settings.allow_anonymous is None and settings.bind_host is None:

@@ -94,11 +94,9 @@ def adapter_folder(services: "Services", job_id: str, kind: str, step: int | Non
 def validate_target(services: "Services", org_id: str, target: Any) -> dict[str, Any]:
     """The target as stored (wire dict), after checking it exists in the org."""
     if isinstance(target, BaseModelDeploymentTarget):
-        from arkor.engine.models import is_known_model, offline_models
+        from .model_access import check_model_reference
 
-        if not is_known_model(target.base_model):
-            raise ApiError(400, f"target.baseModel {target.base_model!r} is not a model this backend can serve; "
-                           f"use one of: {', '.join(offline_models())}", code="invalid_request", param="target.baseModel")
+        check_model_reference(services.settings, target.base_model, param="target.baseModel")
         return target.to_wire()
     assert isinstance(target, AdapterDeploymentTarget)
     ref = target.adapter

@@ -15,8 +15,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from arkor.errors import ConfigError
 from arkor.protocol import (
+    BlobDatasetSource,
     FileDatasetSource,
+    HuggingfaceDatasetSource,
     JobConfig,
     JobCreateRequest,
     TrainingJob,
@@ -28,7 +31,9 @@ from ._util import iso_now, new_id
 from .db import Database
 from .deps import Scope
 from .errors import ApiError, validation_api_error
+from .model_access import check_model_reference
 from .models import DatasetRow, JobRow
+from .settings import ServerSettings
 
 
 def job_wire(row: JobRow) -> TrainingJob:
@@ -38,7 +43,7 @@ def job_wire(row: JobRow) -> TrainingJob:
         project_id=row.project_id,
         name=row.name,
         status=row.status,  # type: ignore[arg-type]
-        config=JobConfig.model_validate(row.config),
+        config=public_config(JobConfig.model_validate(row.config)),
         error=row.error,
         created_at=row.created_at,
         started_at=row.started_at,
@@ -78,14 +83,15 @@ def create_job(
     *,
     fingerprint: str,
     idempotency_key: str | None,
-    allow_file_datasets: bool,
+    settings: ServerSettings,
 ) -> CreatedJob:
     """Insert a queued job, or return the job an earlier request with the same Idempotency-Key made."""
     if idempotency_key is not None:
         existing = _by_idempotency_key(db, scope, idempotency_key)
         if existing is not None:
             return _replay(existing, fingerprint, idempotency_key)
-    _check_dataset(db, scope, request.config, allow_file_datasets)
+    _check_dataset(db, scope, request.config, settings)
+    check_model_reference(settings, request.config.model, param="config.model", any_hub_repo=True)
     row = JobRow(
         id=new_id("job"),
         org_id=scope.org.id,
@@ -131,8 +137,26 @@ def _replay(existing: JobRow, fingerprint: str, key: str) -> CreatedJob:
     return CreatedJob(row=existing, replayed=True)
 
 
-def _check_dataset(db: Database, scope: Scope, config: JobConfig, allow_file_datasets: bool) -> None:
+def public_config(config: JobConfig) -> JobConfig:
+    """The config as callers may read it back: a blob source's token is a credential, never echoed."""
     source = config.dataset_source
+    if isinstance(source, BlobDatasetSource) and source.token:
+        return config.model_copy(update={"dataset_source": source.model_copy(update={"token": None})})
+    return config
+
+
+def _refused(exc: ConfigError, param: str) -> ApiError:
+    return ApiError(400, str(exc), code="dataset_source_refused", param=param)
+
+
+def _check_dataset(db: Database, scope: Scope, config: JobConfig, settings: ServerSettings) -> None:
+    """A job names only data its org may read: its own uploads, files under ARKOR_FILE_DATASET_ROOTS
+    (never the backend's own data dir), hub ids, and public blob URLs. The answers for a refused path are
+    the same whether or not it exists."""
+    from arkor.engine.data.access import allowed_file_path, blob_addresses, check_hub_name, file_refusal
+
+    source = config.dataset_source
+    roots = settings.roots(settings.file_dataset_roots)
     if isinstance(source, UploadedDatasetSource):
         with db.read() as session:
             found = session.execute(
@@ -146,17 +170,29 @@ def _check_dataset(db: Database, scope: Scope, config: JobConfig, allow_file_dat
                 param="config.datasetSource.datasetId",
             )
     elif isinstance(source, FileDatasetSource):
-        if not allow_file_datasets:
+        data_dir = settings.data_dir.resolve()
+        try:
+            if not os.path.isabs(source.path):
+                raise file_refusal(source.path, field_name="config.datasetSource.path")
+            resolved = allowed_file_path(source.path, roots, field_name="config.datasetSource.path")
+            if resolved == data_dir or resolved.is_relative_to(data_dir):
+                raise file_refusal(source.path, field_name="config.datasetSource.path")
+        except ConfigError as exc:
+            raise _refused(exc, "config.datasetSource.path") from None
+        if not resolved.is_file():  # under an allowed root: saying so reveals nothing the operator hid
             raise ApiError(
                 400,
-                "config.datasetSource of type 'file' is disabled on this backend; upload the file with "
-                "POST /v1/datasets and use {\"type\": \"uploaded\", \"datasetId\": ...}",
-                param="config.datasetSource",
-            )
-        if not os.path.isabs(source.path) or not os.path.isfile(source.path):
-            raise ApiError(
-                400,
-                f"config.datasetSource.path {source.path!r} is not an absolute path of a file on the backend's "
-                "machine; upload the file with POST /v1/datasets instead",
+                f"config.datasetSource.path {source.path!r} is not a file on the backend's machine; upload the "
+                "file with POST /v1/datasets instead",
                 param="config.datasetSource.path",
             )
+    elif isinstance(source, HuggingfaceDatasetSource):
+        try:
+            check_hub_name(source.name, roots, field_name="config.datasetSource.name")
+        except ConfigError as exc:
+            raise _refused(exc, "config.datasetSource.name") from None
+    elif isinstance(source, BlobDatasetSource):
+        try:
+            blob_addresses(source.url, allow_private=settings.blob_allow_private, field_name="config.datasetSource.url")
+        except ConfigError as exc:
+            raise _refused(exc, "config.datasetSource.url") from None

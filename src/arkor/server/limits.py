@@ -245,15 +245,21 @@ class StreamSlots:
 class BlockingPools:
     """One capacity-limited thread pool per kind of slow call (`inference`, `export`, `validation`)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, sizes: dict[str, int] | None = None) -> None:
         self.size = size
+        self.sizes = dict(sizes or {})
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
 
     def limiter(self, kind: str) -> anyio.CapacityLimiter:
         limiter = self._limiters.get(kind)
         if limiter is None:  # made on the loop that uses it (anyio needs a running loop)
-            limiter = self._limiters[kind] = anyio.CapacityLimiter(self.size)
+            limiter = self._limiters[kind] = anyio.CapacityLimiter(self.sizes.get(kind, self.size))
         return limiter
+
+    def waiting(self, kind: str) -> int:
+        """Calls of `kind` queued for a free slot now (0 before the first call)."""
+        limiter = self._limiters.get(kind)
+        return 0 if limiter is None else limiter.statistics().tasks_waiting
 
     async def run(self, kind: str, function: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter(kind))

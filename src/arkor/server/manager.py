@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from arkor.executors.base import Executor, WorkerExit
 from arkor.protocol import (
     TERMINAL_STATUSES,
+    DatasetAccess,
     FileDatasetSource,
     JobConfig,
     ReportTarget,
@@ -88,6 +90,7 @@ class JobManager:
         heartbeat_timeout_s: float,
         cancel_grace_s: float,
         watchdog_interval_s: float,
+        dataset_access: Callable[..., DatasetAccess] | None = None,
     ) -> None:
         self.db = db
         self.log = log
@@ -98,6 +101,8 @@ class JobManager:
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.cancel_grace_s = cancel_grace_s
         self.watchdog_interval_s = watchdog_interval_s
+        # (org_id=..., uploaded_path=...) -> the worker's DatasetAccess; None: workers read what jobs name.
+        self.dataset_access = dataset_access
         self._wake = threading.Condition()
         self._woken = False
         self._stopping = threading.Event()
@@ -189,6 +194,8 @@ class JobManager:
         )
         if result.rowcount != 1:
             return None
+        if target in TERMINAL_STATUSES:
+            self._forget_spec(job_id)  # its worker token no longer works; the file goes with it
         return self.log.append(session, job_id, [event]) if event else []
 
     def finish(self, job_id: str, expected: str, target: str, *, error: str | None = None, step: int | None = None) -> bool:
@@ -299,6 +306,7 @@ class JobManager:
 
     def on_worker_exit(self, exit_info: WorkerExit) -> None:
         job_id = exit_info.job_id
+        self._forget_spec(job_id)
         with self.db.read() as session:
             job = session.get(JobRow, job_id)
         if job is None or job.status != "running":
@@ -382,6 +390,7 @@ class JobManager:
     def _write_spec(self, job: JobRow, token: str) -> Path:
         config = JobConfig.model_validate(job.config)
         source = config.dataset_source
+        uploaded_path: Path | None = None
         if isinstance(source, UploadedDatasetSource):
             with self.db.read() as session:
                 dataset = session.execute(
@@ -390,14 +399,41 @@ class JobManager:
             if dataset is None:
                 raise FileNotFoundError(f"uploaded dataset {source.dataset_id} no longer exists")
             config = config.model_copy(update={"dataset_source": FileDatasetSource(path=dataset.path)})
+            uploaded_path = Path(dataset.path)
+        access = None
+        if self.dataset_access is not None:
+            access = self.dataset_access(org_id=job.org_id, uploaded_path=uploaded_path)
+            if isinstance(config.dataset_source, FileDatasetSource):
+                # Checked at creation; again here because an executor may read the file on this side.
+                from arkor.engine.data.access import allowed_file_path
+
+                allowed_file_path(config.dataset_source.path, access.file_roots)
         report = ReportTarget(url=self.report_url, token=token) if self.report_url else None
-        spec = WorkerSpec(job_id=job.id, config=config, output_dir=str(self.paths.work / job.id), report=report)
-        path = self.paths.specs / f"{job.id}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(spec.model_dump_json(by_alias=True, exclude_none=True))
-        os.chmod(tmp, 0o600)  # it holds the job's worker token
-        tmp.replace(path)
+        spec = WorkerSpec(job_id=job.id, config=config, output_dir=str(self.paths.work / job.id), report=report,
+                          dataset_access=access)
+        path = self.spec_path(job.id)
+        # It holds the job's worker token: created 0600 from the start (never readable for a moment),
+        # under a fresh name so nobody can have opened it before, then renamed into place.
+        tmp = path.with_name(f".{job.id}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(spec.model_dump_json(by_alias=True, exclude_none=True))
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
+
+    def spec_path(self, job_id: str) -> Path:
+        return self.paths.specs / f"{job_id}.json"
+
+    def _forget_spec(self, job_id: str) -> None:
+        """A finished job's spec (and the worker token in it) is deleted."""
+        try:
+            self.spec_path(job_id).unlink(missing_ok=True)
+        except OSError:
+            logger.warning("could not delete the spec file of job %s", job_id)
 
     def _check_heartbeats(self) -> None:
         deadline = time.time() - self.heartbeat_timeout_s

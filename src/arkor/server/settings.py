@@ -54,8 +54,6 @@ class ServerSettings(BaseSettings):
     """The URL workers use to reach this backend's internal API (set by the server runner when unset)."""
     worker_command: list[str] | None = None
     """The worker program; default `[sys.executable, "-m", "arkor.engine.worker"]`. `--spec FILE` is appended."""
-    allow_file_datasets: bool = True
-    """Whether a job may name a `file` dataset path on the backend's machine (fine for the embedded backend)."""
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     """Largest dataset or artifact upload accepted."""
 
@@ -77,6 +75,34 @@ class ServerSettings(BaseSettings):
     bind_host: str | None = None
     """The address the server listens on (set by the server runner); decides the `allow_anonymous` default.
     Unset (an app served some other way), the address each request arrived on decides."""
+
+    # ---- what tenants may make the server read or fetch, and how much they may store ------------------
+    file_dataset_roots: str = ""
+    """Colon-separated folders a job's server-side `file` dataset path (symlinks resolved) must lie under;
+    empty (the default): `file` sources are refused and datasets are uploaded (`POST /v1/datasets`)."""
+    model_roots: str = ""
+    """Colon-separated folders a local model folder named as `baseModel` (inference) must lie under;
+    empty: only registered model ids (and repos already in the Hugging Face cache) are accepted."""
+    blob_allow_private: bool = False
+    """Let `blob` URLs reach loopback, private, link-local and other non-public addresses (tests, labs)."""
+    blob_max_bytes: int = Field(default=2 * 1024**3, gt=0)
+    """Largest `blob` dataset download; a bigger one fails the job."""
+    blob_timeout_s: float = Field(default=300.0, gt=0)
+    """Longest a `blob` download may take in all (connecting, each read, the whole body)."""
+    max_dataset_rows: int = Field(default=1_000_000, gt=0)
+    """Most rows an uploaded dataset may have."""
+    max_dataset_row_bytes: int = Field(default=16 * 1024**2, gt=0)
+    """Largest single row (a JSONL line, a CSV record, a Parquet row, a whole JSON-array file)."""
+    max_dataset_decoded_bytes: int = Field(default=1024**3, gt=0)
+    """Largest decoded size of an upload (what a compressed Parquet file expands to)."""
+    org_storage_quota_bytes: int = Field(default=20 * 1024**3, gt=0)
+    """Bytes of uploaded datasets one org may keep on this backend."""
+    upload_validation_workers: int = Field(default=2, ge=1)
+    """Uploads validated at once (the `validation` pool of the blocking pools; more wait their turn)."""
+
+    def roots(self, value: str) -> list[Path]:
+        """The resolved folders of a colon-separated roots setting."""
+        return [Path(part).expanduser().resolve() for part in value.split(":") if part.strip()]
 
     @property
     def resolved_database_url(self) -> str:

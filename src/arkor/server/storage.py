@@ -107,6 +107,69 @@ class ArtifactStorage:
         return target
 
 
+# ------------------------------------------------------------------------------------- files at rest
+# The data dir holds every org's datasets, artifacts, worker tokens and the database: only the server's
+# own user may enter it (0700) and its files are 0600.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+_DATA_SUBDIRS = ("datasets", "artifacts", "logs", "specs", "work", "cache")
+
+
+def _restrict(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except OSError as exc:  # not ours (a shared mount): say so, the backend still runs
+        logger.warning("could not make %s private (mode %o): %s", path, mode, exc)
+
+
+def protect_data_dir(data_dir: Path) -> None:
+    """Create the data dir and its folders 0700 and tighten what an older version left readable."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    _restrict(data_dir, PRIVATE_DIR)
+    for name in _DATA_SUBDIRS:
+        sub = data_dir / name
+        sub.mkdir(exist_ok=True, mode=PRIVATE_DIR)
+        _restrict(sub, PRIVATE_DIR)
+    for name in ("datasets", "specs", "logs"):
+        for entry in (data_dir / name).iterdir():
+            if entry.is_file() and not entry.is_symlink():
+                _restrict(entry, PRIVATE_FILE)
+
+
+def protect_database_files(db) -> None:  # type: ignore[no-untyped-def]
+    """A SQLite database and its WAL files are 0600 (SQLite creates them with the process umask)."""
+    if not db.is_sqlite:
+        return
+    database = db.engine.url.database
+    if not database or database == ":memory:":
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(database + suffix)
+        if path.is_file():
+            _restrict(path, PRIVATE_FILE)
+
+
+def remove_stale_uploads(data_dir: Path) -> None:
+    """Upload and spec temp files a crashed server left behind (a finished one is renamed away from them)."""
+    removed = 0
+    for folder in (data_dir / "datasets", data_dir / "artifacts"):
+        if not folder.is_dir():
+            continue
+        from .uploads import UPLOAD_PREFIX
+
+        for path in folder.rglob(f"{UPLOAD_PREFIX}*"):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed += 1
+    specs = data_dir / "specs"
+    if specs.is_dir():
+        for path in specs.glob(".*.tmp"):  # a spec being written when the server died (it holds a token)
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        logger.info("removed %d unfinished upload or spec file(s) left by an earlier run", removed)
+
+
 @functools.lru_cache(maxsize=8)
 def _storage(url: str, cache_dir: str) -> ArtifactStorage:
     return ArtifactStorage(url, cache_dir=Path(cache_dir))

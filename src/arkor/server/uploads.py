@@ -11,18 +11,30 @@ from typing import AsyncIterator
 from .errors import ApiError
 
 
-async def receive_file(chunks: AsyncIterator[bytes], folder: Path, *, suffix: str, max_bytes: int) -> tuple[Path, str, int]:
-    """Write the body to a temp file in `folder`; returns (path, sha256, size). 413 past `max_bytes`."""
+UPLOAD_PREFIX = ".upload-"  # temp files a crashed server leaves are removed at start by this name
+
+
+def upload_too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, f"upload is larger than the limit of {max_bytes:,} bytes (ARKOR_MAX_UPLOAD_BYTES); "
+                         "raise ARKOR_MAX_UPLOAD_BYTES on the server, or send a smaller file", code="upload_too_large")
+
+
+async def receive_file(
+    chunks: AsyncIterator[bytes], folder: Path, *, suffix: str, max_bytes: int, too_large: ApiError | None = None
+) -> tuple[Path, str, int]:
+    """Stream the body to a private (0600) temp file in `folder`, never holding more than one chunk;
+    returns (path, sha256, size). Past `max_bytes`: `too_large` (default: a 413 naming ARKOR_MAX_UPLOAD_BYTES)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f".upload-{secrets.token_hex(8)}{suffix}"
+    path = folder / f"{UPLOAD_PREFIX}{secrets.token_hex(8)}{suffix}"
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(path, "wb") as handle:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ApiError(413, f"upload is larger than the limit of {max_bytes} bytes (ARKOR_MAX_UPLOAD_BYTES)")
+                    raise too_large or upload_too_large(max_bytes)
                 digest.update(chunk)
                 handle.write(chunk)
     except BaseException:

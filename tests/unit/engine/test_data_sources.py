@@ -121,7 +121,8 @@ class _Server:
 
 
 def test_blob_is_downloaded_once_with_the_bearer_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources_module, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setenv("ARKOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ARKOR_BLOB_ALLOW_PRIVATE", "1")  # the origin is a loopback test server
     body = b'{"text": "one"}\n{"text": "two"}\n'
     with _Server(body) as server:
         source = BlobDatasetSource(url=f"{server.url}/sets/train.jsonl?v=1", token="s3cret")
@@ -137,7 +138,8 @@ def test_blob_is_downloaded_once_with_the_bearer_token(tmp_path: Path, monkeypat
 
 
 def test_blob_http_error_names_the_status_and_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources_module, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setenv("ARKOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ARKOR_BLOB_ALLOW_PRIVATE", "1")  # the origin is a loopback test server
     with _Server(b"") as server:
         with pytest.raises(DatasetValidationError, match="download failed: HTTP 404") as caught:
             load_rows(BlobDatasetSource(url=f"{server.url}/missing.jsonl?sig=abc", token="s3cret"))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from arkor.errors import DatasetIssue, DatasetValidationError
-from arkor.protocol import HuggingfaceDatasetSource, JobConfig
+from arkor.protocol import DatasetAccess, HuggingfaceDatasetSource, JobConfig
 
 from ..config import DRY_RUN_MAX_ROWS, TrainingPlan
 from .batching import iter_batches, padding_fraction, random_order_batches
@@ -56,7 +56,8 @@ class PreparedDataset:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None = None) -> PreparedDataset:
+def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None = None,
+                    access: DatasetAccess | None = None) -> PreparedDataset:
     """Load, validate and tokenize the job's dataset.
 
     Args:
@@ -64,13 +65,14 @@ def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None 
             `train_on_responses_only`, `eval_steps`, `seed`, `dry_run`, `batch_size` are read).
         tokenizer: the model's tokenizer, with its chat template set.
         base_dir: where a relative `file` path is resolved from (default: the working directory).
+        access: the launching backend's policy on what the source may read (None: a local run).
 
     Raises:
         DatasetValidationError: every problem in the data, with file, line and field.
         ConfigError: a setting that cannot work with this data or tokenizer.
     """
     source = config.dataset_source
-    read = read_source(source, base_dir=base_dir)
+    read = read_source(source, base_dir=base_dir, access=access)
     fmt = _pick_format(config, read)
     _validate(read, fmt)
     rows = read.rows
@@ -93,7 +95,7 @@ def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None 
     eval_examples: list[TokenizedExample] = []
     eval_label = None
     if config.eval_steps:
-        eval_read = _separate_eval_split(config, base_dir)
+        eval_read = _separate_eval_split(config, base_dir, access)
         if eval_read is not None:
             _validate(eval_read, fmt)
             eval_rows = eval_read.rows[:DRY_RUN_MAX_ROWS] if config.dry_run else eval_read.rows
@@ -141,13 +143,13 @@ def _validate(read: SourceRead, fmt: str) -> None:
     )
 
 
-def _separate_eval_split(config: JobConfig, base_dir: Path | None) -> SourceRead | None:
+def _separate_eval_split(config: JobConfig, base_dir: Path | None, access: DatasetAccess | None) -> SourceRead | None:
     source = config.dataset_source
     if isinstance(source, HuggingfaceDatasetSource) and config.dataset_split:
         if config.dataset_split == (source.split or "train"):
             logger.warning("dataset_split %r is the training split; holding out rows instead", config.dataset_split)
             return None
-        return read_source(source, base_dir=base_dir, split=config.dataset_split)
+        return read_source(source, base_dir=base_dir, split=config.dataset_split, access=access)
     return None
 
 

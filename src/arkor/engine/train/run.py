@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 from arkor.errors import ArkorError, ConfigError, DatasetValidationError, ModelNotAvailableError
 from arkor.protocol import (
     CheckpointSaved,
+    DatasetAccess,
     JobConfig,
     TrainingCompleted,
     TrainingFailed,
@@ -114,6 +115,7 @@ def run_training(
     base_dir: Path | None = None,
     progress: _Progress | None = None,
     device: str | None = None,
+    dataset_access: DatasetAccess | None = None,
 ) -> str:
     """Run one job, emitting its events through `reporter`. Returns "completed" or "failed";
     raises TrainingCancelled when `stop_requested` is set (no terminal event is emitted for that:
@@ -123,7 +125,7 @@ def run_training(
     plan: TrainingPlan | None = None
     try:
         plan = resolve_plan(config, device=device, dtype=None if device is None else ("float32" if device == "cpu" else "bfloat16"))
-        return _train(job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress)
+        return _train(job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress, dataset_access)
     except TrainingCancelled:
         raise
     except (ConfigError, DatasetValidationError, ModelNotAvailableError, ArkorError) as exc:
@@ -147,6 +149,7 @@ def _train(
     stop_requested: threading.Event,
     base_dir: Path | None,
     progress: _Progress,
+    dataset_access: DatasetAccess | None = None,
 ) -> str:
     import torch
 
@@ -156,7 +159,7 @@ def _train(
     torch.manual_seed(plan.seed)
     started = time.monotonic()
     tokenizer = load_tokenizer(plan.model_id)
-    dataset = prepare_dataset(config, tokenizer, base_dir=base_dir)
+    dataset = prepare_dataset(config, tokenizer, base_dir=base_dir, access=dataset_access)
     if stop_requested.is_set():
         raise TrainingCancelled(0)
     model = load_lora_model(plan)

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from arkor.engine.data.readers import DatasetTooLarge, RowLimits
 from arkor.errors import ArkorError, DatasetValidationError
 from arkor.protocol import DATASET_FILE_EXTENSIONS, DatasetIssue, DatasetUploadResponse
 
@@ -28,19 +29,29 @@ router = APIRouter(tags=["datasets"])
 _EXTENSIONS = DATASET_FILE_EXTENSIONS
 
 
-def validate_dataset_file(path: Path, filename: str, fmt: str | None) -> tuple[int, str]:
-    """(rows, format) of a dataset file; raises DatasetValidationError with every problem found."""
-    from arkor.engine.data import detect_format, validate_rows
-    from arkor.engine.data.formats import canonical_format
-    from arkor.engine.data.sources import read_file
+def validate_dataset_file(path: Path, filename: str, fmt: str | None, limits: RowLimits) -> tuple[int, str]:
+    """(rows, format) of a dataset file, read in one streaming pass within `limits`.
 
-    read = read_file(path, label=filename, extension=PurePath(filename).suffix)
-    if read.issues:
-        raise DatasetValidationError(read.issues, summary=f"{filename} could not be parsed")
-    chosen = canonical_format(fmt) if fmt and fmt != "auto" else None
-    chosen = chosen or detect_format(read.rows, source_label=filename)
-    validate_rows(read.rows, chosen, source_label=filename)
-    return len(read.rows), chosen
+    Raises DatasetValidationError with every problem found, DatasetTooLarge past a limit."""
+    from arkor.engine.data.scan import scan_dataset
+
+    return scan_dataset(path, label=filename, extension=PurePath(filename).suffix, fmt=fmt, limits=limits)
+
+
+def _org_usage(services, org_id: str) -> int:  # type: ignore[no-untyped-def]
+    with services.db.read() as session:
+        used = session.execute(select(func.coalesce(func.sum(DatasetRow.size), 0)).where(DatasetRow.org_id == org_id)).scalar_one()
+    return int(used or 0)
+
+
+def _over_quota(quota: int, used: int) -> ApiError:
+    return ApiError(
+        413,
+        f"this upload would take the org past its storage quota of {quota:,} bytes ({used:,} used) "
+        "(ARKOR_ORG_STORAGE_QUOTA_BYTES); delete datasets you no longer need, or raise "
+        "ARKOR_ORG_STORAGE_QUOTA_BYTES on the server",
+        code="storage_quota_exceeded",
+    )
 
 
 def _issue_wire(issue: Any) -> dict:
@@ -63,13 +74,24 @@ async def upload_dataset(
     suffix = PurePath(filename).suffix.lower()
     if suffix not in _EXTENSIONS:
         raise ApiError(400, f"X-Arkor-Filename {filename!r} must end in one of {', '.join(_EXTENSIONS)}", param="X-Arkor-Filename")
-    datasets_dir = services.settings.data_dir / "datasets"
-    tmp, sha256, size = await receive_file(request.stream(), datasets_dir, suffix=suffix, max_bytes=services.settings.max_upload_bytes)
+    settings = services.settings
+    datasets_dir = settings.data_dir / "datasets"
+    used = await anyio.to_thread.run_sync(_org_usage, services, scope.org.id)
+    room = settings.org_storage_quota_bytes - used
+    if room < settings.max_upload_bytes:
+        cap, too_large = max(0, room), _over_quota(settings.org_storage_quota_bytes, used)
+    else:
+        cap, too_large = settings.max_upload_bytes, None
+    tmp, sha256, size = await receive_file(request.stream(), datasets_dir, suffix=suffix, max_bytes=cap, too_large=too_large)
+    limits = RowLimits(max_rows=settings.max_dataset_rows, max_row_bytes=settings.max_dataset_row_bytes,
+                       max_decoded_bytes=settings.max_dataset_decoded_bytes)
     try:
         if size == 0:
             raise ApiError(400, f"{filename} is empty", param="body")
         try:
-            rows, fmt = await services.pools.run("validation", validate_dataset_file, tmp, filename, dataset_format)
+            rows, fmt = await services.pools.run("validation", validate_dataset_file, tmp, filename, dataset_format, limits)
+        except DatasetTooLarge as exc:
+            raise ApiError(413, str(exc), code="dataset_too_large") from None
         except DatasetValidationError as exc:
             summary = str(exc).splitlines()[0].rstrip(":")  # the issues travel in `details`
             raise ApiError(400, summary, code="invalid_dataset", details=[_issue_wire(i) for i in exc.issues]) from None
@@ -83,6 +105,10 @@ async def upload_dataset(
     finally:
         tmp.unlink(missing_ok=True)
     row, created = await anyio.to_thread.run_sync(_store, services, scope.org.id, sha256, filename, size, rows, fmt, final)
+    if created and await anyio.to_thread.run_sync(_org_usage, services, scope.org.id) > settings.org_storage_quota_bytes:
+        # Two uploads raced past the check above; the later one gives its room back.
+        await anyio.to_thread.run_sync(_forget, services, row.id)
+        raise _over_quota(settings.org_storage_quota_bytes, used)
     body = DatasetUploadResponse(
         dataset_id=row.id, filename=row.filename, rows=row.rows, format=row.format, size=row.size, sha256=row.sha256, created=created
     )
@@ -112,3 +138,8 @@ def _store(services, org_id: str, sha256: str, filename: str, size: int, rows: i
             raise
         return found, False
     return row, True
+
+
+def _forget(services, dataset_id: str) -> None:  # type: ignore[no-untyped-def]
+    with services.db.write() as session:
+        session.execute(delete(DatasetRow).where(DatasetRow.id == dataset_id))

@@ -24,6 +24,7 @@ from arkor.protocol import InferenceChatRequest, JobConfig
 from ..deps import ScopeDep, ServicesDep, load_job
 from ..errors import ApiError, not_found
 from ..limits import BlockingPools
+from ..model_access import check_model_reference
 from ..models import ArtifactRow
 from ..storage import storage_for
 
@@ -35,6 +36,7 @@ def resolve_target(services, scope, request: InferenceChatRequest) -> tuple[str,
     """(model id, adapter folder or None) for a request."""
     if request.adapter is None:
         if request.base_model:
+            check_model_reference(services.settings, request.base_model, param="baseModel")
             return request.base_model, None
         from arkor.engine.models import DEFAULT_MODEL
 

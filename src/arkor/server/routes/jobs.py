@@ -36,7 +36,7 @@ def create(
         request,
         fingerprint=request_fingerprint(body),
         idempotency_key=idempotency_key or None,
-        allow_file_datasets=services.settings.allow_file_datasets,
+        settings=services.settings,
     )
     if not created.replayed:
         services.manager.wake()
