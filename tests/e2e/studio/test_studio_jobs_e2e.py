@@ -164,10 +164,10 @@ def test_downloaded_adapter_matches_the_backends_file(ui, project):
     pathname = "final/adapter_model.safetensors"
     original = project.http.get(f"/v1/jobs/{job_id}/artifacts/{pathname}", params=project.scope).raise_for_status().content
     ui.goto(ui.base + f"/#/jobs/{job_id}")
-    row = ui.locator(f'.artifacts-table tr[data-pathname="{pathname}"]')
+    row = ui.locator(".artifacts-table tbody tr").filter(has_text=pathname)
     row.wait_for(timeout=60_000)
     with ui.expect_download() as info:
-        row.locator("button.download").click()
+        row.get_by_role("button", name="Download").click()
     downloaded = info.value
     assert downloaded.failure() is None
     with open(downloaded.path(), "rb") as handle:
@@ -223,12 +223,12 @@ def test_model_pickers_list_the_registry(ui, project):
     expected = [*SUPPORTED_MODELS, TINY_TEST_MODEL]
     assert "unsloth/gemma-4-E4B-it" in expected
     ui.goto(ui.base + "/#/playground")
-    ui.locator('#target option[data-model="unsloth/gemma-4-E4B-it"]').wait_for(state="attached", timeout=30_000)
-    assert ui.locator("#target option[data-model]").evaluate_all("(os) => os.map((o) => o.dataset.model)") == expected
+    ui.locator('#target option[value="base:arkor/tiny-test"]').wait_for(state="attached", timeout=30_000)
+    assert ui.locator('#target option[value^="base:"]').evaluate_all("(os) => os.map((o) => o.value.slice(5))") == expected
     ui.goto(ui.base + "/#/endpoints")
     ui.click("#new-endpoint")
-    ui.locator('#endpoint-target option[data-model="unsloth/gemma-4-E4B-it"]').wait_for(state="attached", timeout=30_000)
-    assert ui.locator("#endpoint-target option[data-model]").evaluate_all("(os) => os.map((o) => o.dataset.model)") == expected
+    ui.locator('#endpoint-target option[value="base:arkor/tiny-test"]').wait_for(state="attached", timeout=30_000)
+    assert ui.locator('#endpoint-target option[value^="base:"]').evaluate_all("(os) => os.map((o) => o.value.slice(5))") == expected
     assert ui.console_watcher.errors == []
 
 
@@ -258,7 +258,7 @@ def test_playground_shows_an_in_band_stream_error(ui, project):
     assert b"event: error" in body
     ui.route("**/api/inference/chat", lambda route: route.fulfill(status=200, body=body, headers={"Content-Type": "text/event-stream"}))
     ui.goto(ui.base + "/#/playground")
-    ui.locator('#target option[data-model="arkor/tiny-test"]').wait_for(state="attached", timeout=30_000)
+    ui.locator('#target option[value="base:arkor/tiny-test"]').wait_for(state="attached", timeout=30_000)
     ui.fill("#chat-input", "hello")
     ui.click("#send")
     done = ui.locator('.bubble.assistant[data-done="true"]')

@@ -27,6 +27,7 @@ export function render(container, { params: [jobId] }) {
     fields: new Map(), // field name -> points
   };
   const scorers = new Set();
+  let loggedSteps = 0;
   const logLines = [];
 
   const title = h("h1", jobId);
@@ -36,7 +37,9 @@ export function render(container, { params: [jobId] }) {
   const accuracyChart = lossChart("No evaluation.completed events yet.", { label: "Accuracy chart", yDomain: [0, 1] });
   const lrChart = lossChart(WAITING, { label: "Learning rate chart" });
   const tpsChart = lossChart(WAITING, { label: "Tokens per second chart" });
-  const stats = h("div", { id: "advanced-stats", hidden: true });
+  const stats = h("div.card-body.stats-body");
+  const statsCard = h("section.card", { id: "advanced-stats", hidden: true },
+    h("div.card-head", h("h2", "Advanced statistics"), h("span.muted", "per series: mean ± 95% CI (Student t for n ≤ 31), sample std dev")), stats);
   const advancedButton = h("button.chip-btn", { type: "button", id: "toggle-advanced", "aria-pressed": "false",
     onclick: () => { advanced = !advanced; draw(); } }, "Advanced");
   const eventLog = h("pre.log.event-log", { id: "event-log" });
@@ -44,8 +47,10 @@ export function render(container, { params: [jobId] }) {
   const meta = h("dl.meta");
   const cancelButton = h("button.btn.danger", { type: "button", id: "cancel-job", hidden: true, onclick: () => cancel() }, "Cancel job");
   const playButton = h("a.btn", { id: "open-playground", hidden: true, href: `#/playground?adapter=${encodeURIComponent(jobId)}` }, "Open in Playground");
+  const scorerLabel = h("span.muted", { id: "accuracy-scorer" });
+  const artifactCount = h("span.muted", { id: "artifact-count" });
   const accuracyCard = h("section.card", { id: "accuracy-card", hidden: true },
-    h("div.card-head", h("h2", "Accuracy"), h("span.muted", { id: "accuracy-scorer" })), h("div.card-body", accuracyChart.element));
+    h("div.card-head", h("h2", "Accuracy"), scorerLabel), h("div.card-body", accuracyChart.element));
 
   container.append(
     h("div.page-head", h("a.link.back", { href: "#/jobs" }, "← Back to jobs"),
@@ -55,12 +60,13 @@ export function render(container, { params: [jobId] }) {
       h("div.stack",
         h("div.chart-grid",
           h("section.card", { id: "loss-card" }, h("div.card-head", h("h2", "Loss"), advancedButton),
-            h("div.card-body", h("div", { id: "loss-chart" }, chart.element), stats)),
+            h("div.card-body", h("div", { id: "loss-chart" }, chart.element))),
           accuracyCard,
           h("section.card", { id: "lr-card" }, h("div.card-head", h("h2", "Learning rate")), h("div.card-body", { id: "lr-chart" }, lrChart.element)),
           h("section.card", { id: "tps-card" }, h("div.card-head", h("h2", "Throughput"), h("span.muted", "tokens/s")), h("div.card-body", { id: "tps-chart" }, tpsChart.element))),
+        statsCard,
         h("section.card", h("div.card-head", h("h2", "Events")), h("div.card-body", eventLog)),
-        h("section.card", h("div.card-head", h("h2", "Artifacts"), h("span.muted", { id: "artifact-count" })), h("div.card-body", artifactsBody))),
+        h("section.card", h("div.card-head", h("h2", "Artifacts"), artifactCount), h("div.card-body", artifactsBody))),
       h("aside.card.sidebar", h("div.card-head", h("h2", "Details")), h("div.card-body", meta))),
   );
 
@@ -96,7 +102,11 @@ export function render(container, { params: [jobId] }) {
     const failure = s === "failed" ? errorText || (job && job.error) || null : null;
     replace(banner, s === "failed" ? h("div.banner.error", { id: "job-error", role: "alert" },
       h("strong", "Job failed: "), failure || "the backend recorded no error message for this job.") : null);
-    for (const c of [chart, lrChart, tpsChart]) c.placeholder(ended ? ended.chart : WAITING);
+    chart.placeholder(ended ? ended.chart : WAITING);
+    // Logged steps without this metric: say so rather than wait for it.
+    const logged = series.loss.length || series.evalLoss.length || loggedSteps > 0;
+    lrChart.placeholder(logged ? "This job's training.log events carry no learning rate." : ended ? ended.chart : WAITING);
+    tpsChart.placeholder(logged ? "This job's training.log events carry no tokens/s." : ended ? ended.chart : WAITING);
     chart.set([
       { label: "training loss", color: "#0d9488", points: series.loss, fill: true },
       { label: "eval loss", color: "#db2777", points: series.evalLoss, dashed: true, dots: true },
@@ -106,11 +116,11 @@ export function render(container, { params: [jobId] }) {
     accuracyCard.hidden = !series.accuracy.length && !series.fields.size;
     if (!accuracyCard.hidden) {
       accuracyChart.set([{ label: "accuracy", color: "#0891b2", points: series.accuracy, fill: true }, ...fieldSeries()]);
-      document.getElementById("accuracy-scorer").textContent = [...scorers].join(", ");
+      scorerLabel.textContent = [...scorers].join(", ");
     }
     advancedButton.classList.toggle("active", advanced);
     advancedButton.setAttribute("aria-pressed", String(advanced));
-    stats.hidden = !advanced;
+    statsCard.hidden = !advanced;
     if (advanced) replace(stats, statsTable());
     if (ended && artifacts && !artifacts.length) replace(artifactsBody, h("p.muted", ended.artifacts));
     drawMeta(s);
@@ -148,7 +158,7 @@ export function render(container, { params: [jobId] }) {
       replace(artifactsBody, h("p.muted", `Could not list artifacts: ${err.message}`));
       return;
     }
-    document.getElementById("artifact-count").textContent = `artifacts: ${artifacts.length}`;
+    artifactCount.textContent = `artifacts: ${artifacts.length}`;
     if (!artifacts.length) { replace(artifactsBody, h("p.muted", "No artifacts yet.")); draw(); return; }
     replace(artifactsBody, h("table.table.artifacts-table",
       h("thead", h("tr", h("th", "File"), h("th", "Size"), h("th", ""))),
@@ -199,6 +209,7 @@ export function render(container, { params: [jobId] }) {
     logLine("started", [m.model, m.device, m.datasetRows != null ? `${m.datasetRows} rows` : null, m.maxSteps ? `${m.maxSteps} steps` : null].filter(Boolean).join(", ") || "training started", d.timestamp);
   });
   on("training.log", (d) => {
+    loggedSteps += 1;
     addPoint(series.loss, d.step, d.loss);
     addPoint(series.evalLoss, d.step, d.evalLoss);
     addPoint(series.learningRate, d.step, d.learningRate);

@@ -13,6 +13,7 @@ export function render(container) {
   let stopping = false;
   let reader = null; // AbortController of the console stream this page follows
   let left = false;
+  let hasOutput = false; // a run's console is (or was) shown on this page
   const status = h("p.muted.manifest-status", "Reading src/arkor/index.py…");
   const runButton = h("button.btn.primary", { type: "button", id: "run-training", disabled: true, onclick: () => run() }, "Run training");
   const stopButton = h("button.btn.danger", { type: "button", id: "stop-training", hidden: true, onclick: () => stop() }, "Stop training");
@@ -45,6 +46,7 @@ export function render(container) {
     runButton.disabled = running || !name;
     runButton.hidden = notProject() && !running;
     dryRunLabel.hidden = runButton.hidden;
+    log.hidden = notProject() && !hasOutput;
     stopButton.hidden = !running;
     stopButton.disabled = stopping;
     stopButton.textContent = stopping ? "Stopping…" : "Stop training";
@@ -89,6 +91,7 @@ export function render(container) {
   function run() {
     if (running) return;
     running = true;
+    hasOutput = true;
     drawButton();
     log.textContent = "";
     appendLog(dryRun.checked ? "Starting arkor start --dry-run…\n" : "Starting arkor start…\n");
@@ -115,6 +118,7 @@ export function render(container) {
     try { state = await apiJson("/api/train"); } catch { return; }
     if (left || !state.run || reader) return;
     running = state.running;
+    hasOutput = true;
     drawButton();
     log.textContent = "";
     const controller = new AbortController();

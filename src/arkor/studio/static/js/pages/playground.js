@@ -49,6 +49,7 @@ export function render(container, { query }) {
   const sendButton = h("button.btn.primary", { type: "button", id: "send", onclick: () => send() }, "Send");
   const stopButton = h("button.btn", { type: "button", id: "stop", hidden: true, onclick: () => controller && controller.abort() }, "Stop");
   const notice = h("div");
+  const checkpointLabel = h("label", { id: "checkpoint-label" }, "Weights", checkpoint);
 
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
@@ -61,7 +62,7 @@ export function render(container, { query }) {
       h("aside.card.settings",
         h("div.card-head", h("h2", "Settings")),
         h("div.card-body.form",
-          h("label", "Model", target), h("label", { id: "checkpoint-label" }, "Weights", checkpoint),
+          h("label", "Model", target), checkpointLabel,
           h("label", "Temperature", temperature), h("label", "Top p", topP), h("label", "Max tokens", maxTokens),
           h("label", "System prompt", system),
           h("label", "Response format", format), schemaLabel,
@@ -91,7 +92,7 @@ export function render(container, { query }) {
     resetChat();
     const value = target.value;
     checkpoint.hidden = !value.startsWith("job:");
-    document.getElementById("checkpoint-label").hidden = checkpoint.hidden;
+    checkpointLabel.hidden = checkpoint.hidden;
     const url = value.startsWith("job:") ? `#/playground?adapter=${encodeURIComponent(value.slice(4))}` : "#/playground";
     history.replaceState(null, "", url);
     if (checkpoint.hidden) return;
