@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 KILL_GRACE_S = 5.0
 OUTPUT_LIMIT = 512 * 1024
 READ_CHUNK = 4096
+# Stop ends the local `arkor start` only (as the original's Stop did); say where the job itself is.
+STOPPED_NOTE = ("\n[stopped from Studio] arkor start was stopped. A job it had started keeps running on the "
+                "backend: cancel it on its Job page if you want it to end.")
 
 
 class RunInProgressError(Exception):
@@ -103,7 +106,7 @@ class TrainRun:
         finally:
             code = await self.process.wait()
             self.exit_code = code
-            note = "\n[stopped from Studio]" if self.stop_requested else ""
+            note = STOPPED_NOTE if self.stop_requested else ""
             await self._append(f"{note}\n---\nexit={code}\n".encode())
             async with self._changed:
                 self._done = True

@@ -12,7 +12,7 @@ import pytest
 
 from arkor.studio.manifest import ManifestError, read_manifest
 from arkor.studio.server import StudioPortError, bind_sockets
-from arkor.studio.train_runs import RunInProgressError, TrainRuns, start_command
+from arkor.studio.train_runs import STOPPED_NOTE, RunInProgressError, TrainRuns, start_command
 
 
 def run(coroutine):
@@ -128,7 +128,7 @@ def test_stop_ends_a_run_with_a_note_and_the_trailer(tmp_path):
 
     stopped, stopped_again, output = run(scenario())
     assert stopped and not stopped_again
-    assert b"[stopped from Studio]\n---\nexit=-15\n" in output
+    assert output.endswith(STOPPED_NOTE.encode() + b"\n---\nexit=-15\n")
 
 
 def test_output_beyond_the_limit_keeps_the_tail_and_says_so(tmp_path, monkeypatch):
