@@ -6,6 +6,7 @@ adapter, then cancel a long job. Every page is screenshotted and must log no con
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -59,6 +60,13 @@ def test_run_training_then_follow_the_job_to_completion(page, studio):
     final = page.locator(".artifacts-table tbody tr").filter(has_text="final/adapter_model.safetensors")
     final.wait_for(timeout=60_000)  # listed again once training.completed arrives
     assert page.locator(".artifacts-table tbody tr").count() >= 2
+    # The real adapter downloads whole: same bytes as the backend's stored file.
+    stored = [studio.arkor_home / "server" / "artifacts" / job_id / "final" / "adapter_model.safetensors"]
+    assert stored[0].is_file()  # the embedded backend's artifact store (its default local root)
+    with page.expect_download() as info:
+        final.get_by_role("button", name="Download").click()
+    with open(info.value.path(), "rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == hashlib.sha256(stored[0].read_bytes()).hexdigest()
     assert page.locator("#open-playground").is_visible()
     assert not page.locator("#cancel-job").is_visible()
     page.locator("#loss-chart .chart-svg rect").hover()

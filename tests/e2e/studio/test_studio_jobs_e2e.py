@@ -166,8 +166,11 @@ def test_downloaded_adapter_matches_the_backends_file(ui, project):
     ui.goto(ui.base + f"/#/jobs/{job_id}")
     row = ui.locator(".artifacts-table tbody tr").filter(has_text=pathname)
     row.wait_for(timeout=60_000)
-    with ui.expect_download() as info:
+    with ui.expect_response(lambda r: "/artifacts/final/" in r.url) as answer, ui.expect_download() as info:
         row.get_by_role("button", name="Download").click()
+    headers = answer.value.all_headers()
+    assert answer.value.status == 200 and headers["content-length"] == str(len(original))
+    assert headers["content-type"] == "application/octet-stream" and "adapter_model.safetensors" in headers["content-disposition"]
     downloaded = info.value
     assert downloaded.failure() is None
     with open(downloaded.path(), "rb") as handle:
