@@ -40,9 +40,16 @@ def summarise(module: Any) -> dict[str, Any]:
 async def read_manifest(cwd: Path, *, timeout: float = TIMEOUT_S) -> dict[str, Any]:
     """Import the project's entry in a child process and return its summary.
 
+    A folder without `src/arkor/index.py` is not a project: `{"trainer": None, "project": False}`
+    (no child is started), so Studio can say how to create one instead of showing an import error.
+
     Raises:
         ManifestError: the import failed (message = the error's last line), timed out, or printed no result.
     """
+    from arkor.sdk.runner import DEFAULT_ENTRY
+
+    if not (Path(cwd) / DEFAULT_ENTRY).is_file():
+        return {"trainer": None, "project": False, "entry": DEFAULT_ENTRY.as_posix()}
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "arkor.studio.manifest", str(cwd),
@@ -63,7 +70,7 @@ async def read_manifest(cwd: Path, *, timeout: float = TIMEOUT_S) -> dict[str, A
             result = json.loads(line[len(RESULT_MARKER):])
             if "error" in result:
                 raise ManifestError(result["error"])
-            return result
+            return {**result, "project": True}
     tail = stderr.decode("utf-8", "replace").strip().splitlines()
     raise ManifestError(tail[-1] if tail else f"manifest probe exited with code {process.returncode}")
 

@@ -1,7 +1,7 @@
 """Studio's `/api/*` routes for identity, manifest, jobs, events, artifacts, training and chat.
 
-Each route proxies one backend call through the SDK's client; the SSE and chat routes stream the
-upstream body through unchanged. Deployments live in `routes_deployments.py`.
+Each route proxies one backend call through the SDK's client; downloads, the SSE and chat routes
+stream the upstream body through unchanged (`_relay`). Deployments live in `routes_deployments.py`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .backend import Connection, connect, connect_with_project, error, error_response
 from .manifest import ManifestError, read_manifest
+from .models import model_list
 from .train_runs import RunInProgressError, resolve_train_file, start_command
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,38 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 async def _streamed(response: httpx.Response) -> AsyncIterator[bytes]:
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.aiter_raw():  # as sent: content-length/-encoding stay true
             yield chunk
     finally:
         await response.aclose()
+
+
+async def _relay(connection: Connection, request: httpx.Request, *, headers: dict[str, str] | None = None,
+                 keep: tuple[str, ...] = ("content-type",)) -> Response:
+    """Send `request` and hand its body to the browser as it arrives, with the `keep` headers.
+
+    The connection's client stays open until the body has been sent: closing it when the route
+    returned (as a `with` block does) cut every download right after the 200. A non-2xx answer
+    raises CloudApiError (the caller maps it to Studio's JSON error).
+    """
+    client = connection.client
+    try:
+        upstream = await client.send_stream(request)
+    except BaseException:
+        await client.aclose()
+        raise
+    passed = {name: upstream.headers[name] for name in (*keep, "content-encoding") if name in upstream.headers}
+    media_type = passed.pop("content-type", None)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _streamed(upstream):
+                yield chunk
+        finally:
+            await client.aclose()
+
+    return StreamingResponse(body(), status_code=upstream.status_code, headers={**passed, **(headers or {})},
+                             media_type=media_type)
 
 
 @router.get("/api/credentials")
@@ -144,13 +173,18 @@ async def list_artifacts(request: Request, job_id: str) -> Response:
 
 @router.get("/api/jobs/{job_id}/artifacts/{pathname:path}")
 async def download_artifact(request: Request, job_id: str, pathname: str) -> Response:
-    async def call(client: Any, state: Any) -> Response:
+    try:
+        connection = await _scoped(request)
+        if connection is None:
+            return error(404, "No project state: this workspace has no jobs yet.")
         path = "/".join(_quote(part) for part in pathname.split("/"))
-        upstream = await client.send_stream(client.build_request("GET", f"/v1/jobs/{_quote(job_id)}/artifacts/{path}", scope=state))
-        filename = pathname.rsplit("/", 1)[-1].replace('"', "")
-        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-        return StreamingResponse(_streamed(upstream), media_type="application/octet-stream", headers=headers)
-    return await _job_call(request, call)
+        upstream = connection.client.build_request(
+            "GET", f"/v1/jobs/{_quote(job_id)}/artifacts/{path}", scope=connection.state)
+        filename = pathname.rsplit("/", 1)[-1].replace('"', "").replace("\\", "")
+        return await _relay(connection, upstream, keep=("content-type", "content-length", "etag"),
+                            headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    except Exception as exc:
+        return error_response(exc)
 
 
 @router.get("/api/jobs/{job_id}/checkpoints")
@@ -167,26 +201,10 @@ async def job_events(request: Request, job_id: str) -> Response:
         if connection is None:
             return error(400, "No project state")
         last_event_id = request.headers.get("last-event-id") or None
-        upstream_request = connection.client.event_stream_request(job_id, connection.state, last_event_id=last_event_id)
-        upstream = await connection.client._http.send(upstream_request, stream=True)
+        upstream = connection.client.event_stream_request(job_id, connection.state, last_event_id=last_event_id)
+        return await _relay(connection, upstream, headers=STREAM_HEADERS)
     except Exception as exc:
         return error_response(exc)
-    if not upstream.is_success:
-        body = await upstream.aread()
-        await upstream.aclose()
-        await connection.client.aclose()
-        return Response(body, status_code=upstream.status_code,
-                        media_type=upstream.headers.get("content-type", "application/json"))
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in _streamed(upstream):
-                yield chunk
-        finally:
-            await connection.client.aclose()
-
-    return StreamingResponse(body(), media_type=upstream.headers.get("content-type", "text/event-stream"),
-                             headers=STREAM_HEADERS)
 
 
 @router.post("/api/train")
@@ -204,21 +222,48 @@ async def train(request: Request) -> Response:
         # Naming the entry makes `arkor start` rebuild from the current sources, so a run always
         # trains what the manifest just showed (the original could run a stale build).
         file = default_entry
-    argv = start_command(file, dry_run=bool(body.get("dryRun")))
+    dry_run = bool(body.get("dryRun"))
     try:
-        process = await studio.train_runs.start(studio.project_dir, argv)
+        run = await studio.train_runs.start(studio.project_dir, start_command(file, dry_run=dry_run), dry_run=dry_run)
     except RunInProgressError as exc:
         return error(409, str(exc))
     except OSError as exc:
         return Response(f"\n---\nfailed to start: {exc}\n", media_type="text/plain; charset=utf-8")
-    return StreamingResponse(studio.train_runs.stream(studio.project_dir, process),
-                             media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
+    return StreamingResponse(run.follow(), media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
 
 
 @router.get("/api/train")
 async def train_status(request: Request) -> Response:
+    """`{running, run}`: `run` is the current or last run of this Studio session (null when none)."""
     studio = request.app.state.studio
-    return JSONResponse({"running": studio.train_runs.is_running(studio.project_dir)})
+    run = studio.train_runs.current(studio.project_dir)
+    return JSONResponse({"running": studio.train_runs.is_running(studio.project_dir),
+                         "run": run.to_wire() if run else None})
+
+
+@router.get("/api/train/output")
+async def train_output(request: Request) -> Response:
+    """The current (or last) run's console: what is kept so far, then live until the exit trailer."""
+    studio = request.app.state.studio
+    run = studio.train_runs.current(studio.project_dir)
+    if run is None:
+        return error(404, "No training run in this Studio session yet.")
+    return StreamingResponse(run.follow(), media_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
+
+
+@router.post("/api/train/stop")
+async def train_stop(request: Request) -> Response:
+    studio = request.app.state.studio
+    if not await studio.train_runs.stop(studio.project_dir):
+        return error(409, "No training run is in progress.")
+    run = studio.train_runs.current(studio.project_dir)
+    return JSONResponse({"stopped": True, "run": run.to_wire() if run else None})
+
+
+@router.get("/api/models")
+async def models() -> Response:
+    """The base models this arkor can train and serve, from the engine's one registry."""
+    return JSONResponse(model_list())
 
 
 @router.post("/api/inference/chat")
@@ -226,22 +271,12 @@ async def chat(request: Request) -> Response:
     raw = await request.body()
     try:
         connection = await connect_with_project(project_dir(request))
-        client = connection.client
-        upstream = await client.send_stream(client.build_request(
+        upstream = connection.client.build_request(
             "POST", "/v1/inference/chat", scope=connection.state, content=raw,
-            headers={"Content-Type": "application/json"}))
+            headers={"Content-Type": "application/json"})
+        return await _relay(connection, upstream, headers=STREAM_HEADERS)
     except Exception as exc:
         return error_response(exc)
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in _streamed(upstream):
-                yield chunk
-        finally:
-            await client.aclose()
-
-    return StreamingResponse(body(), media_type=upstream.headers.get("content-type", "text/event-stream"),
-                             headers=STREAM_HEADERS)
 
 
 def _quote(value: str) -> str:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from studio_helpers import CHROMIUM, CHROMIUM_ARGS, INDEX_PY, READY, write_trainer
+from studio_helpers import CHROMIUM, CHROMIUM_ARGS, FAKE_WORKER, INDEX_PY, READY, write_trainer
 
 def scaffold_project(project: Path) -> None:
     (project / "src" / "arkor").mkdir(parents=True)
@@ -44,7 +44,9 @@ def free_port() -> int:
 
 
 class StudioProcess:
-    def __init__(self, root: Path) -> None:
+    """`arkor dev` in a scaffolded project; with `backend_url`, against that backend instead of the embedded one."""
+
+    def __init__(self, root: Path, backend_url: str | None = None) -> None:
         self.home = root / "home"
         self.arkor_home = self.home / ".arkor"
         self.project = root / "project"
@@ -54,6 +56,8 @@ class StudioProcess:
         self.env = {**os.environ, "HOME": str(self.home), "ARKOR_HOME": str(self.arkor_home), "CI": "1",
                     "PYTHONUNBUFFERED": "1"}
         self.env.pop("ARKOR_CLOUD_API_URL", None)
+        if backend_url:
+            self.env["ARKOR_CLOUD_API_URL"] = backend_url
         self.output: list[str] = []
         self.url = ""
         self.process: subprocess.Popen[str] | None = None
@@ -146,6 +150,48 @@ def studio(tmp_path_factory: pytest.TempPathFactory):
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def fake_backend(tmp_path_factory: pytest.TempPathFactory):
+    """A real backend on loopback whose jobs run the scripted fake worker (model `fake/<mode>`)."""
+    from arkor.server.runner import BackgroundServer
+    from arkor.server.settings import ServerSettings
+
+    settings = ServerSettings(data_dir=tmp_path_factory.mktemp("fake-backend"), sse_ping_interval_s=1,
+                              worker_command=[sys.executable, str(FAKE_WORKER)], heartbeat_timeout_s=30,
+                              cancel_grace_s=3, watchdog_interval_s=0.2)
+    server = BackgroundServer(settings).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def studio_on_fake_backend(tmp_path_factory: pytest.TempPathFactory, fake_backend):
+    """`arkor dev` whose backend is `fake_backend` (fast, scripted jobs; no model is loaded)."""
+    server = StudioProcess(tmp_path_factory.mktemp("studio-fake"), backend_url=fake_backend.url)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def open_page(browser):
+    """`open_page(studio, **context_options)`: a page on that Studio; its context closes after the test."""
+    pages = []
+
+    def opener(studio: StudioProcess, **context_options):  # type: ignore[no-untyped-def]
+        page = open_studio_page(browser, studio, **context_options)
+        pages.append(page)
+        return page
+
+    yield opener
+    for page in pages:
+        page.context.close()
+
+
 # Module scope, not session: Playwright's sync API keeps an event loop running on the main thread
 # while it is open, and tests collected after these (asyncio.run in SDK tests) must not see it.
 @pytest.fixture(scope="module")
@@ -171,15 +217,21 @@ class ConsoleWatcher:
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
 
 
-@pytest.fixture
-def page(browser, studio):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+def open_studio_page(browser, studio: StudioProcess, **context_options):  # type: ignore[no-untyped-def]
+    """A page in a fresh browser context that can talk to this Studio (caller closes `page.context`)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, **context_options)
     page = context.new_page()
     page.console_watcher = ConsoleWatcher(page)
     # Open Studio as a user does: the printed link sets the session cookie and redirects to the clean URL.
     page.goto(studio.launch_url)
     assert "token=" not in page.url, page.url
+    return page
+
+
+@pytest.fixture
+def page(browser, studio):
+    page = open_studio_page(browser, studio)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()

@@ -11,6 +11,7 @@ SCREENSHOTS = REPO / "artifacts" / "studio-screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
+FAKE_WORKER = REPO / "tests" / "integration" / "server" / "fake_worker.py"
 READY = re.compile(r"Arkor Studio is running at (http://\S+)")
 
 TRAINER_PY = '''from arkor import create_trainer

@@ -6,6 +6,7 @@ adapter, then cancel a long job. Every page is screenshotted and must log no con
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -51,18 +52,25 @@ def test_run_training_then_follow_the_job_to_completion(page, studio):
 
     row.locator("a.job-link").click()
     page.wait_for_url(re.compile(rf"#/jobs/{job_id}$"))
-    page.wait_for_function("() => document.querySelectorAll('.chart-svg circle.point').length >= 1", timeout=TRAIN_TIMEOUT_MS)
-    first = page.locator(".chart-svg circle.point").count()
-    page.wait_for_function("() => document.querySelectorAll('.chart-svg circle.point').length >= 6", timeout=TRAIN_TIMEOUT_MS)
-    assert page.locator(".chart-svg circle.point").count() > first or first >= 6
+    page.wait_for_function("() => document.querySelectorAll('#loss-chart .chart-svg circle.point').length >= 1", timeout=TRAIN_TIMEOUT_MS)
+    first = page.locator("#loss-chart .chart-svg circle.point").count()
+    page.wait_for_function("() => document.querySelectorAll('#loss-chart .chart-svg circle.point').length >= 6", timeout=TRAIN_TIMEOUT_MS)
+    assert page.locator("#loss-chart .chart-svg circle.point").count() > first or first >= 6
     page.locator('#job-status [data-status="completed"]').wait_for(timeout=TRAIN_TIMEOUT_MS)
     final = page.locator(".artifacts-table tbody tr").filter(has_text="final/adapter_model.safetensors")
     final.wait_for(timeout=60_000)  # listed again once training.completed arrives
     assert page.locator(".artifacts-table tbody tr").count() >= 2
+    # The real adapter downloads whole: same bytes as the backend's stored file.
+    stored = [studio.arkor_home / "server" / "artifacts" / job_id / "final" / "adapter_model.safetensors"]
+    assert stored[0].is_file()  # the embedded backend's artifact store (its default local root)
+    with page.expect_download() as info:
+        final.get_by_role("button", name="Download").click()
+    with open(info.value.path(), "rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == hashlib.sha256(stored[0].read_bytes()).hexdigest()
     assert page.locator("#open-playground").is_visible()
     assert not page.locator("#cancel-job").is_visible()
-    page.locator(".chart-svg rect").hover()
-    page.locator(".chart-tooltip").filter(has_text="step").wait_for()
+    page.locator("#loss-chart .chart-svg rect").hover()
+    page.locator("#loss-chart .chart-tooltip").filter(has_text="step").wait_for()
     screenshot(page, "job-detail")
     no_console_errors(page)
 

@@ -8,6 +8,8 @@ PUTs out; exit 143 without a terminal event on SIGTERM). The behaviour comes fro
   fake/exit1     exits with code 1 after training.started (no terminal event)
   fake/silent    sends no heartbeats and never finishes (the watchdog must fail it)
   fake/stubborn  like slow but ignores SIGTERM (the executor must SIGKILL it)
+  fake/metrics   like fast, its training.log events also carry a decaying learningRate and tokensPerSecond
+  fake/eval      like metrics, plus an evaluation.completed event (scorer "exact", fields a and b) per save
 """
 
 from __future__ import annotations
@@ -89,10 +91,17 @@ def main() -> int:
         time.sleep(delay)
         if stop.is_set():
             return 143
-        emit({"type": "training.log", "step": step, "loss": 2.0 / step, "learningRate": 1e-4})
+        if mode in ("metrics", "eval"):
+            emit({"type": "training.log", "step": step, "loss": 2.0 / step, "learningRate": 1e-3 / step,
+                  "tokensPerSecond": 1000.0 + 10 * step})
+        else:
+            emit({"type": "training.log", "step": step, "loss": 2.0 / step, "learningRate": 1e-4})
         if mode == "fail":
             emit({"type": "training.failed", "error": "simulated failure", "step": step})
             return 0
+        if mode == "eval" and step % save_steps == 0:
+            emit({"type": "evaluation.completed", "step": step, "scorer": "exact", "accuracy": step / (step + 2),
+                  "fields": {"a": step / (step + 1), "b": 1 / step}, "rows": 8})
         if step % save_steps == 0:
             emit({"type": "checkpoint.saved", "step": step, "artifacts": upload(f"checkpoints/step-{step}", step)})
     emit({"type": "training.completed", "metrics": {"trainLoss": 0.5}, "artifacts": upload("final", max_steps)})

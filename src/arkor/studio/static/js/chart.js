@@ -1,5 +1,6 @@
-// Loss chart: inline SVG line chart of several series over steps, with a hover readout.
-// series: [{label, color, dashed, points: [{x: step, y: loss}]}]
+// Step charts: inline SVG line chart of several series over steps, with a hover readout.
+// series: [{label, color, dashed, fill, dots, points: [{x: step, y}]}]
+// options: {label (accessible name), yDomain: [min, max] (fixed y range, e.g. [0, 1] for accuracy)}
 import { h } from "./ui.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -17,13 +18,19 @@ function niceTicks(min, max, count) {
   return Array.from({ length: count }, (_, i) => min + i * step);
 }
 
-function fmt(v) {
+export function fmt(v) {
   if (!isFinite(v)) return "";
   const a = Math.abs(v);
+  if (a !== 0 && a < 0.01) return v.toExponential(1);
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(3);
 }
 
-export function lossChart(placeholder = "Waiting for training.log events…") {
+function readout(v) {
+  const a = Math.abs(v);
+  return a !== 0 && a < 0.001 ? v.toExponential(3) : a >= 1000 ? v.toFixed(0) : v.toFixed(4);
+}
+
+export function lossChart(placeholder = "Waiting for training.log events…", options = {}) {
   const root = h("div.chart");
   const legend = h("div.chart-legend");
   const tooltip = h("div.chart-tooltip", { hidden: true });
@@ -44,14 +51,14 @@ export function lossChart(placeholder = "Waiting for training.log events…") {
     }
     const all = visible.flatMap((s) => s.points);
     let [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
-    let [y0, y1] = [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
+    let [y0, y1] = options.yDomain || [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
     if (x0 === x1) { x0 -= 1; x1 += 1; }
-    if (y0 === y1) { y0 -= 0.5; y1 += 0.5; }
+    if (y0 === y1) { const d = Math.abs(y0) * 0.5 || 0.5; y0 -= d; y1 += d; }
     const pad = (y1 - y0) * 0.06;
     y0 -= pad; y1 += pad;
     const sx = (x) => PAD.left + ((x - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
     const sy = (y) => H - PAD.bottom - ((y - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom);
-    const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img", "aria-label": "Loss chart" });
+    const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img", "aria-label": options.label || "Loss chart" });
     for (const t of niceTicks(y0 + pad, y1 - pad, 5)) {
       chart.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(t), y2: sy(t), class: "grid" }));
       const label = svg("text", { x: PAD.left - 6, y: sy(t) + 4, "text-anchor": "end", class: "axis" });
@@ -89,7 +96,7 @@ export function lossChart(placeholder = "Waiting for training.log events…") {
       tooltip.replaceChildren(h("strong", `step ${step}`));
       for (const s of visible) {
         const p = s.points.find((q) => q.x === step);
-        if (p) tooltip.append(h("div", h("span.legend-swatch", { style: `background:${s.color}` }), `${s.label}: ${p.y.toFixed(4)}`));
+        if (p) tooltip.append(h("div", h("span.legend-swatch", { style: `background:${s.color}` }), `${s.label}: ${readout(p.y)}`));
       }
       tooltip.hidden = false;
       const left = (sx(step) / W) * rect.width;
@@ -103,6 +110,7 @@ export function lossChart(placeholder = "Waiting for training.log events…") {
   return {
     element: root,
     set(newSeries) { series = newSeries; render(); },
+    placeholder(text) { if (text !== placeholder) { placeholder = text; render(); } },
     pointCount() { return series.reduce((n, s) => n + s.points.length, 0); },
   };
 }

@@ -52,11 +52,27 @@ export function relativeTime(iso) {
   return abs < 5 ? "just now" : `${abs} seconds ago`;
 }
 
-export function formatDateTime(iso) {
+const pad2 = (n) => String(n).padStart(2, "0");
+
+export function formatDateTime(iso, { seconds = false } = {}) {
   if (!iso) return "—";
   const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (isNaN(d)) return "—";
+  const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}${seconds ? `:${pad2(d.getSeconds())}` : ""}`;
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${time}`;
+}
+
+// An event's own time: HH:MM:SS, with the date in front when it is not today. null for no/invalid time.
+export function formatClock(iso) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || isNaN(d)) return null;
+  const clock = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  return d.toDateString() === new Date().toDateString() ? clock : `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${clock}`;
+}
+
+// What tells runs of the same name apart: the short id and when the run started (else was created).
+export function jobTag(job) {
+  return `${shortId(job.id)} · ${job.startedAt ? "started" : "created"} ${formatDateTime(job.startedAt || job.createdAt, { seconds: true })}`;
 }
 
 export function formatDuration(ms) {
@@ -102,11 +118,24 @@ export function poll(fn, ms) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
+// Copy to the clipboard; without the async clipboard API (permission denied), a selected textarea.
 export async function copyText(text, button) {
+  let copied = false;
   try {
     await navigator.clipboard.writeText(text);
-    if (button) { const old = button.textContent; button.textContent = "Copied"; setTimeout(() => (button.textContent = old), 1200); }
+    copied = true;
   } catch {
-    if (button) button.textContent = "Copy failed";
+    const area = h("textarea", { style: "position:fixed;opacity:0", readonly: true });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    try { copied = document.execCommand("copy"); } catch { copied = false; }
+    area.remove();
   }
+  if (!button) return copied;
+  const old = button.dataset.label || button.textContent;
+  button.dataset.label = old;
+  button.textContent = copied ? "Copied" : "Copy failed";
+  setTimeout(() => (button.textContent = old), 1200);
+  return copied;
 }

@@ -1,7 +1,7 @@
 // Compare: overlay the training-loss curves of chosen jobs (events read once from each job's stream).
 import { apiJson, eventSourceUrl } from "../api.js";
 import { PALETTE, addPoint, lossChart } from "../chart.js";
-import { h, replace, shortId, statusBadge } from "../ui.js";
+import { h, jobTag, replace, statusBadge } from "../ui.js";
 
 export function render(container) {
   const chart = lossChart("Pick jobs on the left to overlay their loss curves.");
@@ -24,7 +24,7 @@ export function render(container) {
     const source = new EventSource(eventSourceUrl(job.id));
     source.addEventListener("training.log", (e) => { const d = JSON.parse(e.data); addPoint(points, d.step, d.loss); draw(); });
     source.addEventListener("end", () => source.close());
-    curves.set(job.id, { label: `${job.name} (${shortId(job.id)})`, points, source });
+    curves.set(job.id, { label: `${job.name} · ${jobTag(job)}`, points, source });
     draw();
   }
 
@@ -34,7 +34,7 @@ export function render(container) {
       if (!jobs.length) return replace(list, h("div.empty", h("strong", "No jobs yet")));
       replace(list, jobs.map((job) => h("label.check-row", { title: job.id },
         h("input", { type: "checkbox", dataset: { jobId: job.id }, onchange: (e) => toggle(job, e.target.checked) }),
-        h("span.check-name", job.name), statusBadge(job.status))));
+        h("span.check-name", job.name, h("span.job-tag", jobTag(job))), statusBadge(job.status))));
     } catch (err) {
       replace(list, h("div.banner.error", `Failed to load jobs: ${err.message}`));
     }

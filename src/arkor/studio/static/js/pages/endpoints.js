@@ -1,8 +1,8 @@
 // Endpoints: list the project's OpenAI-compatible deployments and create new ones.
 import { apiJson } from "../api.js";
-import { h, relativeTime, replace, shortId } from "../ui.js";
+import { baseModelOptions, baseModels } from "../models.js";
+import { h, jobTag, relativeTime, replace, shortId } from "../ui.js";
 
-export const BASE_MODELS = ["HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m", "arkor/tiny-test"];
 const SLUG_PATTERN = "[a-z0-9][a-z0-9\\-]*[a-z0-9]";
 
 export function targetSummary(target) {
@@ -50,15 +50,18 @@ export function render(container) {
   async function showForm() {
     let jobs = [];
     try { jobs = (await apiJson("/api/jobs")).jobs.filter((j) => j.status === "completed"); } catch { /* base models only */ }
+    let models = null;
+    let modelsError = null;
+    try { models = await baseModels(); } catch (err) { modelsError = err.message; }
     const slug = h("input.input", { id: "endpoint-slug", required: true, minlength: "2", maxlength: "50", pattern: SLUG_PATTERN,
       placeholder: "my-endpoint", title: "2-50 characters: a-z, 0-9 and '-', starting and ending with a letter or digit" });
     const target = h("select.input", { id: "endpoint-target", onchange: () => loadWeights() },
-      jobs.length ? h("optgroup", { label: "Trained adapters" }, jobs.map((j) => h("option", { value: `job:${j.id}` }, `${j.name} (${shortId(j.id)})`))) : null,
-      h("optgroup", { label: "Base models" }, BASE_MODELS.map((m) => h("option", { value: `base:${m}` }, m))));
+      jobs.length ? h("optgroup", { label: "Trained adapters" }, jobs.map((j) => h("option", { value: `job:${j.id}` }, `${j.name} (${jobTag(j)})`))) : null,
+      models ? h("optgroup", { label: "Base models" }, baseModelOptions(models)) : null);
     const weights = h("select.input", { id: "endpoint-weights" });
     const weightsLabel = h("label", "Weights", weights);
     const auth = h("select.input", { id: "endpoint-auth" }, h("option", { value: "fixed_api_key" }, "Fixed API key"), h("option", { value: "none" }, "No auth (public)"));
-    const error = h("div");
+    const error = h("div", modelsError ? h("div.banner.warn", `Could not list base models: ${modelsError}`) : null);
     const submit = h("button.btn.primary", { type: "submit", id: "create-endpoint" }, "Create");
 
     let weightsGeneration = 0;

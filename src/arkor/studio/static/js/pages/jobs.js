@@ -1,6 +1,6 @@
 // Jobs page: the project's jobs, polled every 5 s, with search and a status filter.
 import { apiJson } from "../api.js";
-import { h, jobDuration, poll, relativeTime, replace, shortId, statusBadge } from "../ui.js";
+import { h, jobDuration, jobTag, poll, relativeTime, replace, shortId, statusBadge } from "../ui.js";
 
 const FILTERS = ["all", "running", "completed", "queued", "failed", "cancelled"];
 
@@ -10,7 +10,8 @@ export function jobsTable(jobs, { compact = false } = {}) {
     h("thead", h("tr", head.map((c) => h("th", c)))),
     h("tbody", jobs.map((job) => h("tr", { dataset: { jobId: job.id } },
       h("td", statusBadge(job.status)),
-      h("td", h("a.job-link", { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name)),
+      h("td", h("a.job-link", { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name),
+        h("span.job-tag", { title: job.id }, jobTag(job))),
       h("td", { title: new Date(job.createdAt).toLocaleString() }, relativeTime(job.createdAt)),
       h("td.num", jobDuration(job)),
       compact ? null : h("td.mono", { title: job.id }, shortId(job.id)),

@@ -1,9 +1,9 @@
 // Playground: streaming chat with a base model, a completed job's adapter, or any checkpoint, with an
 // optional response format (JSON object / JSON schema) that the backend enforces by constrained decoding.
 import { apiFetch, apiJson, readSse } from "../api.js";
-import { h, replace, shortId } from "../ui.js";
+import { baseModelOptions, baseModels } from "../models.js";
+import { h, jobTag, replace } from "../ui.js";
 
-const BASE_MODELS = ["HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m", "arkor/tiny-test"];
 const EXAMPLE_SCHEMA = JSON.stringify({
   type: "object",
   properties: { answer: { type: "string", maxLength: 40 }, confident: { type: "boolean" } },
@@ -19,6 +19,14 @@ export function responseFormatOf(kind, schemaText) {
   try { schema = JSON.parse(schemaText); } catch (err) { throw new Error(`JSON schema is not valid JSON: ${err.message}`); }
   if (!schema || typeof schema !== "object" || Array.isArray(schema)) throw new Error("JSON schema must be a JSON object.");
   return { type: "json_schema", json_schema: { name: "response", schema, strict: true } };
+}
+
+// The message of an in-band error frame: `{"error": "..."}` (the backend's shape), `{"error": {"message"}}`, or raw text.
+export function errorOfFrame(chunk, raw) {
+  const error = chunk && (chunk.error ?? chunk.message);
+  if (typeof error === "string" && error) return error;
+  if (error && typeof error.message === "string") return error.message;
+  return raw || "unknown error";
 }
 
 export function render(container, { query }) {
@@ -41,6 +49,7 @@ export function render(container, { query }) {
   const sendButton = h("button.btn.primary", { type: "button", id: "send", onclick: () => send() }, "Send");
   const stopButton = h("button.btn", { type: "button", id: "stop", hidden: true, onclick: () => controller && controller.abort() }, "Stop");
   const notice = h("div");
+  const checkpointLabel = h("label", { id: "checkpoint-label" }, "Weights", checkpoint);
 
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
@@ -53,7 +62,7 @@ export function render(container, { query }) {
       h("aside.card.settings",
         h("div.card-head", h("h2", "Settings")),
         h("div.card-body.form",
-          h("label", "Model", target), h("label", { id: "checkpoint-label" }, "Weights", checkpoint),
+          h("label", "Model", target), checkpointLabel,
           h("label", "Temperature", temperature), h("label", "Top p", topP), h("label", "Max tokens", maxTokens),
           h("label", "System prompt", system),
           h("label", "Response format", format), schemaLabel,
@@ -83,7 +92,7 @@ export function render(container, { query }) {
     resetChat();
     const value = target.value;
     checkpoint.hidden = !value.startsWith("job:");
-    document.getElementById("checkpoint-label").hidden = checkpoint.hidden;
+    checkpointLabel.hidden = checkpoint.hidden;
     const url = value.startsWith("job:") ? `#/playground?adapter=${encodeURIComponent(value.slice(4))}` : "#/playground";
     history.replaceState(null, "", url);
     if (checkpoint.hidden) return;
@@ -119,6 +128,12 @@ export function render(container, { query }) {
       : `✗ not complete JSON${finishReason === "length" ? " (stopped at max tokens: raise it)" : ""}`));
   }
 
+  function showError(out, message, reply) {
+    out.parentElement.dataset.error = "true";
+    out.parentElement.append(h("div.bubble-error", { role: "alert" },
+      reply ? `The reply stopped early with an error: ${message}` : `The model could not reply: ${message}`));
+  }
+
   async function send() {
     const text = input.value.trim();
     if (!text || controller) return;
@@ -142,22 +157,28 @@ export function render(container, { query }) {
     if (responseFormat) body.responseFormat = responseFormat;
     let reply = "";
     let finishReason = null;
+    let streamError = null;
     try {
       const response = await apiFetch("/api/inference/chat", { method: "POST", body, signal: controller.signal });
       await readSse(response, (data, event) => {
         if (data === "[DONE]") return;
         let chunk;
-        try { chunk = JSON.parse(data); } catch { return; }
-        if (event === "error") { reply += `\n[error] ${chunk.error}`; out.textContent = reply; return; }
+        try { chunk = JSON.parse(data); } catch { chunk = null; }
+        // The backend reports a failure after the reply started as an in-band `event: error` frame.
+        if (event === "error") { streamError = errorOfFrame(chunk, data); return; }
+        if (!chunk) return;
         const choice = chunk.choices && chunk.choices[0];
         if (choice && choice.finish_reason) finishReason = choice.finish_reason;
         const delta = choice && choice.delta;
         if (delta && delta.content) { reply += delta.content; out.textContent = reply; transcript.scrollTop = transcript.scrollHeight; }
       });
-      messages.push({ role: "assistant", content: reply });
-      if (responseFormat) markJson(out, reply, finishReason);
+      if (reply) messages.push({ role: "assistant", content: reply });
+      if (streamError) showError(out, streamError, reply);
+      else if (responseFormat) markJson(out, reply, finishReason);
     } catch (err) {
-      out.textContent = reply + (err.name === "AbortError" ? " [stopped]" : `[error] ${err.message}`);
+      out.textContent = reply;
+      if (err.name === "AbortError") out.append(" [stopped]");
+      else showError(out, err.message, reply);
       if (reply) messages.push({ role: "assistant", content: reply });
     } finally {
       out.classList.remove("streaming");
@@ -169,11 +190,17 @@ export function render(container, { query }) {
   }
 
   (async () => {
-    try { jobs = (await apiJson("/api/jobs")).jobs; } catch (err) { replace(notice, h("div.banner.warn", `Could not load jobs: ${err.message}. Base models only.`)); }
+    const problems = [];
+    const [jobList, models] = await Promise.all([
+      apiJson("/api/jobs").then((r) => r.jobs, (err) => { problems.push(`Could not load jobs: ${err.message}. Base models only.`); return []; }),
+      baseModels().catch((err) => { problems.push(`Could not list base models: ${err.message}`); return null; }),
+    ]);
+    jobs = jobList;
+    if (problems.length) replace(notice, h("div.banner.warn", problems.join(" ")));
     const trained = jobs.filter((j) => j.status === "completed" || j.status === "running" || j.status === "cancelled");
     replace(target,
-      h("optgroup", { label: "Base models" }, BASE_MODELS.map((m) => h("option", { value: `base:${m}` }, m))),
-      trained.length ? h("optgroup", { label: "Trained adapters" }, trained.map((j) => h("option", { value: `job:${j.id}` }, `${j.name} (${shortId(j.id)}) · ${j.status}`))) : null);
+      models ? h("optgroup", { label: "Base models" }, baseModelOptions(models)) : null,
+      trained.length ? h("optgroup", { label: "Trained adapters" }, trained.map((j) => h("option", { value: `job:${j.id}` }, `${j.name} (${jobTag(j)}) · ${j.status}`))) : null);
     const wanted = query.get("adapter");
     const firstCompleted = trained.find((j) => j.status === "completed");
     if (wanted && trained.some((j) => j.id === wanted)) target.value = `job:${wanted}`;
