@@ -240,6 +240,7 @@ def _server_error_frames() -> bytes:
     import asyncio
 
     from arkor.protocol import ChatCompletionChunk
+    from arkor.server.limits import BlockingPools
     from arkor.server.routes.inference import _sse
 
     def chunks():  # type: ignore[no-untyped-def]
@@ -248,7 +249,7 @@ def _server_error_frames() -> bytes:
         raise RuntimeError("CUDA out of memory while decoding")
 
     async def collect() -> bytes:
-        return b"".join([frame async for frame in _sse(chunks())])
+        return b"".join([frame async for frame in _sse(chunks(), BlockingPools(1))])
 
     import concurrent.futures
 
