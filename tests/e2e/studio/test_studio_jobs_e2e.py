@@ -152,8 +152,10 @@ def test_advanced_statistics_and_copying_the_job_id(ui, project):
     assert ui.locator('#advanced-stats tr[data-series="learning rate"]').count() == 1
     assert ui.locator('#advanced-stats tr[data-series="tokens/s"]').count() == 1
     screenshot(ui, "job-advanced")
+    ui.bring_to_front()  # the clipboard API needs the focused page; other tests' pages may hold the focus
     ui.click("#copy-job-id")
-    ui.locator("#copy-job-id").filter(has_text="Copied").wait_for()
+    ui.locator("#copy-job-id[data-copy-state]").wait_for()
+    assert ui.get_attribute("#copy-job-id", "data-copy-state") == "copied"
     assert ui.evaluate("navigator.clipboard.readText()") == job_id
     assert ui.console_watcher.errors == []
 

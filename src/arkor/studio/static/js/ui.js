@@ -136,6 +136,7 @@ export async function copyText(text, button) {
   const old = button.dataset.label || button.textContent;
   button.dataset.label = old;
   button.textContent = copied ? "Copied" : "Copy failed";
+  button.dataset.copyState = copied ? "copied" : "failed";  // outlives the label, for scripts and tests
   setTimeout(() => (button.textContent = old), 1200);
   return copied;
 }
