@@ -37,8 +37,10 @@ def describe_file(path: Path, pathname: str) -> Artifact:
 class FolderReporter:
     """Appends events to `<output_dir>/events.jsonl`; artifacts already live in `output_dir`."""
 
-    def __init__(self, job_id: str, output_dir: Path) -> None:
+    def __init__(self, job_id: str, output_dir: Path, *, event_base: int = 0) -> None:
         self.job_id = job_id
+        self.event_base = event_base
+        """Events the job had before this worker (a resumed job's earlier runs, the backend's own)."""
         self.output_dir = output_dir
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._events_path = output_dir / "events.jsonl"
@@ -54,7 +56,7 @@ class FolderReporter:
             self.events.append(payload)
             with self._events_path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(payload) + "\n")
-        self._deliver_event(payload, index=len(self.events) - 1)
+        self._deliver_event(payload, index=self.event_base + len(self.events) - 1)
         return payload
 
     def publish_files(self, folder: Path) -> list[Artifact]:
@@ -89,8 +91,9 @@ class BackendReporter(FolderReporter):
         target: ReportTarget,
         *,
         give_up_after_s: float = 600.0,
+        event_base: int = 0,
     ) -> None:
-        super().__init__(job_id, output_dir)
+        super().__init__(job_id, output_dir, event_base=event_base)
         import httpx
 
         self._base = target.url.rstrip("/") + f"/internal/jobs/{job_id}"
@@ -144,7 +147,7 @@ class BackendReporter(FolderReporter):
         self._client.close()
 
 
-def make_reporter(job_id: str, output_dir: Path, target: ReportTarget | None) -> FolderReporter:
+def make_reporter(job_id: str, output_dir: Path, target: ReportTarget | None, *, event_base: int = 0) -> FolderReporter:
     if target is None:
-        return FolderReporter(job_id, output_dir)
-    return BackendReporter(job_id, output_dir, target)
+        return FolderReporter(job_id, output_dir, event_base=event_base)
+    return BackendReporter(job_id, output_dir, target, event_base=event_base)
