@@ -1,4 +1,4 @@
-"""`arkor jobs list|show|logs [-f]|cancel`: this project's jobs on its backend (`--json` for scripts).
+"""`arkor jobs list|show|logs [-f]|cancel|resume`: this project's jobs on its backend (`--json` for scripts).
 
 The project is the one `.arkor/state.json` in the current folder names. Read commands never create
 credentials or a project: with neither, `list` says there is nothing to show.
@@ -44,6 +44,8 @@ def _format_event(event: dict[str, Any]) -> str:
         detail = ", ".join(f"{k}={meta[k]}" for k in ("model", "device", "datasetRows", "maxSteps") if k in meta)
     elif kind == "training.cancelled":
         detail = str(event.get("reason") or "")
+    elif kind == "training.resumed":
+        detail = f"from step {event.get('step')}: {event.get('reason')}"
     else:
         detail = ""
     return f"{stamp} {kind} {detail}".strip()
@@ -131,7 +133,9 @@ def _follow(client: Any, job_id: str, state: Any, as_json: bool) -> None:
                         continue
                     click.echo(json.dumps(event) if as_json else _format_event(event))
                     if event.get("type") in ("training.completed", "training.failed", "training.cancelled"):
-                        return
+                        if client.get_job(job_id, state).job.status in ("completed", "failed", "cancelled"):
+                            return
+                        # resumed since that end (`arkor jobs resume`): its events go on after it
         finally:
             response.close()
         job = client.get_job(job_id, state).job
@@ -179,3 +183,31 @@ def cancel_command(job_id: str, as_json: bool) -> None:
         click.echo(json.dumps(job.to_wire(), indent=2))
     else:
         click.echo(f"Cancelled job {job_id} (status={job.status}).")
+
+
+@jobs_group.command("resume")
+@click.argument("job_id")
+@click.option("-f", "--follow", is_flag=True, help="Then print its events until it ends.")
+@click.option("--json", "as_json", is_flag=True)
+def resume_command(job_id: str, follow: bool, as_json: bool) -> None:
+    """Restart a failed or cancelled job from its last checkpoint, as the same job."""
+    from arkor.sdk.errors import CloudApiError
+
+    state = project_scope()
+    with _session().client as client:
+        try:
+            job = client.resume_job(job_id, state).job
+        except CloudApiError as exc:
+            if exc.status == 409:
+                raise CliError(f"Job {job_id} cannot be resumed: {exc.message}") from None
+            raise
+        if as_json and not follow:
+            click.echo(json.dumps(job.to_wire(), indent=2))
+            return
+        if not as_json:
+            click.echo(f"Resumed job {job_id} (status={job.status}); it goes on from its last checkpoint.")
+        if follow:
+            try:
+                _follow(client, job_id, state, as_json)
+            except KeyboardInterrupt:
+                sys.exit(130)
