@@ -301,6 +301,8 @@ def _train(
         "trainTokens": run_tokens,
         "device": plan.device,
     }
+    if resume is not None:  # the last worker of an interrupted job: where it went on from (0: the start)
+        metrics["resumedFromStep"] = found[0] if found is not None else 0
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     reporter.emit(TrainingCompleted(metrics=metrics, artifacts=reporter.publish_files(folder)))
     return "completed"
