@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from arkor.errors import ArkorError
 from arkor.protocol import Artifact, HeartbeatRequest, ReportTarget, WorkerEventBatch
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,17 @@ def describe_file(path: Path, pathname: str) -> Artifact:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return Artifact(pathname=pathname, size=path.stat().st_size, sha256=digest.hexdigest())
+
+
+class StorageFullError(ArkorError):
+    """The backend could not store what the worker sent (its disk is full or failing)."""
+
+
+def _error_text(response: Any) -> str:
+    try:
+        return str(response.json()["error"])
+    except Exception:
+        return f"the backend answered {response.status_code}: {response.text[:300]}"
 
 
 class FolderReporter:
@@ -115,6 +127,8 @@ class BackendReporter(FolderReporter):
                 response = self._client.request(method, self._base + path, **kwargs)
                 if response.status_code < 400:
                     return
+                if response.status_code == 507:  # the backend's store is full: retrying cannot help
+                    raise StorageFullError(_error_text(response))
                 if response.status_code < 500 and response.status_code not in (408, 429):
                     log.error("backend refused %s %s: %s %s", method, path, response.status_code, response.text[:300])
                     return
