@@ -45,7 +45,8 @@ def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None,
 
     stop_requested = stop_requested or threading.Event()
     output_dir = Path(spec.output_dir)
-    reporter = make_reporter(spec.job_id, output_dir, spec.report, event_base=spec.event_base)
+    reporter = make_reporter(spec.job_id, output_dir, spec.report)
+    reporter.event_base = spec.event_base  # a resumed job's earlier events come first
     progress = _Progress()
     done = threading.Event()
     reporter.heartbeat(0)

@@ -277,7 +277,8 @@ def _train(
                 model=model, optimizer=optimizer, scheduler=scheduler, plan=plan, config=config,
                 output_dir=output_dir, loop=state, keep=keep_checkpoints,
             )
-            reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
+            if resume is None or step > resume.step:  # the backend holds the ones up to resume.step already
+                reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
 
     try:
         folder = save_adapter(model, plan, output_dir / "final", step=total_steps, config=config)
