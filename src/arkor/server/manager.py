@@ -47,8 +47,8 @@ from arkor.protocol import (
 
 from ._util import hash_token, iso_now, new_token
 from .db import Database
-from .events import Broadcaster, EventLog, StoredEvent
 from . import resume_plan
+from .events import Broadcaster, EventLog, StoredEvent
 from .models import DatasetRow, JobRow
 
 logger = logging.getLogger(__name__)
@@ -414,10 +414,8 @@ class JobManager:
     def _adopt_running(self, *, grace_s: float = ADOPT_GRACE_S) -> None:
         watched = set(self.executor.running())
         with self.db.read() as session:
-            rows = session.execute(
-                select(JobRow.id, JobRow.last_step, JobRow.heartbeat_at, JobRow.cancel_requested).where(JobRow.status == "running")
-            ).all()
-        for job_id, last_step, heartbeat_at, cancel_requested in rows:
+            rows = session.execute(select(JobRow.id, JobRow.heartbeat_at).where(JobRow.status == "running")).all()
+        for job_id, heartbeat_at in rows:
             if job_id in watched or self.executor.adopt(job_id):  # type: ignore[attr-defined]
                 continue
             if grace_s and (heartbeat_at or 0) > time.time() - grace_s:
