@@ -40,6 +40,7 @@ def test_a_killed_worker_is_resumed_as_the_same_job_and_completes(backend, api: 
     resumed = [e for e in events if e["type"] == "training.resumed"]
     assert len(resumed) == 1
     assert resumed[0]["restarts"] == 1 and "signal 9 (SIGKILL)" in resumed[0]["reason"]
+    assert resumed[0]["step"] == 0  # the fake worker writes no resumable checkpoint: it starts over
     assert _steps(events) == list(range(1, 9))  # each step once, never backwards
     assert [e["type"] for e in events].count("training.started") == 1
     assert events[-1]["type"] == "training.completed"
