@@ -1,4 +1,4 @@
-"""`arkor jobs list|show|logs [-f]|cancel`: this project's jobs on its backend (`--json` for scripts).
+"""`arkor jobs list|show|logs [-f]|cancel|resume`: this project's jobs on its backend (`--json` for scripts).
 
 JOB_ID may be any unique prefix of a job id (ids are shown shortened); an ambiguous one is
 refused with the ids it matches. The project is the one whose `.arkor/state.json` is found upward
@@ -47,6 +47,8 @@ def _format_event(event: dict[str, Any]) -> str:
         detail = ", ".join(f"{k}={meta[k]}" for k in ("model", "device", "datasetRows", "maxSteps") if k in meta)
     elif kind == "training.cancelled":
         detail = str(event.get("reason") or "")
+    elif kind == "training.resumed":
+        detail = f"from step {event.get('step')}: {event.get('reason')}"
     else:
         detail = ""
     return f"{stamp} {kind} {detail}".strip()
@@ -170,3 +172,31 @@ def cancel_command(job_id: str, as_json: bool) -> None:
         click.echo(json.dumps(job.to_wire(), indent=2))
     else:
         click.echo(f"Cancelled job {job_id} (status={job.status}).")
+
+
+@jobs_group.command("resume")
+@click.argument("job_id")
+@click.option("-f", "--follow", is_flag=True, help="Then print its events until it ends.")
+@click.option("--json", "as_json", is_flag=True)
+def resume_command(job_id: str, follow: bool, as_json: bool) -> None:
+    """Restart a failed or cancelled job from its last checkpoint, as the same job."""
+    from arkor.sdk.errors import CloudApiError
+
+    state = project_scope()
+    with _session().client as client:
+        try:
+            job = client.resume_job(job_id, state).job
+        except CloudApiError as exc:
+            if exc.status == 409:
+                raise CliError(f"Job {job_id} cannot be resumed: {exc.message}") from None
+            raise
+        if as_json and not follow:
+            click.echo(json.dumps(job.to_wire(), indent=2))
+            return
+        if not as_json:
+            click.echo(f"Resumed job {job_id} (status={job.status}); it goes on from its last checkpoint.")
+        if follow:
+            try:
+                _follow(client, job_id, state, as_json)
+            except KeyboardInterrupt:
+                sys.exit(130)

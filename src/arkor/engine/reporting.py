@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from arkor.errors import ArkorError
 from arkor.protocol import Artifact, HeartbeatRequest, ReportTarget, WorkerEventBatch
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,24 @@ def describe_file(path: Path, pathname: str) -> Artifact:
     return Artifact(pathname=pathname, size=path.stat().st_size, sha256=digest.hexdigest())
 
 
+class StorageFullError(ArkorError):
+    """The backend could not store what the worker sent (its disk is full or failing)."""
+
+
+def _error_text(response: Any) -> str:
+    try:
+        return str(response.json()["error"])
+    except Exception:
+        return f"the backend answered {response.status_code}: {response.text[:300]}"
+
+
 class FolderReporter:
     """Appends events to `<output_dir>/events.jsonl`; artifacts already live in `output_dir`."""
 
-    def __init__(self, job_id: str, output_dir: Path) -> None:
+    def __init__(self, job_id: str, output_dir: Path, *, event_base: int = 0) -> None:
         self.job_id = job_id
+        self.event_base = event_base
+        """Events the job had before this worker (a resumed job's earlier runs, the backend's own)."""
         self.output_dir = output_dir
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._events_path = output_dir / "events.jsonl"
@@ -54,7 +68,7 @@ class FolderReporter:
             self.events.append(payload)
             with self._events_path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(payload) + "\n")
-        self._deliver_event(payload, index=len(self.events) - 1)
+        self._deliver_event(payload, index=self.event_base + len(self.events) - 1)
         return payload
 
     def publish_files(self, folder: Path) -> list[Artifact]:
@@ -89,8 +103,9 @@ class BackendReporter(FolderReporter):
         target: ReportTarget,
         *,
         give_up_after_s: float = 600.0,
+        event_base: int = 0,
     ) -> None:
-        super().__init__(job_id, output_dir)
+        super().__init__(job_id, output_dir, event_base=event_base)
         import httpx
 
         self._base = target.url.rstrip("/") + f"/internal/jobs/{job_id}"
@@ -112,6 +127,8 @@ class BackendReporter(FolderReporter):
                 response = self._client.request(method, self._base + path, **kwargs)
                 if response.status_code < 400:
                     return
+                if response.status_code == 507:  # the backend's store is full: retrying cannot help
+                    raise StorageFullError(_error_text(response))
                 if response.status_code < 500 and response.status_code not in (408, 429):
                     log.error("backend refused %s %s: %s %s", method, path, response.status_code, response.text[:300])
                     return
@@ -144,7 +161,7 @@ class BackendReporter(FolderReporter):
         self._client.close()
 
 
-def make_reporter(job_id: str, output_dir: Path, target: ReportTarget | None) -> FolderReporter:
+def make_reporter(job_id: str, output_dir: Path, target: ReportTarget | None, *, event_base: int = 0) -> FolderReporter:
     if target is None:
-        return FolderReporter(job_id, output_dir)
-    return BackendReporter(job_id, output_dir, target)
+        return FolderReporter(job_id, output_dir, event_base=event_base)
+    return BackendReporter(job_id, output_dir, target, event_base=event_base)

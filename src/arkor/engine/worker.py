@@ -46,13 +46,14 @@ def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None,
     stop_requested = stop_requested or threading.Event()
     output_dir = Path(spec.output_dir)
     reporter = make_reporter(spec.job_id, output_dir, spec.report)
+    reporter.event_base = spec.event_base  # a resumed job's earlier events come first
     progress = _Progress()
     done = threading.Event()
     reporter.heartbeat(0)
     _start_heartbeats(reporter, progress, done, heartbeat_interval)
     try:
         run_training(spec.job_id, spec.config, output_dir, reporter, stop_requested=stop_requested, progress=progress,
-                     dataset_access=spec.dataset_access)
+                     dataset_access=spec.dataset_access, resume=spec.resume)
         return 0
     except TrainingCancelled as exc:
         log.info("stopped on request at step %s", exc.step)

@@ -5,7 +5,8 @@ thread started by its constructor, so creating the actor *is* starting the job: 
 creation survives the backend that asked for it, and a restarted backend (or another replica) only
 needs the actor's name to `wait()` for the result. Everything the job needs travels by value: the
 spec JSON and, for a file dataset, its bytes; the actor writes them under a node-local temp folder,
-because the node it lands on may not see the backend's disk. Events and artifacts go to the backend
+because the node it lands on may not see the backend's disk. A resumed job's checkpoint comes the
+same way and is laid out where the worker looks for it (`output/checkpoints/step-<N>/`). Events and artifacts go to the backend
 over HTTP as usual (the spec's `report` target).
 
 Methods run on a small thread pool (a threaded actor), so `stop()` and `pid()` answer while the job runs.
@@ -45,7 +46,14 @@ class _TailHandler(logging.Handler):
 class JobActor:
     """One job. Constructed by `RayExecutor` with `ray.remote(...)` options (name, resources, detached)."""
 
-    def __init__(self, job_id: str, spec_json: str, dataset: bytes | None = None, dataset_name: str = "dataset.jsonl") -> None:
+    def __init__(
+        self,
+        job_id: str,
+        spec_json: str,
+        dataset: bytes | None = None,
+        dataset_name: str = "dataset.jsonl",
+        checkpoint: dict[str, bytes] | None = None,
+    ) -> None:
         self.job_id = job_id
         self._stop = threading.Event()
         self._done = threading.Event()
@@ -54,13 +62,24 @@ class JobActor:
         logging.getLogger().addHandler(self._tail)
         logging.getLogger().setLevel(logging.INFO)
         self._workdir = Path(tempfile.mkdtemp(prefix=f"arkor-ray-{job_id}-"))
-        spec = self._localize(json.loads(spec_json), dataset, dataset_name)
+        spec = self._localize(json.loads(spec_json), dataset, dataset_name, checkpoint)
         self._thread = threading.Thread(target=self._run, args=(spec,), name=f"arkor-job-{job_id}", daemon=True)
         self._thread.start()
 
-    def _localize(self, spec: dict[str, Any], dataset: bytes | None, dataset_name: str) -> dict[str, Any]:
-        """Point the spec's output and dataset at this node's temp folder."""
+    def _localize(
+        self, spec: dict[str, Any], dataset: bytes | None, dataset_name: str, checkpoint: dict[str, bytes] | None
+    ) -> dict[str, Any]:
+        """Point the spec's output and dataset at this node's temp folder (with the checkpoint to resume from)."""
         spec["outputDir"] = str(self._workdir / "output")
+        resume = spec.get("resume") or {}
+        if checkpoint and resume.get("step"):
+            folder = self._workdir / "output" / "checkpoints" / f"step-{int(resume['step'])}"
+            for name, content in checkpoint.items():
+                target = (folder / name).resolve()
+                if not target.is_relative_to(folder.resolve()):
+                    continue  # names come from the backend's own folder; never write outside it
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
         if dataset is not None:
             path = self._workdir / Path(dataset_name).name
             path.write_bytes(dataset)

@@ -4,8 +4,11 @@ Same contract as `LocalProcessExecutor` (see `base.py`); what differs:
 - Queueing is Ray's: `free_slots()` is large (`max_pending`), every claimed job becomes an actor
   asking for `num_cpus` (and `num_gpus`), and Ray starts it when a node has room. `pending(job_id)`
   says whether it still waits for resources, so the manager does not mistake waiting for silence.
-- The spec travels by value (JSON, plus a file dataset's bytes): the actor may land on a node that
-  cannot see this machine's disk. See `_ray_actor.JobActor`.
+- The spec travels by value (JSON, plus a file dataset's bytes, plus the files of the checkpoint a
+  resumed job goes on from): the actor may land on any node, one that cannot see this machine's
+  disk. See `_ray_actor.JobActor`.
+- A resumed job gets a new actor under the same name; a leftover actor of its previous run is killed
+  (and its name waited for) first.
 - Cancel asks the actor to stop at a step boundary, then `ray.kill`s it after the grace period; kill
   is `ray.kill` at once. Killing the actor kills its worker process and the job with it.
 - A lost node or a killed worker process surfaces as `RayActorError` on the watcher's `wait()` call
@@ -39,6 +42,8 @@ DEFAULT_NAMESPACE = "arkor"
 EXIT_STOPPED = 143
 _WAIT_POLL_S = 2.0
 _INLINE_DATASET_MAX_BYTES = 256 * 1024**2
+_INLINE_CHECKPOINT_MAX_BYTES = 1024**3
+_NAME_RELEASE_WAIT_S = 30.0
 
 
 def _import_ray():  # type: ignore[no-untyped-def]
@@ -143,6 +148,8 @@ class RayExecutor:
 
         spec = json.loads(Path(spec_path).read_text())
         dataset, dataset_name = _inline_dataset(spec)
+        checkpoint = _inline_checkpoint(spec)
+        self._release_name(job_id)
         options = {
             "name": actor_name(job_id),
             "namespace": self.namespace,
@@ -152,7 +159,7 @@ class RayExecutor:
             "max_restarts": 0,
             "max_concurrency": 4,
         }
-        actor = self.ray.remote(JobActor).options(**options).remote(job_id, json.dumps(spec), dataset, dataset_name)
+        actor = self.ray.remote(JobActor).options(**options).remote(job_id, json.dumps(spec), dataset, dataset_name, checkpoint)
         self._watch(job_id, actor)
         logger.info("submitted job %s to Ray as actor %s", job_id, actor_name(job_id))
         return None  # the pid is on some node; `worker_pid()` asks for it
@@ -212,6 +219,18 @@ class RayExecutor:
             return None
         return self.ray.get(actor.pid.remote(), timeout=timeout)
 
+    def _release_name(self, job_id: str) -> None:
+        """Kill an actor a previous run of this job left under its name, and wait until the name is free."""
+        import time
+
+        old = self._lookup(job_id)
+        if old is None:
+            return
+        self._kill_actor(old, job_id)
+        deadline = time.monotonic() + _NAME_RELEASE_WAIT_S
+        while self._lookup(job_id) is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+
     def _actor(self, job_id: str) -> Any:
         with self._lock:
             watch = self._watches.get(job_id)
@@ -266,12 +285,13 @@ class RayExecutor:
                     del self._watches[watch.job_id]
         if exit_info is None:
             return  # shutting down: the job keeps running on Ray
+        # Its result is in hand: the finished actor has nothing left to say, and a resumed run of the
+        # job (started by the callback) needs its name.
+        self._kill_actor(watch.actor, watch.job_id)
         try:
             self.on_exit(exit_info)
         except Exception:
             logger.exception("exit callback failed for job %s", watch.job_id)
-        # Reported (the job's status is final now): the finished actor has nothing left to say.
-        self._kill_actor(watch.actor, watch.job_id)
 
 
 def _exit_from_result(job_id: str, result: dict[str, Any]) -> RayWorkerExit:
@@ -287,6 +307,19 @@ def _describe_actor_death(exc: Exception) -> str:
     if len(text) > 600:
         text = text[:600] + "..."
     return f"the job's Ray worker died (killed, out of memory, or its node was lost): {text}"
+
+
+def _inline_checkpoint(spec: dict[str, Any]) -> dict[str, bytes] | None:
+    """The files (relative path -> bytes) of the checkpoint a resumed job goes on from, when the backend holds them."""
+    resume = spec.get("resume") or {}
+    folder = Path(resume["checkpointDir"]) if resume.get("checkpointDir") else None
+    if folder is None or not folder.is_dir():
+        return None
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    if sum(p.stat().st_size for p in files) > _INLINE_CHECKPOINT_MAX_BYTES:
+        logger.warning("checkpoint %s is too large to ship to Ray; job %s resumes from step 0", folder, spec.get("jobId"))
+        return None
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
 
 
 def _inline_dataset(spec: dict[str, Any]) -> tuple[bytes | None, str]:

@@ -56,6 +56,7 @@ from .events import (
     TrainingCompleted,
     TrainingFailed,
     TrainingLog,
+    TrainingResumed,
     TrainingStarted,
     TrainingStartedMetadata,
     parse_event,
@@ -76,6 +77,8 @@ from .jobs import (
     LR_SCHEDULER_TYPES,
     OPTIMIZERS_ANYWHERE,
     OPTIMIZERS_CUDA_ONLY,
+    DEFAULT_MAX_RESTARTS,
+    DEFAULT_SAVE_TOTAL_LIMIT,
     TERMINAL_STATUSES,
     CheckpointInfo,
     CheckpointListResponse,
@@ -89,6 +92,6 @@ from .jobs import (
     TrainingJob,
     unknown_config_keys,
 )
-from .worker import DatasetAccess, HeartbeatRequest, ReportTarget, WorkerEventBatch, WorkerSpec
+from .worker import DatasetAccess, HeartbeatRequest, ReportTarget, ResumeInfo, WorkerEventBatch, WorkerSpec
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -88,6 +88,16 @@ class TrainingCancelled(_EventBase):
     reason: str | None = None
 
 
+class TrainingResumed(_EventBase):
+    """The job lost its worker (or backend, or Ray node) and goes on from the checkpoint at `step`
+    (0: from the start) as the same job; `restarts` counts the automatic resumes so far."""
+
+    type: Literal["training.resumed"] = "training.resumed"
+    step: int = 0
+    reason: str
+    restarts: int = 0
+
+
 JobEvent = Annotated[
     Union[
         TrainingStarted,
@@ -96,6 +106,7 @@ JobEvent = Annotated[
         TrainingCompleted,
         TrainingFailed,
         TrainingCancelled,
+        TrainingResumed,
     ],
     Field(discriminator="type"),
 ]

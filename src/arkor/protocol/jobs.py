@@ -28,6 +28,8 @@ LR_SCHEDULER_TYPES: tuple[str, ...] = (
     "warmup_stable_decay",
 )
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+DEFAULT_MAX_RESTARTS = 2
+DEFAULT_SAVE_TOTAL_LIMIT = 3
 
 
 class TrainingHyperparameters(BaseModel):
@@ -53,6 +55,10 @@ class TrainingHyperparameters(BaseModel):
     dataset_split: str | None = None
     seed: int | None = None
     dry_run: bool | None = None
+    save_total_limit: int | None = Field(default=None, gt=0, le=1000)
+    """How many of the newest checkpoints a run keeps on disk (older ones are deleted; the final adapter always stays)."""
+    max_restarts: int | None = Field(default=None, ge=0, le=100)
+    """How often a job whose worker, backend or Ray node died is resumed from its last checkpoint before it fails."""
 
 
 class JobConfig(WireModel, TrainingHyperparameters):

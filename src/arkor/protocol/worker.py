@@ -28,6 +28,19 @@ class DatasetAccess(WireModel):
     """Who the download is for (the org id): blob downloads are reused only within one scope."""
 
 
+class ResumeInfo(WireModel):
+    """What a worker restarted for an interrupted job needs to go on where the last one stopped."""
+
+    step: int = 0
+    """The checkpoint to resume from (`<output_dir>/checkpoints/step-<step>`); 0: from the start."""
+    logged_through_step: int = 0
+    """The last step a `training.log` was stored for: the worker does not report steps up to it again."""
+    started_reported: bool = False
+    """`training.started` was already stored; a resumed run does not announce itself as new."""
+    checkpoint_dir: str | None = None
+    """Where the backend holds that checkpoint's files (an executor on another node ships them along)."""
+
+
 class WorkerSpec(WireModel):
     """One job for `python -m arkor.engine.worker --spec FILE`.
 
@@ -44,6 +57,9 @@ class WorkerSpec(WireModel):
     report: ReportTarget | None = None
     resume_from_step: int | None = None
     dataset_access: DatasetAccess | None = None
+    event_base: int = 0
+    """How many events the job already has: this worker's event i is the job's event `event_base + i + 1`."""
+    resume: ResumeInfo | None = None
 
 
 class WorkerEventBatch(WireModel):

@@ -169,6 +169,11 @@ class _BaseClient:
         return self.build_request("POST", f"/v1/jobs/{_seg(job_id)}/cancel", scope=scope), _none
 
     @_route
+    def resume_job(self, job_id: str, scope: Any):  # type: ignore[no-untyped-def]
+        """Re-queue a failed or cancelled job to go on from its last checkpoint (409 otherwise)."""
+        return self.build_request("POST", f"/v1/jobs/{_seg(job_id)}/resume", scope=scope), _json(JobResponse)
+
+    @_route
     def list_artifacts(self, job_id: str, scope: Any):  # type: ignore[no-untyped-def]
         return self.build_request("GET", f"/v1/jobs/{_seg(job_id)}/artifacts", scope=scope), _json(ArtifactListResponse)
 

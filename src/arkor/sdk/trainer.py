@@ -269,6 +269,8 @@ def create_trainer(
     dataset_split: str | None = None,
     seed: int | None = None,
     dry_run: bool | None = None,
+    save_total_limit: int | None = None,
+    max_restarts: int | None = None,
     callbacks: TrainerCallbacks | dict[str, Any] | None = None,
     abort_signal: AbortSignal | None = None,
     context: TrainerContext | None = None,

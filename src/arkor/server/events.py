@@ -7,7 +7,8 @@ Invariants:
   broadcaster holds is filled from the database, so a reader sees every event exactly once.
 - With several replicas (PostgreSQL), `fanout.PostgresFanout` tells the broadcaster about events other
   replicas stored (`remote_events`); the channel then reports a gap and the stream reads the database.
-- After a terminal event the stream sends `event: end` and closes; an idle stream sends `event: ping`.
+- After a terminal event the stream sends `event: end` and closes (unless the job was resumed after
+  it and has newer events); an idle stream sends `event: ping`.
 """
 
 from __future__ import annotations
@@ -232,8 +233,10 @@ async def stream_job_events(
                 yield event.frame()
                 last = event.seq
                 if event.type in TERMINAL_EVENT_TYPES:
-                    yield END_FRAME
-                    return
+                    # A job resumed after this end (`POST /v1/jobs/:id/resume`) has events after it.
+                    if not await anyio.to_thread.run_sync(log.read_after, job_id, event.seq, 1):
+                        yield END_FRAME
+                        return
             if from_database:
                 continue
             if pending and any(event.seq > after_seq for event in pending):

@@ -2,13 +2,16 @@
 
 Every status change goes through `transition()`: an allowed-transition table plus a compare-and-swap
 (`UPDATE jobs SET status=:to WHERE id=:id AND status=:expected`), with the event that announces the
-change appended in the same transaction. Terminal states are final.
+change appended in the same transaction. Terminal states are final, except that an explicit
+resume (`resume()`, `POST /v1/jobs/:id/resume`) puts a failed or cancelled job back in the queue.
 
 A dispatch thread claims the oldest queued job whenever the executor has a free slot (FIFO), writes
 its `WorkerSpec` and launches it; the same loop fails running jobs whose worker went silent. Worker
-exits come back from the executor: an exit without a terminal event fails the job with the reason
-(or ends it `cancelled` when a cancel was asked for). On startup, jobs a previous process left
-`running` are failed ("backend restarted while the job was running").
+exits come back from the executor: an exit without a terminal event (a killed worker, an OOM kill,
+a lost Ray actor, a silent worker, a backend restart found at startup) re-queues the job with a
+`training.resumed` event; its next worker goes on from the newest resumable checkpoint (see
+`resume_plan`). After `maxRestarts` such interruptions the job fails with every reason listed. A
+cancel asked for always wins over a resume.
 
 Scale-out (PostgreSQL + Ray): replicas claim queued jobs with `SELECT ... FOR UPDATE SKIP LOCKED`
 (the CAS still guards the write; SQLite has one writer anyway). An executor that can `adopt` jobs
@@ -34,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from arkor.executors.base import Executor, WorkerExit
 from arkor.protocol import (
+    DEFAULT_MAX_RESTARTS,
     TERMINAL_STATUSES,
     DatasetAccess,
     FileDatasetSource,
@@ -45,6 +49,7 @@ from arkor.protocol import (
 
 from ._util import hash_token, iso_now, new_token
 from .db import Database
+from . import resume_plan
 from .events import Broadcaster, EventLog, StoredEvent
 from .models import DatasetRow, JobRow
 
@@ -52,10 +57,10 @@ logger = logging.getLogger(__name__)
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled", "failed"}),
-    "running": frozenset({"completed", "failed", "cancelled"}),
+    "running": frozenset({"completed", "failed", "cancelled", "queued"}),  # queued: interrupted, resumes
     "completed": frozenset(),
-    "failed": frozenset(),
-    "cancelled": frozenset(),
+    "failed": frozenset({"queued"}),  # only through resume()
+    "cancelled": frozenset({"queued"}),
 }
 
 RESTART_REASON = "backend restarted while the job was running"
@@ -128,7 +133,7 @@ class JobManager:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop dispatching, stop every worker (SIGTERM, then SIGKILL) and fail their jobs with the reason."""
+        """Stop dispatching, stop every worker (SIGTERM, then SIGKILL) and re-queue their jobs (the next backend resumes them)."""
         self._shutting_down = True
         self._stopping.set()
         self.wake()
@@ -145,10 +150,10 @@ class JobManager:
             self._wake.notify_all()
 
     def reconcile(self) -> None:
-        """Fail jobs a previous backend process left running, and stop their orphaned workers.
+        """Re-queue (to resume) jobs a previous backend process left running, and stop their orphaned workers.
 
         With an executor that adopts (Ray), running jobs are watched again instead, and only those
-        whose actor is gone are failed.
+        whose actor is gone are re-queued.
         """
         if hasattr(self.executor, "adopt"):
             self._adopt_running()
@@ -158,9 +163,9 @@ class JobManager:
         for job_id, pid in stale:
             if pid:
                 _kill_orphan_worker(pid, job_id)
-            self.finish(job_id, "running", "failed", error=RESTART_REASON)
+            self.interrupted(job_id, RESTART_REASON)
         if stale:
-            logger.warning("failed %d job(s) left running by a previous backend", len(stale))
+            logger.warning("re-queued %d job(s) left running by a previous backend", len(stale))
 
     # ---- the one transition function --------------------------------------------------------------
 
@@ -184,6 +189,8 @@ class JobManager:
         changes: dict[str, Any] = {"status": target, **(values or {})}
         if target == "running":
             changes.setdefault("started_at", iso_now())
+        if target == "queued":  # interrupted or resumed: the old worker's token and pid are void
+            changes.update(worker_token_hash=None, pid=None)
         if target in TERMINAL_STATUSES:
             changes["completed_at"] = iso_now()
             changes["worker_token_hash"] = None
@@ -239,8 +246,10 @@ class JobManager:
             with self.db.write() as session:
                 session.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
             if not self.executor.cancel(job_id, grace_s=self.cancel_grace_s):
-                # No worker here (it just exited, or a restart lost it): end the job now.
-                self.finish(job_id, "running", "cancelled", step=job.last_step)
+                # No worker here (it just exited, or a restart lost it): end the job now, even when
+                # it was re-queued to resume meanwhile (cancel wins).
+                if not self.finish(job_id, "running", "cancelled", step=job.last_step):
+                    self.finish(job_id, "queued", "cancelled", error="cancelled while waiting to resume")
         with self.db.read() as session:
             return session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar_one()
 
@@ -281,6 +290,9 @@ class JobManager:
                     return []
             if status != "running":
                 raise JobConflict(f"job is {status}; its events are no longer accepted")
+            payloads = self._drop_replayed(session, job_id, payloads)
+            if not payloads:
+                return []
             stored: list[StoredEvent] = []
             body = payloads[:-1] if terminal else payloads
             if body:
@@ -302,6 +314,31 @@ class JobManager:
             self.wake()
         return stored
 
+    def _drop_replayed(self, session: Session, job_id: str, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A resumed worker redoes the steps after its checkpoint; a client must see each step once.
+
+        The worker already leaves out what its spec says was stored; this guards against any worker
+        that does not: log and checkpoint steps never go backwards or repeat, `training.started` is said once.
+        """
+        kinds = {p["type"] for p in payloads}
+        if not kinds & {"training.log", "training.started", "checkpoint.saved"}:
+            return payloads
+        last_step = {"training.log": resume_plan.last_logged_step(session, job_id)}
+        if "checkpoint.saved" in kinds:
+            last_step["checkpoint.saved"] = resume_plan.last_checkpoint_step(session, job_id)
+        started = "training.started" in kinds and resume_plan.has_event(session, job_id, "training.started")
+        kept = []
+        for payload in payloads:
+            kind = payload["type"]
+            if kind in last_step and isinstance(payload.get("step"), int):
+                if payload["step"] <= last_step[kind]:
+                    continue
+                last_step[kind] = payload["step"]
+            if payload["type"] == "training.started" and started:
+                continue
+            kept.append(payload)
+        return kept
+
     # ---- executor callbacks ---------------------------------------------------------------------------
 
     def on_worker_exit(self, exit_info: WorkerExit) -> None:
@@ -313,33 +350,85 @@ class JobManager:
             self.wake()
             return  # it reported its own end (or was ended by the backend) before exiting
         reason = self._kill_reasons.pop(job_id, None)
-        if job.cancel_requested:
-            self.finish(job_id, "running", "cancelled", step=job.last_step)
-        elif self._shutting_down:
-            self.finish(job_id, "running", "failed", error=SHUTDOWN_REASON, step=job.last_step)
+        if self._shutting_down:
+            message = SHUTDOWN_REASON
         else:
             message = reason or exit_info.describe()
             tail = _last_lines(exit_info.log_tail, 5)
             if tail and reason is None:
                 message += f". Last worker output:\n{tail}"
-            self.finish(job_id, "running", "failed", error=message, step=job.last_step)
+        self.interrupted(job_id, message)
         self.wake()
+
+    def interrupted(self, job_id: str, reason: str) -> str | None:
+        """A running job lost its worker without a terminal event: cancel it if that was asked for,
+        else re-queue it to resume from its newest checkpoint, or fail it once `maxRestarts` are used.
+
+        Returns the status it got (None when it was no longer running).
+        """
+        with self.db.write() as session:
+            job = session.get(JobRow, job_id)
+            if job is None or job.status != "running":
+                return None
+            step = job.last_step
+            if job.cancel_requested:
+                target, event, error = "cancelled", {"type": "training.cancelled", "reason": "cancelled by user"}, None
+            else:
+                past = resume_plan.history(session, job_id)
+                limit = _max_restarts(job.config)
+                if past.restarts >= limit:
+                    error = resume_plan.exhausted_message(limit, [*past.reasons, reason])
+                    target, event = "failed", {"type": "training.failed", "error": error}
+                else:
+                    resume_step = resume_plan.resumable_step(session, job_id)
+                    target, error = "queued", None
+                    event = {"type": "training.resumed", "step": resume_step, "reason": reason, "restarts": past.restarts + 1}
+                    step = None
+            if step is not None:
+                event["step"] = step
+            stored = self.transition(session, job_id, "running", target, error=error, event=event)
+        if stored is None:
+            return None
+        if target == "queued":
+            logger.warning("job %s was interrupted (%s); re-queued to resume from step %s", job_id, reason, event["step"])
+        self.broadcaster.publish(stored)
+        self.wake()
+        return target
+
+    def resume(self, job_id: str) -> str:
+        """Put a failed or cancelled job back in the queue to go on from its newest checkpoint, as the same job.
+
+        Raises KeyError for an unknown job and JobConflict when it is not failed or cancelled.
+        """
+        with self.db.write() as session:
+            job = session.get(JobRow, job_id)
+            if job is None:
+                raise KeyError(job_id)
+            if job.status not in ("failed", "cancelled"):
+                what = "it completed; there is nothing left to train" if job.status == "completed" else f"it is {job.status}"
+                raise JobConflict(f"only a failed or cancelled job can be resumed; {what}")
+            event = {"type": "training.resumed", "step": resume_plan.resumable_step(session, job_id),
+                     "reason": resume_plan.MANUAL_RESUME_REASON, "restarts": 0}
+            stored = self.transition(
+                session, job_id, job.status, "queued", event=event,
+                values={"error": None, "completed_at": None, "cancel_requested": False},
+            )
+        if stored is None:
+            raise JobConflict("the job changed while it was being resumed; try again")
+        self.broadcaster.publish(stored)
+        self.wake()
+        return "queued"
 
     def _adopt_running(self, *, grace_s: float = ADOPT_GRACE_S) -> None:
         watched = set(self.executor.running())
         with self.db.read() as session:
-            rows = session.execute(
-                select(JobRow.id, JobRow.last_step, JobRow.heartbeat_at, JobRow.cancel_requested).where(JobRow.status == "running")
-            ).all()
-        for job_id, last_step, heartbeat_at, cancel_requested in rows:
+            rows = session.execute(select(JobRow.id, JobRow.heartbeat_at).where(JobRow.status == "running")).all()
+        for job_id, heartbeat_at in rows:
             if job_id in watched or self.executor.adopt(job_id):  # type: ignore[attr-defined]
                 continue
             if grace_s and (heartbeat_at or 0) > time.time() - grace_s:
                 continue  # just claimed elsewhere; its actor may not exist yet
-            if cancel_requested:
-                self.finish(job_id, "running", "cancelled", step=last_step)
-            else:
-                self.finish(job_id, "running", "failed", error=ACTOR_LOST_REASON, step=last_step)
+            self.interrupted(job_id, ACTOR_LOST_REASON)
 
     # ---- dispatch loop ----------------------------------------------------------------------------------
 
@@ -371,10 +460,10 @@ class JobManager:
                     job = session.execute(oldest).scalar_one_or_none()
                     if job is None:
                         return
-                    claimed = self.transition(
-                        session, job.id, "queued", "running",
-                        values={"worker_token_hash": hash_token(token), "heartbeat_at": time.time()},
-                    )
+                    values: dict[str, Any] = {"worker_token_hash": hash_token(token), "heartbeat_at": time.time()}
+                    if job.started_at:  # a resumed job keeps the time it first started
+                        values["started_at"] = job.started_at
+                    claimed = self.transition(session, job.id, "queued", "running", values=values)
                 if claimed is None:
                     continue  # cancelled (or claimed by another replica) meanwhile
                 try:
@@ -409,8 +498,14 @@ class JobManager:
 
                 allowed_file_path(config.dataset_source.path, access.file_roots)
         report = ReportTarget(url=self.report_url, token=token) if self.report_url else None
-        spec = WorkerSpec(job_id=job.id, config=config, output_dir=str(self.paths.work / job.id), report=report,
-                          dataset_access=access)
+        with self.db.read() as session:
+            event_base = self.log.last_seq(session, job.id)
+            resume = resume_plan.resume_info(session, job.id, self.paths.artifacts)
+        spec = WorkerSpec(
+            job_id=job.id, config=config, output_dir=str(self.paths.work / job.id), report=report,
+            dataset_access=access, event_base=event_base, resume=resume,
+            resume_from_step=resume.step if resume else None,
+        )
         path = self.spec_path(job.id)
         # It holds the job's worker token: created 0600 from the start (never readable for a moment),
         # under a fresh name so nobody can have opened it before, then renamed into place.
@@ -457,7 +552,12 @@ class JobManager:
             self._kill_reasons[job_id] = reason
             if not self.executor.kill(job_id):
                 self._kill_reasons.pop(job_id, None)
-                self.finish(job_id, "running", "failed", error=reason, step=last_step)
+                self.interrupted(job_id, reason)
+
+
+def _max_restarts(config: dict[str, Any]) -> int:
+    value = config.get("maxRestarts") if isinstance(config, dict) else None
+    return value if isinstance(value, int) and value >= 0 else DEFAULT_MAX_RESTARTS
 
 
 def _last_lines(text: str, count: int) -> str:

@@ -21,8 +21,8 @@ def _upload(api: Api, count: int = 16) -> dict:
     return {"type": "uploaded", "datasetId": response.json()["datasetId"]}
 
 
-def _long_job(api: Api) -> dict:
-    return api.submit(TINY, datasetSource=_upload(api), maxSteps=100000, loggingSteps=1, batchSize=2)
+def _long_job(api: Api, **config) -> dict:  # type: ignore[no-untyped-def]
+    return api.submit(TINY, datasetSource=_upload(api), maxSteps=100000, loggingSteps=1, batchSize=2, **config)
 
 
 def _wait_gone(pid: int, timeout: float = 30) -> bool:
@@ -73,7 +73,7 @@ def test_cancel_running_ray_job_leaves_nothing_running(make_replica, ray_head) -
 def test_killed_ray_worker_fails_the_job_with_the_reason(make_replica, ray_head) -> None:  # type: ignore[no-untyped-def]
     replica = make_replica("solo")
     api = Api(replica.url)
-    job = _long_job(api)
+    job = _long_job(api, maxRestarts=0)  # resuming is tests/integration/resume/test_ray_resume.py
     events_of(api.frames(job["id"], limit=2, timeout=180))
     pid = ray_head.probe(job["id"])
     assert pid is not None

@@ -44,7 +44,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     base = spec["report"]["url"].rstrip("/") + f"/internal/jobs/{job_id}"
     client = httpx.Client(headers={"Authorization": f"Bearer {spec['report']['token']}"}, timeout=10)
-    emitted = 0
+    emitted = spec.get("eventBase", 0)  # a resumed job already has events
 
     if mode != "stubborn":
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -67,7 +67,9 @@ def test_transition_is_compare_and_swap_and_terminal_is_final(db: Database, tmp_
     with pytest.raises(ValueError):
         with db.write() as session:
             manager.transition(session, "j", "failed", "running")
-    assert all(not ALLOWED_TRANSITIONS[s] for s in ("completed", "failed", "cancelled"))
+    # Terminal is final, except that an explicit resume puts a failed or cancelled job back in the queue.
+    assert not ALLOWED_TRANSITIONS["completed"]
+    assert all(ALLOWED_TRANSITIONS[s] == {"queued"} for s in ("failed", "cancelled"))
 
 
 def test_validation_messages_name_the_wire_field() -> None:

@@ -32,6 +32,7 @@ from arkor.protocol import (
 
 from ..config import TrainingPlan, resolve_plan
 from ..reporting import FolderReporter
+from . import resume_state
 from .loss import labelled_token_loss_sum
 from .setup import build_optimizer, build_scheduler, load_lora_model, save_adapter
 
@@ -73,15 +74,24 @@ def _oom_message(plan: TrainingPlan | None, step: int) -> str:
     )
 
 
-def _batches_forever(examples: list, plan: TrainingPlan, pad_id: int) -> Iterator[tuple[int, dict]]:
-    """(epoch, collated batch) pairs, epoch after epoch, length-grouped by the data module."""
+def _batches_forever(examples: list, plan: TrainingPlan, pad_id: int, skip: int = 0) -> Iterator[tuple[int, dict]]:
+    """(epoch, collated batch) pairs, epoch after epoch, length-grouped by the data module; the first
+    `skip` batches (those a resumed run already trained on) are passed over without collating."""
     from ..data import collate, iter_batches
 
-    epoch = 0
+    per_epoch = max(1, math.ceil(len(examples) / plan.batch_size))
+    epoch, skip = divmod(skip, per_epoch)
     while True:
         for batch in iter_batches(examples, batch_size=plan.batch_size, seed=plan.seed, epoch=epoch):
+            if skip:
+                skip -= 1
+                continue
             yield epoch, collate(batch, pad_id)
         epoch += 1
+
+
+def _replayed(event: Any) -> None:
+    """Where a resumed run's log of a step the backend already stored goes: nowhere."""
 
 
 def _evaluate(model: Any, examples: list, plan: TrainingPlan, pad_id: int) -> float | None:
@@ -116,16 +126,18 @@ def run_training(
     progress: _Progress | None = None,
     device: str | None = None,
     dataset_access: DatasetAccess | None = None,
+    resume: Any = None,
 ) -> str:
     """Run one job, emitting its events through `reporter`. Returns "completed" or "failed";
     raises TrainingCancelled when `stop_requested` is set (no terminal event is emitted for that:
-    whoever asked for the stop records the cancellation)."""
+    whoever asked for the stop records the cancellation). `resume` (a `ResumeInfo`) continues an
+    interrupted run from its checkpoint (see `resume_state`)."""
     stop_requested = stop_requested or threading.Event()
     progress = progress or _Progress()
     plan: TrainingPlan | None = None
     try:
         plan = resolve_plan(config, device=device, dtype=None if device is None else ("float32" if device == "cpu" else "bfloat16"))
-        return _train(job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress, dataset_access)
+        return _train(job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress, dataset_access, resume)
     except TrainingCancelled:
         raise
     except (ConfigError, DatasetValidationError, ModelNotAvailableError, ArkorError) as exc:
@@ -150,6 +162,7 @@ def _train(
     base_dir: Path | None,
     progress: _Progress,
     dataset_access: DatasetAccess | None = None,
+    resume: Any = None,
 ) -> str:
     import torch
 
@@ -166,38 +179,47 @@ def _train(
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     total_steps = plan.total_steps(len(dataset.train))
-    reporter.emit(
-        TrainingStarted(
-            metadata=TrainingStartedMetadata(
-                device=plan.device,
-                dtype=plan.dtype,
-                model=plan.model_id,
-                trainable_params=trainable,
-                total_params=total,
-                dataset_rows=len(dataset.train),
-                eval_rows=len(dataset.eval),
-                max_steps=total_steps,
-                dataset_format=dataset.format,
-                load_seconds=round(time.monotonic() - started, 2),
-                dataset_stats=dataset.stats,
-            )
+    started_event = TrainingStarted(
+        metadata=TrainingStartedMetadata(
+            device=plan.device,
+            dtype=plan.dtype,
+            model=plan.model_id,
+            trainable_params=trainable,
+            total_params=total,
+            dataset_rows=len(dataset.train),
+            eval_rows=len(dataset.eval),
+            max_steps=total_steps,
+            dataset_format=dataset.format,
+            load_seconds=round(time.monotonic() - started, 2),
+            dataset_stats=dataset.stats,
         )
     )
+    if resume is None or not resume.started_reported:  # a resumed run is not announced as new
+        reporter.emit(started_event)
 
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     optimizer = build_optimizer(model, plan)
     scheduler = build_scheduler(optimizer, plan, total_steps)
-    batches = _batches_forever(dataset.train, plan, pad_id)
-    steps_per_epoch = max(1, math.ceil(len(dataset.train) / plan.batch_size)) / plan.gradient_accumulation_steps
+    loop = resume_state.LoopState()
+    found = resume_state.find_resumable(output_dir, at_most=resume.step) if resume is not None and resume.step else None
+    if found is not None:
+        loop = resume_state.restore(found[1], model=model, optimizer=optimizer, scheduler=scheduler)
+        log.info("resumed from the checkpoint of step %s (%s)", loop.step, found[1])
+    logged_through = resume.logged_through_step if resume is not None else 0
+    batches = _batches_forever(dataset.train, plan, pad_id, skip=loop.micro_batches)
+    batches_per_epoch = max(1, math.ceil(len(dataset.train) / plan.batch_size))
+    steps_per_epoch = batches_per_epoch / plan.gradient_accumulation_steps
+    keep_checkpoints = resume_state.keep_limit(config)
 
     model.train()
-    window_losses: list[float] = []
-    window_samples = window_tokens = 0
+    window_losses: list[float] = list(loop.window_losses)
+    window_samples, window_tokens = loop.window_samples, loop.window_tokens
     window_start = time.monotonic()
-    run_tokens = run_samples = 0
-    last_loss = last_eval = None
-    micro_done = 0
-    for step in range(1, total_steps + 1):
+    run_tokens, run_samples = loop.run_tokens, loop.run_samples
+    last_loss, last_eval = loop.last_loss, loop.last_eval
+    micro_done = loop.micro_batches
+    progress.step = loop.step
+    for step in range(loop.step + 1, total_steps + 1):
         if stop_requested.is_set():
             raise TrainingCancelled(step - 1)
         micro = [next(batches) for _ in range(plan.gradient_accumulation_steps)]
@@ -230,7 +252,8 @@ def _train(
             eval_loss = last_eval = _evaluate(model, dataset.eval, plan, pad_id)
         if step % plan.logging_steps == 0 or step == total_steps or eval_loss is not None:
             elapsed = max(time.monotonic() - window_start, 1e-9)
-            reporter.emit(
+            report = reporter.emit if step > logged_through else _replayed  # a resumed run's replayed steps stay unreported
+            report(
                 TrainingLog(
                     step=step,
                     loss=sum(window_losses) / len(window_losses) if window_losses else None,
@@ -247,9 +270,18 @@ def _train(
             window_start = time.monotonic()
 
         if plan.save_steps and step % plan.save_steps == 0 and step != total_steps:
-            folder = save_adapter(model, plan, output_dir / "checkpoints" / f"step-{step}", step=step, config=config,
-                                  job_id=job_id)
-            reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
+            state = resume_state.LoopState(
+                step=step, micro_batches=micro_done, epoch=micro_done // batches_per_epoch,
+                batch_index=micro_done % batches_per_epoch, window_losses=list(window_losses),
+                window_samples=window_samples, window_tokens=window_tokens, run_samples=run_samples,
+                run_tokens=run_tokens, last_loss=last_loss, last_eval=last_eval,
+            )
+            folder = resume_state.save_checkpoint(
+                model=model, optimizer=optimizer, scheduler=scheduler, plan=plan, config=config,
+                output_dir=output_dir, loop=state, keep=keep_checkpoints, job_id=job_id,
+            )
+            if resume is None or step > resume.step:  # the backend holds the ones up to resume.step already
+                reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
 
     runtime = time.monotonic() - started
     metrics: dict[str, Any] = {
@@ -261,8 +293,21 @@ def _train(
         "trainTokens": run_tokens,
         "device": plan.device,
     }
-    folder = save_adapter(model, plan, output_dir / "final", step=total_steps, config=config, job_id=job_id,
-                          metrics=metrics)
+    if resume is not None:  # the last worker of an interrupted job: where it went on from (0: the start)
+        metrics["resumedFromStep"] = found[0] if found is not None else 0
+    try:
+        folder = save_adapter(model, plan, output_dir / "final", step=total_steps, config=config, job_id=job_id,
+                              metrics=metrics)
+    except Exception as exc:
+        fault = resume_state.as_disk_fault(exc)
+        if fault is None:
+            raise
+        raise resume_state.CheckpointWriteError(
+            resume_state.disk_fault_message(
+                "Saving the final adapter", output_dir / "final", fault, needed_mb=resume_state.estimated_checkpoint_mb(model) / 3,
+                hint="then resume the job with `arkor jobs resume JOB` (it goes on from its last checkpoint)",
+            )
+        ) from None
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     reporter.emit(TrainingCompleted(metrics=metrics, artifacts=reporter.publish_files(folder)))
     return "completed"

@@ -77,13 +77,30 @@ async def put_artifact(request: Request, services: ServicesDep, job_id: str, pat
     await anyio.to_thread.run_sync(_authorize_worker, services, job_id, credentials)
     storage = storage_for(services.settings)
     staging = storage.staging_dir(job_id)
-    tmp, sha256, size = await receive_file(request.stream(), staging, suffix=".part", max_bytes=services.settings.max_upload_bytes)
     try:
-        await anyio.to_thread.run_sync(storage.put, job_id, relative, tmp)
-    finally:
-        tmp.unlink(missing_ok=True)
+        tmp, sha256, size = await receive_file(request.stream(), staging, suffix=".part", max_bytes=services.settings.max_upload_bytes)
+        try:
+            await anyio.to_thread.run_sync(storage.put, job_id, relative, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:  # a full or failing disk: the worker ends the job with this, it does not retry
+        raise ApiError(507, _storage_fault(str(relative), storage.url, exc), code="insufficient_storage") from None
     await anyio.to_thread.run_sync(_index_artifact, services, job_id, str(relative), size, sha256)
     return {"pathname": str(relative), "size": size, "sha256": sha256, "url": artifact_url(job_id, str(relative))}
+
+
+def _storage_fault(pathname: str, where: str, exc: OSError) -> str:
+    import errno
+
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        problem = f"its artifact store ({where}) is full ({reason}). Free space there"
+    else:
+        problem = f"writing to its artifact store ({where}) failed ({reason}). Check that disk"
+    return (
+        f"The backend could not store the artifact {pathname}: {problem}, then resume the job with "
+        "`arkor jobs resume JOB` (it goes on from its last stored checkpoint)."
+    )
 
 
 def _index_artifact(services, job_id: str, pathname: str, size: int, sha256: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Jobs: create (idempotent with `Idempotency-Key`), list, read, cancel."""
+"""Jobs: create (idempotent with `Idempotency-Key`), list, read, cancel, resume."""
 
 from __future__ import annotations
 
@@ -99,3 +99,19 @@ async def cancel(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
         status = row.status
     row = await anyio.to_thread.run_sync(load_job, services, scope, job_id)
     return {"ok": True, "job": job_wire(row).to_wire()}
+
+
+@router.post(
+    "/v1/jobs/{job_id}/resume",
+    summary="Resume a failed or cancelled job from its last checkpoint, as the same job (409 otherwise)",
+)
+async def resume(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
+    await anyio.to_thread.run_sync(load_job, services, scope, job_id)
+    try:
+        await anyio.to_thread.run_sync(services.manager.resume, job_id)
+    except JobConflict as exc:
+        raise ApiError(409, str(exc), code="job_not_resumable") from None
+    except KeyError:
+        raise not_found(f"Job `{job_id}`") from None
+    row = await anyio.to_thread.run_sync(load_job, services, scope, job_id)
+    return JobResponse(job=job_wire(row)).to_wire()

@@ -1,0 +1,58 @@
+"""Fixtures for the resume tests: real backends on 127.0.0.1 (temp data dir, SQLite), the scripted fake
+worker (fast mechanics) or the real worker on the tiny model (chaos, determinism)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # server_helpers.Api, the fake worker
+
+from arkor.server.runner import BackgroundServer  # noqa: E402
+from arkor.server.settings import ServerSettings  # noqa: E402
+
+from server_helpers import FAKE_WORKER  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARKOR_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackgroundServer]]:
+    servers: list[BackgroundServer] = []
+
+    def start(**overrides: Any) -> BackgroundServer:
+        settings = {
+            "data_dir": tmp_path / "data",
+            "worker_command": [sys.executable, str(FAKE_WORKER)],
+            "heartbeat_timeout_s": 30,
+            "cancel_grace_s": 3,
+            "sse_ping_interval_s": 1,
+            "watchdog_interval_s": 0.2,
+            **overrides,
+        }
+        server = BackgroundServer(ServerSettings(**settings)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        if server.server.started and not server.server.should_exit:
+            server.stop()
+
+
+@pytest.fixture
+def backend(make_backend: Callable[..., BackgroundServer]) -> BackgroundServer:
+    return make_backend()
+
+
+@pytest.fixture
+def api(backend: BackgroundServer):  # type: ignore[no-untyped-def]
+    from server_helpers import Api
+
+    return Api(backend.url)
