@@ -15,12 +15,15 @@ from arkor.sdk.state import ProjectState
 from sdk_scripted_backend import JOB, event
 
 
-def _running_job(_: Any) -> tuple[int, dict[str, str], bytes]:
-    return 200, {}, json.dumps({"job": {**JOB, "status": "running"}}).encode()
+STREAM = "/v1/jobs/job_1/events/stream"
 
 
 def test_follow_backs_off_on_clean_closes_and_resumes_after_the_last_event(backend: Any) -> None:
-    backend.overrides[("GET", "/v1/jobs/job_1")] = _running_job
+    def job_snapshot(_: Any) -> tuple[int, dict[str, str], bytes]:  # running until its last stream was served
+        status = "completed" if len(backend.of("GET", STREAM)) >= 5 else "running"
+        return 200, {}, json.dumps({"job": {**JOB, "status": status}}).encode()
+
+    backend.overrides[("GET", "/v1/jobs/job_1")] = job_snapshot
     backend.streams = [
         [],  # closes cleanly at once, the job still running
         [event("training.started", 1), event("training.log", 2, step=1, loss=2.5)],
@@ -39,5 +42,5 @@ def test_follow_backs_off_on_clean_closes_and_resumes_after_the_last_event(backe
     # A pause before every reopen: empty close (backoff 1s), clean close after progress (1s),
     # empty close (1s), 503 (2s, doubling) -- never an immediate reconnect.
     assert sleeps == [1.0, 1.0, 1.0, 2.0]
-    streams = backend.of("GET", "/v1/jobs/job_1/events/stream")
+    streams = backend.of("GET", STREAM)
     assert [r.headers.get("last-event-id") for r in streams] == [None, None, "2", "2", "2"]

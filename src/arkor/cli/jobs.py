@@ -121,13 +121,20 @@ def follow_job(client: Any, job_id: str, state: Any, print_event: Callable[[dict
     runs is retried after a pause, never in a tight loop). Returns the job's final snapshot."""
     from arkor.sdk import _drivers
     from arkor.sdk._wait_flow import ReconnectPolicy, WaitState, wait_flow
+    from arkor.protocol import TERMINAL_STATUSES
     from arkor.sdk.callbacks import TrainerCallbacks
 
     job = client.get_job(job_id, state).job
-    flow = wait_flow(WaitState(job=job), policy or ReconnectPolicy(), TrainerCallbacks(),
-                     lambda step, job, artifacts: None, lambda: None, on_event=print_event)
-    result = _drivers.drive_sync(flow, client=client, job_id=job.id, scope=state, signal=None, sleep=sleep)
-    return result.job
+    cursor = WaitState(job=job)
+    while True:
+        flow = wait_flow(cursor, policy or ReconnectPolicy(), TrainerCallbacks(),
+                         lambda step, job, artifacts: None, lambda: None, on_event=print_event)
+        result = _drivers.drive_sync(flow, client=client, job_id=job.id, scope=state, signal=None, sleep=sleep)
+        latest = client.get_job(job.id, state).job
+        if latest.status in TERMINAL_STATUSES:
+            return result.job
+        # Resumed since the end the stream replayed (`arkor jobs resume`): its events go on after it.
+        cursor = WaitState(job=latest, last_event_id=cursor.last_event_id)
 
 
 @jobs_group.command("logs")

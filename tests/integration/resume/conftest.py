@@ -34,6 +34,7 @@ def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackgroundServer]]:
             "cancel_grace_s": 3,
             "sse_ping_interval_s": 1,
             "watchdog_interval_s": 0.2,
+            "file_dataset_roots": str(tmp_path),  # the tests' datasets live there (the data dir stays refused)
             **overrides,
         }
         server = BackgroundServer(ServerSettings(**settings)).start()

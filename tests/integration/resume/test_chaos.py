@@ -67,6 +67,7 @@ class Backend:
             "ARKOR_WATCHDOG_INTERVAL_S": "0.2",
             "ARKOR_SSE_PING_INTERVAL_S": "1",
             "ARKOR_CANCEL_GRACE_S": "5",
+            "ARKOR_FILE_DATASET_ROOTS": str(tmp_path),
         }
         self.env.pop("ARKOR_WORKER_COMMAND", None)
 
