@@ -42,6 +42,7 @@ class TrainerInput(TrainingHyperparameters):
     dataset: Any
     lora: LoraInput | None = None
     dataset_format: DatasetFormatName | None = None
+    eval_dataset: Any = None  # any dataset source, checked like `dataset`
 
     @field_validator("dataset_format", mode="before")
     @classmethod
@@ -70,7 +71,8 @@ def _describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str]:
         return field, f"is not a known field.{_did_you_mean(leaf, choices)} Allowed: {', '.join(choices)}"
     if error["type"] == "missing":
         return field, "is required"
-    return field, f"{error['msg']} (got {error.get('input')!r})"
+    message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own checks
+    return field, f"{message} (got {error.get('input')!r})"
 
 
 def validate_trainer_input(raw: dict[str, Any], *, base_dir: Any = None) -> tuple[TrainerInput, Any]:
@@ -90,27 +92,37 @@ def validate_trainer_input(raw: dict[str, Any], *, base_dir: Any = None) -> tupl
     if isinstance(model, str) and model and not is_accepted_model(model, base_dir=base_dir):
         problems.append(("model", unsupported_model_message(model)))
 
-    dataset_source = None
-    if "dataset" in raw:
-        dataset = raw["dataset"]
-        if hasattr(dataset, "to_wire"):
-            dataset = dataset.to_wire()
-        try:
-            dataset_source = _DATASET_ADAPTER.validate_python(dataset)
-        except ValidationError as exc:
-            kinds = "huggingface {name, split?, subset?}, blob {url, token?}, file {path}"
-            first = exc.errors()[0]
-            field, message = _describe(first, prefix="dataset.")
-            problems.append((field, f"{message}. A dataset is one of: {kinds}"))
+    dataset_source = _dataset_source(raw, "dataset", problems)
+    eval_source = _dataset_source(raw, "eval_dataset", problems)
     if problems:
         raise TrainerConfigError(problems)
     assert parsed is not None
+    if eval_source is not None:
+        parsed = parsed.model_copy(update={"eval_dataset": eval_source})
     return parsed, dataset_source
+
+
+def _dataset_source(raw: dict[str, Any], key: str, problems: list[tuple[str, str]]) -> Any:
+    """The parsed source under `key` (None when absent or invalid; problems are appended)."""
+    if raw.get(key) is None:
+        return None
+    dataset = raw[key]
+    if hasattr(dataset, "to_wire"):
+        dataset = dataset.to_wire()
+    try:
+        return _DATASET_ADAPTER.validate_python(dataset)
+    except ValidationError as exc:
+        kinds = "huggingface {name, split?, subset?}, blob {url, token?}, file {path}"
+        field, message = _describe(exc.errors()[0], prefix=f"{key}.")
+        problems.append((field, f"{message}. A dataset is one of: {kinds}"))
+        return None
 
 
 def build_job_config(trainer_input: TrainerInput, dataset_source: Any) -> JobConfig:
     """The wire `JobConfig` of a validated input (only set fields are sent)."""
-    fields = trainer_input.model_dump(exclude_none=True, exclude={"name", "model", "dataset", "lora"})
+    fields = trainer_input.model_dump(exclude_none=True, exclude={"name", "model", "dataset", "lora", "eval_dataset"})
+    if trainer_input.eval_dataset is not None:
+        fields["eval_dataset"] = trainer_input.eval_dataset
     lora = trainer_input.lora
     if lora is not None:
         fields.update(lora_r=lora.r, lora_alpha=lora.alpha)

@@ -129,7 +129,13 @@ def _replay(existing: JobRow, fingerprint: str, key: str) -> CreatedJob:
 
 
 def _check_dataset(db: Database, scope: Scope, config: JobConfig, allow_file_datasets: bool) -> None:
-    source = config.dataset_source
+    # The training set and the optional task-accuracy set follow the same rules.
+    _check_dataset_source(db, scope, config.dataset_source, "datasetSource", allow_file_datasets)
+    if config.eval_dataset is not None:
+        _check_dataset_source(db, scope, config.eval_dataset, "evalDataset", allow_file_datasets)
+
+
+def _check_dataset_source(db: Database, scope: Scope, source: object, key: str, allow_file_datasets: bool) -> None:
     if isinstance(source, UploadedDatasetSource):
         with db.read() as session:
             found = session.execute(
@@ -138,22 +144,22 @@ def _check_dataset(db: Database, scope: Scope, config: JobConfig, allow_file_dat
         if found is None:
             raise ApiError(
                 400,
-                f"config.datasetSource.datasetId {source.dataset_id!r} is not a dataset uploaded to this org; "
+                f"config.{key}.datasetId {source.dataset_id!r} is not a dataset uploaded to this org; "
                 "upload it with POST /v1/datasets first",
-                param="config.datasetSource.datasetId",
+                param=f"config.{key}.datasetId",
             )
     elif isinstance(source, FileDatasetSource):
         if not allow_file_datasets:
             raise ApiError(
                 400,
-                "config.datasetSource of type 'file' is disabled on this backend; upload the file with "
+                f"config.{key} of type 'file' is disabled on this backend; upload the file with "
                 "POST /v1/datasets and use {\"type\": \"uploaded\", \"datasetId\": ...}",
-                param="config.datasetSource",
+                param=f"config.{key}",
             )
         if not os.path.isabs(source.path) or not os.path.isfile(source.path):
             raise ApiError(
                 400,
-                f"config.datasetSource.path {source.path!r} is not an absolute path of a file on the backend's "
+                f"config.{key}.path {source.path!r} is not an absolute path of a file on the backend's "
                 "machine; upload the file with POST /v1/datasets instead",
-                param="config.datasetSource.path",
+                param=f"config.{key}.path",
             )

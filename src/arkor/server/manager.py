@@ -381,15 +381,16 @@ class JobManager:
 
     def _write_spec(self, job: JobRow, token: str) -> Path:
         config = JobConfig.model_validate(job.config)
-        source = config.dataset_source
-        if isinstance(source, UploadedDatasetSource):
-            with self.db.read() as session:
-                dataset = session.execute(
-                    select(DatasetRow).where(DatasetRow.id == source.dataset_id, DatasetRow.org_id == job.org_id)
-                ).scalar_one_or_none()
-            if dataset is None:
-                raise FileNotFoundError(f"uploaded dataset {source.dataset_id} no longer exists")
-            config = config.model_copy(update={"dataset_source": FileDatasetSource(path=dataset.path)})
+        for key in ("dataset_source", "eval_dataset"):  # a worker reads files, not upload ids
+            source = getattr(config, key)
+            if isinstance(source, UploadedDatasetSource):
+                with self.db.read() as session:
+                    dataset = session.execute(
+                        select(DatasetRow).where(DatasetRow.id == source.dataset_id, DatasetRow.org_id == job.org_id)
+                    ).scalar_one_or_none()
+                if dataset is None:
+                    raise FileNotFoundError(f"uploaded dataset {source.dataset_id} no longer exists")
+                config = config.model_copy(update={key: FileDatasetSource(path=dataset.path)})
         report = ReportTarget(url=self.report_url, token=token) if self.report_url else None
         spec = WorkerSpec(job_id=job.id, config=config, output_dir=str(self.paths.work / job.id), report=report)
         path = self.paths.specs / f"{job.id}.json"
