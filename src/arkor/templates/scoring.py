@@ -31,6 +31,7 @@ SCORED_FIELDS: dict[str, tuple[str, ...]] = {
     "translate": ("detected_language", "translation"),
     "redaction": ("count", "tags", "redacted"),
 }
+SPLITS: tuple[str, ...] = ("train", "eval", "handwritten")
 VALID_JSON = "valid_json"
 EXACT_FIELDS = "exact_fields"
 TRANSLATION_CHRF = "translation_chrf"
@@ -60,9 +61,10 @@ def data_dir(template: str) -> Path:
 
 
 def load_rows(template: str, split: str) -> list[dict[str, Any]]:
-    """Parsed chat rows (``{"messages": [...]}``) of ``split`` ("train" or "eval")."""
-    if split not in ("train", "eval"):
-        raise ConfigError(f"unknown split {split!r}; use 'train' or 'eval'", field="split")
+    """Parsed chat rows (``{"messages": [...]}``) of ``split``: "train", "eval" (generated, held
+    out), or "handwritten" (written by hand in words the generator never uses; never trained on)."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}", field="split")
     path = data_dir(template) / f"{split}.jsonl"
     rows = []
     with path.open(encoding="utf-8") as handle:
@@ -73,13 +75,16 @@ def load_rows(template: str, split: str) -> list[dict[str, Any]]:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}:{line_number}: not valid JSON ({exc.msg}); "
-                                  "regenerate with scripts/make_template_data.py") from None
+                                  "regenerate with scripts/make_template_data.py"
+                                  + (" (handwritten.jsonl is edited by hand)" if split == "handwritten" else "")
+                                  ) from None
     return rows
 
 
-def load_eval_rows(template: str) -> list[dict[str, Any]]:
-    """The held-out rows of ``template``; the last message of each is the expected answer."""
-    return load_rows(template, "eval")
+def load_eval_rows(template: str, split: str = "eval") -> list[dict[str, Any]]:
+    """The held-out rows of ``template`` (``split`` "eval" or "handwritten"); the last message of
+    each is the expected answer."""
+    return load_rows(template, split)
 
 
 def extract_json_object(text: str) -> dict[str, Any] | None:
