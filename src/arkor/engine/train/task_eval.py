@@ -17,6 +17,7 @@ from ..config import TrainingPlan
 
 ANSWER_SLACK_TOKENS = 8
 DECODE_BATCH = 8
+DRY_RUN_ROWS = 4  # a dry run checks that scoring works, not how well
 
 
 def pick_rows(rows: list[list[dict[str, Any]]], count: int) -> list[list[dict[str, Any]]]:
@@ -35,7 +36,8 @@ class TaskScorer:
         self.scorer = plan.eval_scorer or "json_fields"
         self.tokenizer = tokenizer
         self.device = plan.device
-        chosen = [row for row in pick_rows(rows, plan.eval_rows) if row and row[-1].get("role") == "assistant"]
+        count = min(plan.eval_rows, DRY_RUN_ROWS) if plan.dry_run else plan.eval_rows
+        chosen = [row for row in pick_rows(rows, count) if row and row[-1].get("role") == "assistant"]
         self.prompts = [
             tokenizer.encode(tokenizer.apply_chat_template(row[:-1], tokenize=False, add_generation_prompt=True),
                              add_special_tokens=False)
