@@ -11,6 +11,7 @@ normalisation; translate also reports chrF).
 
     python benchmarks/quality.py [--templates triage,translate,redaction] [--eval-rows 30]
         [--steps N] [--lr X]    # override the template's recipe (then max_time is dropped)
+    python benchmarks/quality.py --vs trl [--target 0.9] [--every 30]   # time to target vs TRL
 """
 
 from __future__ import annotations
@@ -106,6 +107,17 @@ def print_report(model_id: str, results: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from arkor.templates.scoring import TEMPLATE_NAMES
+
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--vs" in raw:  # `--vs trl`: time to target against TRL (benchmarks/time_to_target.py)
+        at = raw.index("--vs")
+        if raw[at + 1 : at + 2] != ["trl"]:
+            parser_error = "--vs takes one value: trl"
+            print(f"quality.py: error: {parser_error}", file=sys.stderr)
+            return 2
+        import time_to_target
+
+        return time_to_target.main(raw[:at] + raw[at + 2 :])
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model id (default: arkor's default model)")
