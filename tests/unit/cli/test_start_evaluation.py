@@ -31,3 +31,11 @@ def test_start_prints_each_evaluation_and_keeps_the_trainers_callback(capsys):
     out = capsys.readouterr().out
     assert "accuracy step=20 90% (category 100%, urgency 90%) on 24 held-out rows [triage]" in out
     assert [ctx.step for ctx in seen] == [20]
+
+
+def test_jobs_lists_an_evaluation_with_its_fields():
+    from arkor.cli.jobs import _format_event
+
+    line = _format_event({"type": "evaluation.completed", "timestamp": "T", "step": 45, "accuracy": 0.9,
+                          "fields": {"category": 1.0, "urgency": 0.875}, "scorer": "triage", "rows": 24})
+    assert line == "T evaluation.completed step=45 accuracy=90% (category 100%, urgency 88%)"
