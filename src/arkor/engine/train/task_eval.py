@@ -38,14 +38,16 @@ class TaskScorer:
         self.device = plan.device
         count = min(plan.eval_rows, DRY_RUN_ROWS) if plan.dry_run else plan.eval_rows
         chosen = [row for row in pick_rows(rows, count) if row and row[-1].get("role") == "assistant"]
+        # Bounded like training rows: a prompt keeps its last max_length tokens, an answer at most
+        # max_length new tokens, whatever the eval file holds.
         self.prompts = [
             tokenizer.encode(tokenizer.apply_chat_template(row[:-1], tokenize=False, add_generation_prompt=True),
-                             add_special_tokens=False)
+                             add_special_tokens=False)[-plan.max_length:]
             for row in chosen
         ]
         self.references = [str(row[-1].get("content") or "") for row in chosen]
         longest = max((len(tokenizer.encode(ref, add_special_tokens=False)) for ref in self.references), default=0)
-        self.max_new_tokens = longest + ANSWER_SLACK_TOKENS
+        self.max_new_tokens = min(longest + ANSWER_SLACK_TOKENS, plan.max_length)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         stops = {tokenizer.eos_token_id}
         marker = turn_end_marker(tokenizer)
