@@ -108,3 +108,24 @@ def _fmt(value: Any) -> str:
 
 def write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2))
+
+
+def template_job_config(model_id: str, template: str, work_dir: Path, **overrides: Any):
+    """The `JobConfig` a fresh `arkor init --template <template>` project trains with, unedited:
+    the template is scaffolded into `work_dir`, its trainer file is imported as `arkor start` does,
+    and its relative data paths are made absolute. `overrides` (wire names) replace fields."""
+    from arkor.protocol import FileDatasetSource, JobConfig
+    from arkor.sdk.runner import load_entry, pick_trainer
+    from arkor.templates.scaffold import scaffold
+
+    project = work_dir / f"{template}-project"
+    scaffold(project, template=template, name=f"{template}-bench", agents_md=False, model=model_id)
+    trainer = pick_trainer(load_entry(project / "src" / "arkor" / "index.py", project))
+    config = trainer._config
+    absolute = {}
+    for key in ("dataset_source", "eval_dataset"):
+        source = getattr(config, key)
+        if isinstance(source, FileDatasetSource) and not Path(source.path).is_absolute():
+            absolute[key] = FileDatasetSource(path=str(project / source.path))
+    wire = {**config.model_copy(update=absolute).to_wire(), **overrides}
+    return JobConfig.model_validate({k: v for k, v in wire.items() if v is not None})

@@ -2,11 +2,16 @@
 per bundled template (triage, translate, redaction).
 
 For each template: score the base model on the held-out rows, fine-tune with arkor's engine (the
-worker's `run_training`) on the template's train set, score the adapter on the same rows. Answers
-are decoded greedily by `arkor.engine.infer` (one base model in memory, the adapter switched in)
-and scored per field by `arkor.templates.scoring` (exact match after light normalisation).
+worker's `run_training`) with the template's own trainer defaults, unedited (the project `arkor init
+--template <t>` writes; its `max_time` budget, schedule and in-training accuracy included), then score
+the adapter on the generated held-out file (`eval.jsonl`) and on the hand-written one
+(`handwritten.jsonl`: words the generator never uses). Answers are decoded greedily by
+`arkor.engine.infer` and scored per field by `arkor.templates.scoring` (exact match after light
+normalisation; translate also reports chrF).
 
-    python benchmarks/quality.py [--templates triage,translate,redaction] [--steps 60] [--eval-rows 30]
+    python benchmarks/quality.py [--templates triage,translate,redaction] [--eval-rows 30]
+        [--steps N] [--lr X]    # override the template's recipe (then max_time is dropped)
+    python benchmarks/quality.py --vs trl [--target 0.9] [--every 30]   # time to target vs TRL
 """
 
 from __future__ import annotations
@@ -21,25 +26,32 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import job_config, print_table  # noqa: E402
+from _common import print_table, template_job_config  # noqa: E402
 
-def fine_tune(model_id: str, template: str, *, steps: int, batch_size: int, lr: float, seed: int,
-              output_dir: Path) -> tuple[Path, list[float]]:
-    """Train an adapter with arkor's engine; returns the final adapter folder and the loss per step."""
+
+def fine_tune(model_id: str, template: str, *, output_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train an adapter with arkor's engine on the template's defaults (plus `overrides`); returns the
+    final adapter folder, the loss per logged step, the run's metrics and its accuracy events."""
     from arkor.engine.reporting import FolderReporter
     from arkor.engine.train import run_training
 
-    config = job_config(model_id, template, maxSteps=steps, batchSize=batch_size, learningRate=lr, seed=seed,
-                        loggingSteps=1)
+    config = template_job_config(model_id, template, output_dir.parent / f"{template}-scaffold", **overrides)
     reporter = FolderReporter(f"quality-{template}", output_dir)
     if run_training(reporter.job_id, config, output_dir, reporter, stop_requested=threading.Event()) != "completed":
         raise RuntimeError(f"fine-tuning on {template} failed: {reporter.events[-1].get('error')}")
-    losses = [e["loss"] for e in reporter.events if e["type"] == "training.log" and e.get("loss") is not None]
-    return output_dir / "final", losses
+    events = reporter.events
+    return {
+        "adapter": output_dir / "final",
+        "losses": [e["loss"] for e in events if e["type"] == "training.log" and e.get("loss") is not None],
+        "metrics": events[-1].get("metrics", {}),
+        "evaluations": [{k: e[k] for k in ("step", "accuracy", "fields", "rows")}
+                        for e in events if e["type"] == "evaluation.completed"],
+        "config": config.to_wire(),
+    }
 
 
-def run_quality(model_id: str, templates: list[str], *, steps: int, eval_rows: int | None, batch_size: int = 4,
-                lr: float = 2e-4, seed: int = 42, work_dir: Path | None = None) -> list[dict]:
+def run_quality(model_id: str, templates: list[str], *, eval_rows: int | None, overrides: dict[str, Any] | None = None,
+                work_dir: Path | None = None, handwritten_rows: int | None = None) -> list[dict]:
     """Base vs fine-tuned accuracy for each template (one result dict per template)."""
     from arkor.engine.evaluate import evaluate_template
     from arkor.engine.infer import InferenceEngine
@@ -50,47 +62,69 @@ def run_quality(model_id: str, templates: list[str], *, steps: int, eval_rows: i
     for template in templates:
         print(f"[quality] {template}: scoring the base model on {eval_rows or 'all'} held-out rows ...", file=sys.stderr, flush=True)
         base = evaluate_template(template, model_id, max_rows=eval_rows, engine=engine)
-        print(f"[quality] {template}: fine-tuning {steps} steps ...", file=sys.stderr, flush=True)
+        print(f"[quality] {template}: fine-tuning with the template's defaults ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        adapter, losses = fine_tune(model_id, template, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                                    output_dir=work_dir / template)
-        train_s = time.perf_counter() - started
+        run = fine_tune(model_id, template, output_dir=work_dir / template, overrides=overrides or {})
+        wall_s = time.perf_counter() - started
         print(f"[quality] {template}: scoring the fine-tuned adapter ...", file=sys.stderr, flush=True)
-        tuned = evaluate_template(template, model_id, adapter_dir=adapter, max_rows=eval_rows, engine=engine)
-        results.append({"template": template, "eval_rows": tuned.rows, "steps": steps, "train_seconds": train_s,
-                        "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
-                        "base": base.accuracy, "fine_tuned": tuned.accuracy})
+        tuned = evaluate_template(template, model_id, adapter_dir=run["adapter"], max_rows=eval_rows, engine=engine)
+        hand = evaluate_template(template, model_id, adapter_dir=run["adapter"], split="handwritten",
+                                 max_rows=handwritten_rows, engine=engine)
+        losses, metrics = run["losses"], run["metrics"]
+        results.append({"template": template, "eval_rows": tuned.rows, "steps": metrics.get("steps"),
+                        "stopped_by": metrics.get("stoppedBy"),
+                        "train_seconds": metrics.get("trainSeconds", metrics.get("runtimeSeconds")),
+                        "wall_seconds": wall_s, "first_loss": losses[0] if losses else None,
+                        "last_loss": losses[-1] if losses else None, "base": base.accuracy,
+                        "fine_tuned": tuned.accuracy, "handwritten": hand.accuracy, "handwritten_rows": hand.rows,
+                        "evaluations": run["evaluations"], "config": run["config"]})
     return results
 
 
-def print_report(model_id: str, results: list[dict], batch_size: int, lr: float) -> None:
+def print_report(model_id: str, results: list[dict]) -> None:
     from arkor.templates.scoring import EXACT_FIELDS, VALID_JSON
 
-    print(f"\nHeld-out exact-field accuracy, {model_id}, base vs fine-tuned with arkor's engine "
-          f"(batch {batch_size}, lr {lr}, LoRA r16 all-linear, greedy decoding)")
-    headers = ["template", "eval rows", "steps", "train loss", "base valid JSON", "base exact", "tuned valid JSON",
-               "tuned exact", "tuned per field"]
+    def fields(acc: dict[str, float]) -> str:
+        return ", ".join(f"{k} {100 * v:.0f}%" for k, v in acc.items() if k not in (VALID_JSON, EXACT_FIELDS))
+
+    print(f"\nHeld-out accuracy, {model_id}, base vs fine-tuned with arkor's engine on each template's "
+          "own defaults (greedy decoding)")
+    headers = ["template", "steps", "stopped by", "train s", "train loss", "base exact", "tuned valid JSON",
+               "tuned per field (eval.jsonl)", "hand-written per field"]
     rows = []
     for r in results:
-        fields = ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["fine_tuned"].items() if k not in (VALID_JSON, EXACT_FIELDS))
         loss = f"{r['first_loss']:.3f} -> {r['last_loss']:.3f}" if r["first_loss"] is not None else None
-        rows.append([r["template"], r["eval_rows"], r["steps"], loss,
-                     f"{100 * r['base'][VALID_JSON]:.0f}%", f"{100 * r['base'][EXACT_FIELDS]:.1f}%",
-                     f"{100 * r['fine_tuned'][VALID_JSON]:.0f}%", f"{100 * r['fine_tuned'][EXACT_FIELDS]:.1f}%", fields])
+        rows.append([r["template"], r["steps"], r["stopped_by"], r["train_seconds"], loss,
+                     f"{100 * r['base'][EXACT_FIELDS]:.1f}%", f"{100 * r['fine_tuned'][VALID_JSON]:.0f}%",
+                     f"{fields(r['fine_tuned'])} ({r['eval_rows']} rows)",
+                     f"{fields(r['handwritten'])} ({r['handwritten_rows']} rows)"])
     print_table(headers, rows)
+    for r in results:
+        if r["evaluations"]:
+            steps = "; ".join(f"step {e['step']}: {100 * e['accuracy']:.0f}%" for e in r["evaluations"])
+            print(f"{r['template']}: all-fields-exact while training ({r['evaluations'][0]['rows']} rows): {steps}")
 
 
 def main(argv: list[str] | None = None) -> int:
     from arkor.templates.scoring import TEMPLATE_NAMES
 
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--vs" in raw:  # `--vs trl`: time to target against TRL (benchmarks/time_to_target.py)
+        at = raw.index("--vs")
+        if raw[at + 1 : at + 2] != ["trl"]:
+            parser_error = "--vs takes one value: trl"
+            print(f"quality.py: error: {parser_error}", file=sys.stderr)
+            return 2
+        import time_to_target
+
+        return time_to_target.main(raw[:at] + raw[at + 2 :])
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model id (default: arkor's default model)")
     parser.add_argument("--templates", default=",".join(TEMPLATE_NAMES))
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=None, help="override: this many steps, no time budget")
+    parser.add_argument("--lr", type=float, default=None, help="override the template's learning rate")
     parser.add_argument("--eval-rows", type=int, default=30, help="held-out rows per template (0 = all)")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="the tiny test model, 3 steps, 3 rows (checks the plumbing)")
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write JSON results (stdout if no PATH)")
     args = parser.parse_args(argv)
@@ -98,15 +132,23 @@ def main(argv: list[str] | None = None) -> int:
     from arkor.engine.models import DEFAULT_MODEL, TINY_TEST_MODEL
 
     model = args.model or (TINY_TEST_MODEL if args.quick else DEFAULT_MODEL)
-    steps, eval_rows = (3, 3) if args.quick else (args.steps, args.eval_rows or None)
+    overrides: dict[str, Any] = {}
+    steps = 3 if args.quick else args.steps
+    if steps is not None:
+        overrides.update(maxSteps=steps, maxTime=None)
+    if args.quick:
+        overrides.update(evalRows=3)
+    if args.lr is not None:
+        overrides["learningRate"] = args.lr
+    eval_rows = 3 if args.quick else (args.eval_rows or None)
     templates = [t for t in args.templates.split(",") if t]
-    results = run_quality(model, templates, steps=steps, eval_rows=eval_rows, batch_size=args.batch_size,
-                          lr=args.lr, seed=args.seed)
+    results = run_quality(model, templates, eval_rows=eval_rows, overrides=overrides,
+                          handwritten_rows=3 if args.quick else None)
     if args.json:
-        text = json.dumps({"model": model, "batch_size": args.batch_size, "lr": args.lr, "results": results}, indent=2)
+        text = json.dumps({"model": model, "overrides": overrides, "results": results}, indent=2, default=str)
         print(text) if args.json == "-" else Path(args.json).write_text(text)
     if args.json != "-":
-        print_report(model, results, args.batch_size, args.lr)
+        print_report(model, results)
     return 0
 
 

@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "StartedContext": "arkor.sdk.contexts",
     "LogContext": "arkor.sdk.contexts",
     "CheckpointContext": "arkor.sdk.contexts",
+    "EvaluationContext": "arkor.sdk.contexts",
     "CompletedContext": "arkor.sdk.contexts",
     "FailedContext": "arkor.sdk.contexts",
     "InferResponse": "arkor.sdk.infer",
@@ -70,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from arkor.sdk.abort import AbortController, AbortSignal
     from arkor.sdk.callbacks import TrainerCallbacks
     from arkor.sdk.client import AsyncCloudApiClient, CloudApiClient
-    from arkor.sdk.contexts import (CheckpointContext, CompletedContext, FailedContext, LogContext,
+    from arkor.sdk.contexts import (CheckpointContext, CompletedContext, EvaluationContext, FailedContext, LogContext,
                                     StartedContext, StartResult, TrainingResult)
     from arkor.sdk.credentials import (credentials_path, default_cloud_api_url, ensure_credentials,
                                        read_credentials, request_anonymous_token, write_credentials)

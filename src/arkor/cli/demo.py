@@ -25,11 +25,15 @@ def _arkor(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedPr
                           capture_output=True)
 
 
-def _stream_start(env: dict[str, str], cwd: Path, console) -> tuple[int, str | None, list[float]]:  # type: ignore[no-untyped-def]
-    """Run `arkor start`, echoing its output; returns (exit code, job id, losses)."""
+ACCURACY_LINE = re.compile(r"accuracy step=(\d+) (\d+)%(?: \((.*)\))? on (\d+) held-out rows")
+
+
+def _stream_start(env: dict[str, str], cwd: Path, console) -> tuple[int, str | None, list[float], list[tuple[int, str, str]]]:  # type: ignore[no-untyped-def]
+    """Run `arkor start`, echoing its output; returns (exit code, job id, losses, accuracy per eval
+    step as (step, all-fields-exact, per field))."""
     process = subprocess.Popen([sys.executable, "-m", "arkor.cli.main", "start"], cwd=cwd, env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    job_id, losses = None, []
+    job_id, losses, accuracy = None, [], []
     assert process.stdout is not None
     for line in process.stdout:
         console.print("  " + line.rstrip(), highlight=False, markup=False)
@@ -37,7 +41,9 @@ def _stream_start(env: dict[str, str], cwd: Path, console) -> tuple[int, str | N
             job_id = match.group(1)
         if match := re.match(r"step=\d+ loss=([0-9.]+)", line):
             losses.append(float(match.group(1)))
-    return process.wait(), job_id, losses
+        if match := ACCURACY_LINE.search(line):
+            accuracy.append((int(match.group(1)), f"{match.group(2)}%", match.group(3) or ""))
+    return process.wait(), job_id, losses, accuracy
 
 
 def cli_demo(argv: list[str]) -> int:
@@ -77,7 +83,7 @@ def cli_demo(argv: list[str]) -> int:
     try:
         console.print("[bold]3. arkor start[/bold] (embedded local backend)")
         started = time.monotonic()
-        code, job_id, losses = _stream_start(env, project, console)
+        code, job_id, losses, accuracy = _stream_start(env, project, console)
         seconds = time.monotonic() - started
         if code != 0 or job_id is None:
             console.print(f"[red]arkor start exited with {code}.[/red]")
@@ -92,11 +98,25 @@ def cli_demo(argv: list[str]) -> int:
         after = evaluate_template(TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, max_rows=args.eval_rows,
                                   on_row=progress("fine-tuned"))
         console.print(f"  fine-tuned: exact-field accuracy {after.exact_fields:.0%}            ")
+        console.print("[bold]5. Generalisation[/bold]: tickets written by hand, in words the data generator never uses")
+        handwritten = evaluate_template(TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, split="handwritten",
+                                        on_row=progress("hand-written"))
     finally:
         _arkor(env, project, "server", "stop")
 
     console.rule("Results")
+    if accuracy:
+        from rich.table import Table
+
+        table = Table(title="held-out accuracy while training (every field exact; scored by the engine)")
+        for column in ("step", "all fields exact", "per field"):
+            table.add_column(column)
+        for step, value, fields in accuracy:
+            table.add_row(str(step), value, fields)
+        console.print(table)
     print_results(console, TEMPLATE, losses, before, after)
+    fields = ", ".join(f"{k} {v:.0%}" for k, v in handwritten.accuracy.items() if k != "exact_fields")
+    console.print(f"hand-written tickets ({handwritten.rows} rows): {fields}", highlight=False)
     console.print(f"`arkor start` took {seconds:.0f}s; adapter in {adapter}")
     console.print("[bold]Open Studio[/bold] on this project (jobs, loss curve, playground):")
     console.print(f"  cd {project} && ARKOR_HOME={home} arkor dev", highlight=False, markup=False)

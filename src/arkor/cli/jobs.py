@@ -36,6 +36,12 @@ def _format_event(event: dict[str, Any]) -> str:
             if isinstance(value, (int, float)) and math.isfinite(value):
                 parts.append(f"{label}={value:.4g}" if key == "learningRate" else f"{label}={value:.4f}")
         detail = " ".join(parts)
+    elif kind == "evaluation.completed":
+        scores = event.get("fields") if isinstance(event.get("fields"), dict) else {}
+        fields = ", ".join(f"{k} {v:.0%}" for k, v in scores.items() if isinstance(v, (int, float)))
+        accuracy = event.get("accuracy")
+        detail = (f"step={event.get('step')} accuracy={accuracy:.0%}" if isinstance(accuracy, (int, float))
+                  else f"step={event.get('step')}") + (f" ({fields})" if fields else "")
     elif kind == "checkpoint.saved":
         detail = f"step={event.get('step')} ({len(event.get('artifacts') or [])} files)"
     elif kind == "training.failed":

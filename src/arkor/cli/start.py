@@ -92,6 +92,26 @@ def attach_loss_line(trainer: Any, line: LossLine) -> None:
     )
 
 
+def format_evaluation(ctx: Any) -> str:
+    """One line per `evaluation.completed`: all-exact accuracy, then each field."""
+    fields = ", ".join(f"{name} {value:.0%}" for name, value in (ctx.fields or {}).items())
+    accuracy = f"{ctx.accuracy:.0%}" if isinstance(ctx.accuracy, (int, float)) else "?"
+    return (f"accuracy step={ctx.step} {accuracy}" + (f" ({fields})" if fields else "")
+            + f" on {ctx.rows} held-out rows [{ctx.scorer}]")
+
+
+def attach_evaluation_printer(trainer: Any) -> None:
+    """Print task accuracy as it arrives, whatever the trainer's own callbacks do."""
+    callbacks = getattr(trainer, "callbacks", None)
+    if callbacks is None or not dataclasses.is_dataclass(callbacks) or not hasattr(callbacks, "on_evaluation"):
+        return
+
+    def show(ctx: Any) -> None:
+        click.echo(format_evaluation(ctx))
+
+    trainer.callbacks = dataclasses.replace(callbacks, on_evaluation=_chain(show, callbacks.on_evaluation))
+
+
 def _stop_waiting(trainer: Any, job_id: str) -> int:
     if is_interactive():
         try:
@@ -118,6 +138,7 @@ def run_project_trainer(trainer: Any) -> int:
     job_id = getattr(started, "job_id", None) or (started.get("jobId") if isinstance(started, dict) else None)
     try:  # from here on, Ctrl-C means "stop following this job"
         click.echo(f"Started job {job_id}")
+        attach_evaluation_printer(trainer)
         line = LossLine() if live else None
         if line is not None:
             attach_loss_line(trainer, line)

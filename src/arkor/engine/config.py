@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from arkor.errors import ConfigError
-from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig
+from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig, parse_duration
 from arkor.protocol import LR_SCHEDULER_TYPES as LR_SCHEDULERS  # defined once, also checked by create_trainer
 
 DRY_RUN_MAX_STEPS = 10
@@ -39,6 +39,9 @@ class TrainingPlan:
     eval_steps: int | None = None
     seed: int = 42
     dry_run: bool = False
+    max_time_s: float | None = None  # wall-clock budget of the optimizer loop
+    eval_scorer: str | None = None  # set when the job names an eval_dataset
+    eval_rows: int = 24
     device: str = "cpu"
     dtype: str = "float32"
     extra: dict = field(default_factory=dict)
@@ -87,6 +90,16 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
     else:
         max_steps, epochs = config.max_steps, config.num_train_epochs or 1.0
 
+    eval_scorer = None
+    if config.eval_dataset is not None:
+        from arkor.templates.scoring import SCORER_NAMES
+
+        eval_scorer = config.eval_scorer or "json_fields"
+        if eval_scorer not in SCORER_NAMES:
+            problems.append(("eval_scorer", f"eval_scorer={eval_scorer!r} is not a scorer; use one of {', '.join(SCORER_NAMES)}"))
+    elif config.eval_scorer is not None:
+        problems.append(("eval_scorer", "eval_scorer needs an eval_dataset to score; add eval_dataset={'type': 'file', 'path': ...} or remove eval_scorer"))
+
     if problems:
         lines = "\n  ".join(f"{name}: {text}" for name, text in problems)
         raise ConfigError(f"Invalid training config:\n  {lines}", field=problems[0][0])
@@ -113,6 +126,9 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
         eval_steps=config.eval_steps,
         seed=42 if config.seed is None else config.seed,
         dry_run=bool(config.dry_run),
+        max_time_s=None if config.max_time is None else parse_duration(config.max_time),
+        eval_scorer=eval_scorer,
+        eval_rows=config.eval_rows or 24,
         device=device,
         dtype=dtype,
     )

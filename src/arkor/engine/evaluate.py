@@ -27,12 +27,12 @@ class EvalReport:
         return self.accuracy.get("exact_fields", 0.0)
 
 
-def pick_eval_rows(template: str, count: int | None) -> list[dict]:
+def pick_eval_rows(template: str, count: int | None, split: str = "eval") -> list[dict]:
     """`count` held-out rows spread evenly over the eval file (all of them when None), so every
     class the file cycles through is represented."""
     from arkor.templates.scoring import load_eval_rows
 
-    rows = load_eval_rows(template)
+    rows = load_eval_rows(template, split)
     if count is None or count >= len(rows):
         return rows
     return [rows[i * len(rows) // count] for i in range(count)]
@@ -56,13 +56,14 @@ def evaluate_template(
     max_tokens: int | None = None,
     engine: Any = None,
     on_row: Callable[[int, int], None] | None = None,
+    split: str = "eval",
 ) -> EvalReport:
     from arkor.protocol import InferenceChatRequest
     from arkor.templates.scoring import score_prediction, summarize
 
     from .infer import get_engine
 
-    rows = pick_eval_rows(template, max_rows)
+    rows = pick_eval_rows(template, max_rows, split)
     budget = max_tokens or answer_budget(model_id, rows)
     engine = engine or get_engine()
     scores, samples = [], []

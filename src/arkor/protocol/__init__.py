@@ -46,11 +46,13 @@ from .deployments import (
     DeploymentRetention,
     DeploymentUpdateRequest,
 )
+from .durations import parse_duration
 from .errors import ErrorBody, UpgradeRequiredBody
 from .events import (
     TERMINAL_EVENT_TYPES,
     Artifact,
     CheckpointSaved,
+    EvaluationCompleted,
     JobEvent,
     TrainingCancelled,
     TrainingCompleted,

@@ -62,6 +62,19 @@ class TrainingLog(_EventBase):
     tokens_per_second: float | None = None
 
 
+class EvaluationCompleted(_EventBase):
+    """Task accuracy at one eval step: `rows` rows of the trainer's `eval_dataset` decoded greedily
+    and scored by `scorer`. `accuracy` is the share of rows with every field exact; `fields` the
+    share per field. All values 0..1."""
+
+    type: Literal["evaluation.completed"] = "evaluation.completed"
+    step: int = Field(ge=0)
+    scorer: str
+    accuracy: float = Field(ge=0, le=1)
+    fields: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+    rows: int = Field(ge=0)
+
+
 class CheckpointSaved(_EventBase):
     type: Literal["checkpoint.saved"] = "checkpoint.saved"
     step: int
@@ -102,6 +115,7 @@ JobEvent = Annotated[
     Union[
         TrainingStarted,
         TrainingLog,
+        EvaluationCompleted,
         CheckpointSaved,
         TrainingCompleted,
         TrainingFailed,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from ._base import WireModel
 from .datasets import DatasetFormat, DatasetSource
+from .durations import parse_duration
 from .events import Artifact
 
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
@@ -59,6 +60,22 @@ class TrainingHyperparameters(BaseModel):
     """How many of the newest checkpoints a run keeps on disk (older ones are deleted; the final adapter always stays)."""
     max_restarts: int | None = Field(default=None, ge=0, le=100)
     """How often a job whose worker, backend or Ray node died is resumed from its last checkpoint before it fails."""
+    # A wall-clock budget for the optimizer loop ("90s", "3m", "1h30m", or seconds as a number): the
+    # run ends with a final adapter when it is spent, and the LR schedule reaches its end by then.
+    max_time: str | float | None = None
+    # Task accuracy while training: at each eval step the engine decodes (greedily) a bounded number
+    # of rows of `eval_dataset` and scores them with `eval_scorer` (a template's name, "json_fields"
+    # or "exact"), emitting `evaluation.completed`.
+    eval_dataset: DatasetSource | None = None
+    eval_scorer: str | None = Field(default=None, min_length=1, max_length=64)
+    eval_rows: int | None = Field(default=None, gt=0, le=1000)
+
+    @field_validator("max_time", mode="before")
+    @classmethod
+    def _max_time_is_a_duration(cls, value: Any) -> Any:
+        if value is not None:
+            parse_duration(value)  # raises ValueError with the accepted spellings
+        return value
 
 
 class JobConfig(WireModel, TrainingHyperparameters):

@@ -28,7 +28,7 @@ from typing import Any
 from arkor.protocol import Artifact, TrainingJob
 from arkor.protocol.sse import SSEDecoder
 
-from .contexts import CompletedContext, FailedContext, LogContext, StartedContext, TrainingResult
+from .contexts import CompletedContext, EvaluationContext, FailedContext, LogContext, StartedContext, TrainingResult
 from .errors import CloudApiError, TrainerStreamError
 
 PERMANENT_STATUSES = frozenset({401, 403, 410, 426})
@@ -128,6 +128,14 @@ def fold_event(state: WaitState, data: dict[str, Any], callbacks: Any, make_chec
             tokens_per_second=_num(data, "tokensPerSecond", "tokens_per_second"), job=state.job,
         )
         return callbacks.on_log, ctx, False
+    if kind == "evaluation.completed":
+        raw_fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
+        scores = {str(k): float(v) for k, v in raw_fields.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        scorer = data.get("scorer")
+        ctx = EvaluationContext(step=_num(data, "step", "step"), accuracy=_num(data, "accuracy", "accuracy"),
+                                fields=scores, scorer=scorer if isinstance(scorer, str) else None,
+                                rows=_num(data, "rows", "rows"), job=state.job)
+        return callbacks.on_evaluation, ctx, False
     if kind == "checkpoint.saved":
         step = _num(data, "step", "step")
         return callbacks.on_checkpoint, make_checkpoint_ctx(step, state.job, _artifacts(data.get("artifacts"))), False

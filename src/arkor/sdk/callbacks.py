@@ -21,6 +21,7 @@ class TrainerCallbacks:
     on_started: Callback | None = None
     on_log: Callback | None = None
     on_checkpoint: Callback | None = None
+    on_evaluation: Callback | None = None
     on_completed: Callback | None = None
     on_failed: Callback | None = None
 

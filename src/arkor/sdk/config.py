@@ -57,6 +57,7 @@ class TrainerInput(TrainingHyperparameters):
     dataset: Any
     lora: LoraInput | None = None
     dataset_format: DatasetFormatName | None = None
+    eval_dataset: Any = None  # any dataset source, checked like `dataset`
 
     @field_validator("optim")
     @classmethod
@@ -116,7 +117,7 @@ def _nearby(path: Path, written: str) -> str:
     return f" Did you mean `{(parent / close[0]).as_posix() if str(parent) != '.' else close[0]}`?"
 
 
-def local_file_problems(source: FileDatasetSource, base_dir: Any) -> list[tuple[str, str]]:
+def local_file_problems(source: FileDatasetSource, base_dir: Any, *, field: str = "dataset.path") -> list[tuple[str, str]]:
     """A local dataset file that cannot be uploaded: a wrong extension or a missing file (checked now,
     not at `start()`). Relative paths start at `base_dir` (the project folder)."""
     written = source.path
@@ -126,10 +127,10 @@ def local_file_problems(source: FileDatasetSource, base_dir: Any) -> list[tuple[
     if suffix not in DATASET_FILE_EXTENSIONS:
         kinds = f"{', '.join(DATASET_FILE_EXTENSIONS[:-1])} or {DATASET_FILE_EXTENSIONS[-1]}"
         ending = f"it ends in {suffix!r}" if suffix else "it has no extension"
-        return [("dataset.path", f"{written!r} is not a dataset file ({ending}); use a {kinds} file")]
+        return [(field, f"{written!r} is not a dataset file ({ending}); use a {kinds} file")]
     if not resolved.is_file():
         start = "" if path.is_absolute() else f" (relative paths start at {Path(base_dir or os.getcwd())})"
-        return [("dataset.path", f"file not found: {resolved}{start}.{_nearby(resolved, written)}")]
+        return [(field, f"file not found: {resolved}{start}.{_nearby(resolved, written)}")]
     return []
 
 
@@ -142,8 +143,10 @@ def _describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str]:
         return field, f"is not a known field.{_did_you_mean(leaf, choices)} Allowed: {', '.join(choices)}"
     if error["type"] == "missing":
         return field, "is required"
-    if error["type"] == "value_error":  # our own validators already name the value
-        return field, str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "value_error":  # our own validators usually name the value already
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = repr(error.get("input"))
+        return field, message if shown in message else f"{message} (got {shown})"
     return field, f"{error['msg']} (got {error.get('input')!r})"
 
 
@@ -164,29 +167,41 @@ def validate_trainer_input(raw: dict[str, Any], *, base_dir: Any = None) -> tupl
     if isinstance(model, str) and model and not is_accepted_model(model, base_dir=base_dir):
         problems.append(("model", unsupported_model_message(model)))
 
-    dataset_source = None
-    if "dataset" in raw:
-        dataset = raw["dataset"]
-        if hasattr(dataset, "to_wire"):
-            dataset = dataset.to_wire()
-        try:
-            dataset_source = _DATASET_ADAPTER.validate_python(dataset)
-        except ValidationError as exc:
-            kinds = "huggingface {name, split?, subset?}, blob {url, token?}, file {path}"
-            first = exc.errors()[0]
-            field, message = _describe(first, prefix="dataset.")
-            problems.append((field, f"{message}. A dataset is one of: {kinds}"))
-        if isinstance(dataset_source, FileDatasetSource):
-            problems.extend(local_file_problems(dataset_source, base_dir))
+    dataset_source = _dataset_source(raw, "dataset", problems, base_dir)
+    eval_source = _dataset_source(raw, "eval_dataset", problems, base_dir)
     if problems:
         raise TrainerConfigError(problems)
     assert parsed is not None
+    if eval_source is not None:
+        parsed = parsed.model_copy(update={"eval_dataset": eval_source})
     return parsed, dataset_source
+
+
+def _dataset_source(raw: dict[str, Any], key: str, problems: list[tuple[str, str]], base_dir: Any) -> Any:
+    """The parsed source under `key` (None when absent or invalid; problems are appended), a local
+    file checked now (exists, a dataset extension)."""
+    if raw.get(key) is None:
+        return None
+    dataset = raw[key]
+    if hasattr(dataset, "to_wire"):
+        dataset = dataset.to_wire()
+    try:
+        source = _DATASET_ADAPTER.validate_python(dataset)
+    except ValidationError as exc:
+        kinds = "huggingface {name, split?, subset?}, blob {url, token?}, file {path}"
+        field, message = _describe(exc.errors()[0], prefix=f"{key}.")
+        problems.append((field, f"{message}. A dataset is one of: {kinds}"))
+        return None
+    if isinstance(source, FileDatasetSource):
+        problems.extend(local_file_problems(source, base_dir, field=f"{key}.path"))
+    return source
 
 
 def build_job_config(trainer_input: TrainerInput, dataset_source: Any) -> JobConfig:
     """The wire `JobConfig` of a validated input (only set fields are sent)."""
-    fields = trainer_input.model_dump(exclude_none=True, exclude={"name", "model", "dataset", "lora"})
+    fields = trainer_input.model_dump(exclude_none=True, exclude={"name", "model", "dataset", "lora", "eval_dataset"})
+    if trainer_input.eval_dataset is not None:
+        fields["eval_dataset"] = trainer_input.eval_dataset
     lora = trainer_input.lora
     if lora is not None:
         for ours, theirs in (("r", "lora_r"), ("alpha", "lora_alpha"), ("max_length", "max_length"), ("load_in_4bit", "load_in_4bit"),

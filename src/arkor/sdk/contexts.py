@@ -33,6 +33,19 @@ class LogContext:
 
 
 @dataclass
+class EvaluationContext:
+    """Task accuracy at one eval step (`evaluation.completed`): `accuracy` is the share of scored
+    rows with every field exact, `fields` the share per field (0..1), `scorer` who scored them."""
+
+    step: int | None
+    accuracy: float | None
+    fields: dict[str, float]
+    scorer: str | None
+    rows: int | None
+    job: TrainingJob
+
+
+@dataclass
 class CheckpointContext:
     """`infer(...)` chats with this checkpoint (`adapter`); in async code use `infer_async(...)`."""
 

@@ -129,7 +129,10 @@ class Trainer:
                 if self._state is None:
                     self._state = ensure_project_state(cwd=self._cwd, client=client, credentials=client.credentials or {})
                 source = upload_if_needed(self._dataset_source, client, self._state, self._cwd)
-                config = self._config.model_copy(update={"dataset_source": source})
+                update = {"dataset_source": source}
+                if self._config.eval_dataset is not None:
+                    update["eval_dataset"] = upload_if_needed(self._config.eval_dataset, client, self._state, self._cwd)
+                config = self._config.model_copy(update=update)
                 created = client.create_job(scope=self._state, name=self.name, config=config,
                                             idempotency_key=self.idempotency_key)
                 self._job = created.job
@@ -156,7 +159,11 @@ class Trainer:
             if self._state is None:
                 self._state = await ensure_project_state_async(cwd=self._cwd, client=client, credentials=client.credentials or {})
             source = await upload_if_needed_async(self._dataset_source, client, self._state, self._cwd)
-            config = self._config.model_copy(update={"dataset_source": source})
+            update = {"dataset_source": source}
+            if self._config.eval_dataset is not None:
+                update["eval_dataset"] = await upload_if_needed_async(self._config.eval_dataset, client, self._state,
+                                                                      self._cwd)
+            config = self._config.model_copy(update=update)
             created = await client.create_job(scope=self._state, name=self.name, config=config,
                                               idempotency_key=self.idempotency_key)
         with self._lock:
@@ -271,6 +278,10 @@ def create_trainer(
     dry_run: bool | None = None,
     save_total_limit: int | None = None,
     max_restarts: int | None = None,
+    max_time: str | float | None = None,
+    eval_dataset: Any = None,
+    eval_scorer: str | None = None,
+    eval_rows: int | None = None,
     callbacks: TrainerCallbacks | dict[str, Any] | None = None,
     abort_signal: AbortSignal | None = None,
     context: TrainerContext | None = None,

@@ -4,6 +4,7 @@ check applies, so a job that slipped past one still meets the other)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from arkor.protocol import DatasetAccess
@@ -11,12 +12,12 @@ from arkor.protocol import DatasetAccess
 from .settings import ServerSettings
 
 
-def worker_dataset_access(settings: ServerSettings, *, org_id: str, uploaded_path: Path | None = None) -> DatasetAccess:
-    """The policy for one job of `org_id`: the configured file roots, plus the one stored upload the
-    job was resolved to (never the whole datasets folder, which holds other orgs' files)."""
+def worker_dataset_access(settings: ServerSettings, *, org_id: str, uploaded_paths: Sequence[Path] = ()) -> DatasetAccess:
+    """The policy for one job of `org_id`: the configured file roots, plus the stored uploads the job
+    was resolved to (its training and eval sets; never the whole datasets folder, which holds other
+    orgs' files)."""
     roots = [str(root) for root in settings.roots(settings.file_dataset_roots)]
-    if uploaded_path is not None:
-        roots.append(str(uploaded_path.resolve()))
+    roots.extend(str(path.resolve()) for path in uploaded_paths)
     return DatasetAccess(
         file_roots=roots,
         blob_allow_private=settings.blob_allow_private,

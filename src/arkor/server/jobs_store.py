@@ -139,10 +139,12 @@ def _replay(existing: JobRow, fingerprint: str, key: str) -> CreatedJob:
 
 def public_config(config: JobConfig) -> JobConfig:
     """The config as callers may read it back: a blob source's token is a credential, never echoed."""
-    source = config.dataset_source
-    if isinstance(source, BlobDatasetSource) and source.token:
-        return config.model_copy(update={"dataset_source": source.model_copy(update={"token": None})})
-    return config
+    updates = {}
+    for key in ("dataset_source", "eval_dataset"):
+        source = getattr(config, key)
+        if isinstance(source, BlobDatasetSource) and source.token:
+            updates[key] = source.model_copy(update={"token": None})
+    return config.model_copy(update=updates) if updates else config
 
 
 def _refused(exc: ConfigError, param: str) -> ApiError:
@@ -152,10 +154,16 @@ def _refused(exc: ConfigError, param: str) -> ApiError:
 def _check_dataset(db: Database, scope: Scope, config: JobConfig, settings: ServerSettings) -> None:
     """A job names only data its org may read: its own uploads, files under ARKOR_FILE_DATASET_ROOTS
     (never the backend's own data dir), hub ids, and public blob URLs. The answers for a refused path are
-    the same whether or not it exists."""
+    the same whether or not it exists. The training set and the optional task-accuracy set follow the
+    same rules."""
+    _check_dataset_source(db, scope, config.dataset_source, "datasetSource", settings)
+    if config.eval_dataset is not None:
+        _check_dataset_source(db, scope, config.eval_dataset, "evalDataset", settings)
+
+
+def _check_dataset_source(db: Database, scope: Scope, source: object, key: str, settings: ServerSettings) -> None:
     from arkor.engine.data.access import allowed_file_path, blob_addresses, check_hub_name, file_refusal
 
-    source = config.dataset_source
     roots = settings.roots(settings.file_dataset_roots)
     if isinstance(source, UploadedDatasetSource):
         with db.read() as session:
@@ -165,34 +173,34 @@ def _check_dataset(db: Database, scope: Scope, config: JobConfig, settings: Serv
         if found is None:
             raise ApiError(
                 400,
-                f"config.datasetSource.datasetId {source.dataset_id!r} is not a dataset uploaded to this org; "
+                f"config.{key}.datasetId {source.dataset_id!r} is not a dataset uploaded to this org; "
                 "upload it with POST /v1/datasets first",
-                param="config.datasetSource.datasetId",
+                param=f"config.{key}.datasetId",
             )
     elif isinstance(source, FileDatasetSource):
         data_dir = settings.data_dir.resolve()
         try:
             if not os.path.isabs(source.path):
-                raise file_refusal(source.path, field_name="config.datasetSource.path")
-            resolved = allowed_file_path(source.path, roots, field_name="config.datasetSource.path")
+                raise file_refusal(source.path, field_name=f"config.{key}.path")
+            resolved = allowed_file_path(source.path, roots, field_name=f"config.{key}.path")
             if resolved == data_dir or resolved.is_relative_to(data_dir):
-                raise file_refusal(source.path, field_name="config.datasetSource.path")
+                raise file_refusal(source.path, field_name=f"config.{key}.path")
         except ConfigError as exc:
-            raise _refused(exc, "config.datasetSource.path") from None
+            raise _refused(exc, f"config.{key}.path") from None
         if not resolved.is_file():  # under an allowed root: saying so reveals nothing the operator hid
             raise ApiError(
                 400,
-                f"config.datasetSource.path {source.path!r} is not a file on the backend's machine; upload the "
+                f"config.{key}.path {source.path!r} is not a file on the backend's machine; upload the "
                 "file with POST /v1/datasets instead",
-                param="config.datasetSource.path",
+                param=f"config.{key}.path",
             )
     elif isinstance(source, HuggingfaceDatasetSource):
         try:
-            check_hub_name(source.name, roots, field_name="config.datasetSource.name")
+            check_hub_name(source.name, roots, field_name=f"config.{key}.name")
         except ConfigError as exc:
-            raise _refused(exc, "config.datasetSource.name") from None
+            raise _refused(exc, f"config.{key}.name") from None
     elif isinstance(source, BlobDatasetSource):
         try:
-            blob_addresses(source.url, allow_private=settings.blob_allow_private, field_name="config.datasetSource.url")
+            blob_addresses(source.url, allow_private=settings.blob_allow_private, field_name=f"config.{key}.url")
         except ConfigError as exc:
-            raise _refused(exc, "config.datasetSource.url") from None
+            raise _refused(exc, f"config.{key}.url") from None

@@ -478,25 +478,28 @@ class JobManager:
 
     def _write_spec(self, job: JobRow, token: str) -> Path:
         config = JobConfig.model_validate(job.config)
-        source = config.dataset_source
-        uploaded_path: Path | None = None
-        if isinstance(source, UploadedDatasetSource):
-            with self.db.read() as session:
-                dataset = session.execute(
-                    select(DatasetRow).where(DatasetRow.id == source.dataset_id, DatasetRow.org_id == job.org_id)
-                ).scalar_one_or_none()
-            if dataset is None:
-                raise FileNotFoundError(f"uploaded dataset {source.dataset_id} no longer exists")
-            config = config.model_copy(update={"dataset_source": FileDatasetSource(path=dataset.path)})
-            uploaded_path = Path(dataset.path)
+        uploaded_paths: list[Path] = []
+        for key in ("dataset_source", "eval_dataset"):  # a worker reads files, not upload ids
+            source = getattr(config, key)
+            if isinstance(source, UploadedDatasetSource):
+                with self.db.read() as session:
+                    dataset = session.execute(
+                        select(DatasetRow).where(DatasetRow.id == source.dataset_id, DatasetRow.org_id == job.org_id)
+                    ).scalar_one_or_none()
+                if dataset is None:
+                    raise FileNotFoundError(f"uploaded dataset {source.dataset_id} no longer exists")
+                config = config.model_copy(update={key: FileDatasetSource(path=dataset.path)})
+                uploaded_paths.append(Path(dataset.path))
         access = None
         if self.dataset_access is not None:
-            access = self.dataset_access(org_id=job.org_id, uploaded_path=uploaded_path)
-            if isinstance(config.dataset_source, FileDatasetSource):
-                # Checked at creation; again here because an executor may read the file on this side.
-                from arkor.engine.data.access import allowed_file_path
+            access = self.dataset_access(org_id=job.org_id, uploaded_paths=uploaded_paths)
+            from arkor.engine.data.access import allowed_file_path
 
-                allowed_file_path(config.dataset_source.path, access.file_roots)
+            for key in ("dataset_source", "eval_dataset"):
+                source = getattr(config, key)
+                if isinstance(source, FileDatasetSource):
+                    # Checked at creation; again here because an executor may read the file on this side.
+                    allowed_file_path(source.path, access.file_roots)
         report = ReportTarget(url=self.report_url, token=token) if self.report_url else None
         with self.db.read() as session:
             event_base = self.log.last_seq(session, job.id)

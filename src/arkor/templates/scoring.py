@@ -8,7 +8,8 @@ Scoring never raises on what a model produced: non-JSON, truncated JSON, JSON wi
 code fence around it all score ``valid_json=False`` (and every field False), and the first
 ``{...}`` object in the text is used when there is one.
 
-Fields compared per template (all exact, after the light normalisation noted):
+Fields compared per template (all exact, after the light normalisation noted; translate also reports
+``translation_chrf``, the sentence chrF of the translation in 0..1, which is a score, not an exact field):
 - triage: ``category``, ``urgency``, ``next_action`` (``summary`` is free text and not scored);
 - translate: ``detected_language``, ``translation`` (case, punctuation and spacing ignored);
 - redaction: ``redacted`` (surrounding/repeated spaces ignored), ``count`` (an integer),
@@ -30,8 +31,15 @@ SCORED_FIELDS: dict[str, tuple[str, ...]] = {
     "translate": ("detected_language", "translation"),
     "redaction": ("count", "tags", "redacted"),
 }
+SPLITS: tuple[str, ...] = ("train", "eval", "handwritten")
 VALID_JSON = "valid_json"
 EXACT_FIELDS = "exact_fields"
+TRANSLATION_CHRF = "translation_chrf"
+# Graded (0..1) scores reported next to the exact fields; left out of `exact_fields` and "all exact".
+GRADED_FIELDS: frozenset[str] = frozenset({TRANSLATION_CHRF})
+# Scorers a trainer can name as `eval_scorer`: each template's, every top-level key of the expected
+# JSON answer compared exactly ("json_fields"), or the whole answer compared exactly ("exact").
+SCORER_NAMES: tuple[str, ...] = (*TEMPLATE_NAMES, "json_fields", "exact")
 
 _TEMPLATES_ROOT = Path(__file__).resolve().parent
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "¿¡")
@@ -53,9 +61,10 @@ def data_dir(template: str) -> Path:
 
 
 def load_rows(template: str, split: str) -> list[dict[str, Any]]:
-    """Parsed chat rows (``{"messages": [...]}``) of ``split`` ("train" or "eval")."""
-    if split not in ("train", "eval"):
-        raise ConfigError(f"unknown split {split!r}; use 'train' or 'eval'", field="split")
+    """Parsed chat rows (``{"messages": [...]}``) of ``split``: "train", "eval" (generated, held
+    out), or "handwritten" (written by hand in words the generator never uses; never trained on)."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}", field="split")
     path = data_dir(template) / f"{split}.jsonl"
     rows = []
     with path.open(encoding="utf-8") as handle:
@@ -66,13 +75,16 @@ def load_rows(template: str, split: str) -> list[dict[str, Any]]:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}:{line_number}: not valid JSON ({exc.msg}); "
-                                  "regenerate with scripts/make_template_data.py") from None
+                                  "regenerate with scripts/make_template_data.py"
+                                  + (" (handwritten.jsonl is edited by hand)" if split == "handwritten" else "")
+                                  ) from None
     return rows
 
 
-def load_eval_rows(template: str) -> list[dict[str, Any]]:
-    """The held-out rows of ``template``; the last message of each is the expected answer."""
-    return load_rows(template, "eval")
+def load_eval_rows(template: str, split: str = "eval") -> list[dict[str, Any]]:
+    """The held-out rows of ``template`` (``split`` "eval" or "handwritten"); the last message of
+    each is the expected answer."""
+    return load_rows(template, split)
 
 
 def extract_json_object(text: str) -> dict[str, Any] | None:
@@ -127,20 +139,49 @@ def score_prediction(template: str, predicted_text: str, expected_text: str) -> 
     if expected is None:
         raise ConfigError(f"expected answer is not a JSON object: {expected_text[:80]!r}", field="expected_text")
     predicted = extract_json_object(predicted_text)
-    scores = {VALID_JSON: predicted is not None}
+    scores: dict[str, Any] = {VALID_JSON: predicted is not None}
     for field in SCORED_FIELDS[template]:
         scores[field] = predicted is not None and field in predicted and _field_matches(
             field, predicted[field], expected.get(field))
+    if template == "translate":
+        from .chrf import sentence_chrf
+
+        guess = predicted.get("translation") if predicted is not None else None
+        reference = expected.get("translation")
+        scores[TRANSLATION_CHRF] = (sentence_chrf(guess, reference) / 100.0
+                                    if isinstance(guess, str) and isinstance(reference, str) else 0.0)
     return scores
 
 
+def score_answer(scorer: str, predicted_text: str, expected_text: str) -> dict[str, Any]:
+    """Per-field scores of one answer under `scorer` (one of `SCORER_NAMES`): bools for exact
+    fields, floats in 0..1 for `GRADED_FIELDS`; `valid_json` is left out."""
+    if scorer in TEMPLATE_NAMES:
+        scores = score_prediction(scorer, predicted_text, expected_text)
+        scores.pop(VALID_JSON)
+        return scores
+    if scorer == "json_fields":
+        expected = extract_json_object(expected_text)
+        if expected is not None:
+            predicted = extract_json_object(predicted_text) or {}
+            return {key: key in predicted and predicted[key] == value for key, value in expected.items()}
+    elif scorer != "exact":
+        raise ConfigError(f"unknown scorer {scorer!r}; use one of {', '.join(SCORER_NAMES)}", field="eval_scorer")
+    return {"answer": isinstance(predicted_text, str) and predicted_text.strip() == expected_text.strip()}
+
+
+def all_exact(scores: dict[str, Any]) -> bool:
+    """Whether every exact field of one row's scores is right (graded scores and valid_json aside)."""
+    return all(bool(v) for k, v in scores.items() if k not in GRADED_FIELDS and k != VALID_JSON)
+
+
 def summarize(scores: list[dict[str, bool]]) -> dict[str, float]:
-    """Per-field accuracy over rows, plus ``exact_fields``: the mean accuracy of the scored fields
-    (``valid_json`` excluded). An empty list gives ``{"exact_fields": 0.0}``."""
+    """Per-field accuracy over rows (the mean score for graded fields), plus ``exact_fields``: the
+    mean accuracy of the exact fields (``valid_json`` and graded scores excluded). An empty list gives ``{"exact_fields": 0.0}``."""
     fields: list[str] = []
     for row in scores:
         fields.extend(f for f in row if f not in fields)
-    summary = {f: sum(bool(row.get(f)) for row in scores) / len(scores) for f in fields}
-    exact = [value for name, value in summary.items() if name != VALID_JSON]
+    summary = {f: sum(float(row.get(f) or 0) for row in scores) / len(scores) for f in fields}
+    exact = [value for name, value in summary.items() if name != VALID_JSON and name not in GRADED_FIELDS]
     summary[EXACT_FIELDS] = sum(exact) / len(exact) if exact else 0.0
     return summary

@@ -76,11 +76,15 @@ def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
 
 
 def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
-    results = quality.run_quality(TINY, ["triage"], steps=2, eval_rows=2, work_dir=tmp_path)
+    results = quality.run_quality(TINY, ["triage"], eval_rows=2, work_dir=tmp_path, handwritten_rows=2,
+                                  overrides={"maxSteps": 2, "maxTime": None, "evalSteps": 1, "evalRows": 2})
 
     (result,) = results
     assert result["template"] == "triage" and result["eval_rows"] == 2 and result["steps"] == 2
     assert (tmp_path / "triage" / "final" / "adapter_model.safetensors").is_file()
-    for summary in (result["base"], result["fine_tuned"]):
+    for summary in (result["base"], result["fine_tuned"], result["handwritten"]):
         assert set(summary) >= {"valid_json", "category", "urgency", "next_action", "exact_fields"}
         assert all(0.0 <= value <= 1.0 for value in summary.values())
+    # The template's own recipe was used (its scorer and eval file), with the overrides on top.
+    assert result["config"]["evalScorer"] == "triage" and "maxTime" not in result["config"]
+    assert [e["step"] for e in result["evaluations"]] == [1, 2] and result["handwritten_rows"] == 2

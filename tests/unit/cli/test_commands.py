@@ -74,7 +74,7 @@ def test_build_messages_and_manifest(tmp_path: Path) -> None:
     assert built.stdout.strip() == "Built src/arkor/index.py → .arkor/build/index.py"
     manifest = json.loads((tmp_path / ".arkor/build/manifest.json").read_text())
     assert manifest["entry"] == "index.py" and manifest["trainer"]["name"] == "triage-run"
-    assert manifest["trainer"]["config"]["maxSteps"] == 60
+    assert manifest["trainer"]["config"]["maxTime"] == "3m"  # the template's time budget
     assert list((tmp_path / ".arkor/build/__pycache__").glob("trainer.*.pyc"))
     assert not list((tmp_path / ".arkor").glob(".build-*"))
 

@@ -11,7 +11,7 @@ import arkor
 
 EXPECTED_ALL = sorted([
     "__version__", "create_trainer", "Trainer", "TrainerCallbacks", "TrainingResult", "StartResult",
-    "StartedContext", "LogContext", "CheckpointContext", "CompletedContext", "FailedContext", "InferResponse",
+    "StartedContext", "LogContext", "CheckpointContext", "EvaluationContext", "CompletedContext", "FailedContext", "InferResponse",
     "AsyncInferResponse", "AbortController", "AbortSignal", "SUPPORTED_MODELS", "DEFAULT_MODEL", "TINY_TEST_MODEL",
     "create_arkor", "is_arkor", "run_trainer", "Arkor", "CloudApiClient", "AsyncCloudApiClient", "CloudApiError",
     "read_credentials", "write_credentials", "credentials_path", "default_cloud_api_url", "request_anonymous_token",

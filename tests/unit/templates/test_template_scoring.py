@@ -66,11 +66,13 @@ def test_triage_partially_right_answer():
 
 def test_translate_ignores_case_punctuation_and_spacing_only():
     loose = with_fields(TRANSLATE, translation="  where is my   package ")
-    assert score_prediction("translate", loose, TRANSLATE) == {
-        "valid_json": True, "detected_language": True, "translation": True}
+    loose_scores = score_prediction("translate", loose, TRANSLATE)
+    assert 0 < loose_scores.pop("translation_chrf") < 1  # chrF sees the case and punctuation
+    assert loose_scores == {"valid_json": True, "detected_language": True, "translation": True}
     wrong = with_fields(TRANSLATE, translation="Where is my parcel?", detected_language="nl")
-    assert score_prediction("translate", wrong, TRANSLATE) == {
-        "valid_json": True, "detected_language": False, "translation": False}
+    wrong_scores = score_prediction("translate", wrong, TRANSLATE)
+    assert 0 < wrong_scores.pop("translation_chrf") < 1
+    assert wrong_scores == {"valid_json": True, "detected_language": False, "translation": False}
     assert score_prediction("translate", with_fields(TRANSLATE, translation=None), TRANSLATE)["translation"] is False
 
 

@@ -10,8 +10,9 @@ dropped and counted (`stats["dropped_rows"]`) as long as at most `MAX_DROPPED_FR
 affected; beyond that it is an error naming the lines, since the data or `max_length` is wrong. A
 dataset with no labelled token left at all is always an error.
 
-Eval split (only when `eval_steps` is set): a Hugging Face source with `dataset_split` uses that split;
-otherwise `EVAL_FRACTION` of the rows (at least 1, at most `EVAL_MAX_ROWS`) are held out, chosen by
+Eval split (only when `eval_steps` is set): the job's `eval_dataset` when it names one (it is also the
+set task accuracy is scored on, so no training row is held out for it); a Hugging Face source with
+`dataset_split` uses that split; otherwise `EVAL_FRACTION` of the rows (at least 1, at most `EVAL_MAX_ROWS`) are held out, chosen by
 `seed`.
 """
 
@@ -28,7 +29,7 @@ from arkor.protocol import DatasetAccess, HuggingfaceDatasetSource, JobConfig
 
 from ..config import DRY_RUN_MAX_ROWS, TrainingPlan
 from .batching import iter_batches, padding_fraction, random_order_batches
-from .formats import CHAT_FORMATS, canonical_format, detect_format
+from .formats import CHAT_FORMATS, canonical_format, detect_format, to_messages
 from .render import TokenizedExample, TokenizedRows, tokenize_rows
 from .sources import SourceRead, SourceRow, read_source
 from .validate import collect_issues
@@ -54,6 +55,8 @@ class PreparedDataset:
     rows: int
     source_label: str
     stats: dict[str, Any] = field(default_factory=dict)
+    # The `eval_dataset` rows as conversations, for task-accuracy scoring (empty without one).
+    score_rows: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None = None,
@@ -94,7 +97,21 @@ def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None 
     examples, tokenized = tokenize(rows, read.label)
     eval_examples: list[TokenizedExample] = []
     eval_label = None
-    if config.eval_steps:
+    score_rows: list[list[dict[str, Any]]] = []
+    if config.eval_dataset is not None:
+        eval_read = read_source(config.eval_dataset, base_dir=base_dir, access=access)
+        _validate(eval_read, fmt)
+        eval_rows = eval_read.rows[:DRY_RUN_MAX_ROWS] if config.dry_run else eval_read.rows
+        if fmt not in CHAT_FORMATS:
+            raise DatasetValidationError(
+                [DatasetIssue(f"eval_dataset needs a chat format (messages, prompt_completion, alpaca) to score "
+                              f"answers; this dataset is {fmt!r}", path=eval_read.label)],
+                summary=f"{eval_read.label} cannot be scored")
+        score_rows = [to_messages(row.data, fmt) for row in eval_rows]
+        if config.eval_steps:
+            eval_examples, _ = tokenize(eval_rows, eval_read.label)
+            eval_label = eval_read.label
+    elif config.eval_steps:
         eval_read = _separate_eval_split(config, base_dir, access)
         if eval_read is not None:
             _validate(eval_read, fmt)
@@ -117,7 +134,7 @@ def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None 
         logger.warning("%s: %d row(s) longer than max_length=%d were truncated", read.label,
                        stats["truncated_rows"], max_length)
     return PreparedDataset(train=examples, eval=eval_examples, format=fmt, rows=len(read.rows),
-                           source_label=read.label, stats=stats)
+                           source_label=read.label, stats=stats, score_rows=score_rows)
 
 
 def _pick_format(config: JobConfig, read: SourceRead) -> str:

@@ -33,6 +33,7 @@ from arkor.protocol import (
 from ..config import TrainingPlan, resolve_plan
 from ..reporting import FolderReporter
 from . import resume_state
+from .budget import BudgetedSchedule, TimeBudget
 from .loss import labelled_token_loss_sum
 from .setup import build_optimizer, build_scheduler, load_lora_model, save_adapter
 
@@ -199,7 +200,14 @@ def _train(
 
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     optimizer = build_optimizer(model, plan)
-    scheduler = build_scheduler(optimizer, plan, total_steps)
+    budget = TimeBudget(plan.max_time_s) if plan.max_time_s else None
+    scheduler = (BudgetedSchedule(optimizer, plan, total_steps, budget) if budget is not None
+                 else build_scheduler(optimizer, plan, total_steps))
+    task_scorer = None
+    if dataset.score_rows:
+        from .task_eval import TaskScorer
+
+        task_scorer = TaskScorer(dataset.score_rows, tokenizer, plan)
     loop = resume_state.LoopState()
     found = resume_state.find_resumable(output_dir, at_most=resume.step) if resume is not None and resume.step else None
     if found is not None:
@@ -218,10 +226,16 @@ def _train(
     run_tokens, run_samples = loop.run_tokens, loop.run_samples
     last_loss, last_eval = loop.last_loss, loop.last_eval
     micro_done = loop.micro_batches
-    progress.step = loop.step
+    progress.step = steps_done = loop.step
+    stopped_by = "steps"
+    if budget is not None:
+        budget.resume()
     for step in range(loop.step + 1, total_steps + 1):
         if stop_requested.is_set():
             raise TrainingCancelled(step - 1)
+        step_started = time.monotonic()
+        if budget is not None:
+            scheduler.before_step(step)
         micro = [next(batches) for _ in range(plan.gradient_accumulation_steps)]
         step_labels = sum(int((b["labels"][:, 1:] != -100).sum()) for _, b in micro)
         step_loss = 0.0
@@ -238,7 +252,7 @@ def _train(
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        progress.step = step
+        progress.step = steps_done = step
         last_loss = step_loss
         if not math.isfinite(step_loss):
             raise ArkorError(
@@ -246,11 +260,25 @@ def _train(
                 "or check the dataset for empty or corrupt rows."
             )
         window_losses.append(step_loss)
+        final = step == total_steps
+        if budget is not None:
+            budget.record_step(time.monotonic() - step_started)
+            if not final and not budget.room_for_another_step():
+                final, stopped_by = True, "max_time"
 
         eval_loss = None
-        if plan.eval_steps and dataset.eval and (step % plan.eval_steps == 0 or step == total_steps):
+        eval_now = bool(plan.eval_steps) and (step % plan.eval_steps == 0 or final)
+        if eval_now and dataset.eval:
             eval_loss = last_eval = _evaluate(model, dataset.eval, plan, pad_id)
-        if step % plan.logging_steps == 0 or step == total_steps or eval_loss is not None:
+        if task_scorer is not None and len(task_scorer) and (eval_now or final):
+            if budget is not None:
+                budget.pause()  # scoring is the user's check, not training: it does not spend the budget
+            evaluation = task_scorer.score(model, step)
+            if step > logged_through:  # a resumed run does not report a replayed step's score again
+                reporter.emit(evaluation)
+            if budget is not None:
+                budget.resume()
+        if step % plan.logging_steps == 0 or final or eval_loss is not None:
             elapsed = max(time.monotonic() - window_start, 1e-9)
             report = reporter.emit if step > logged_through else _replayed  # a resumed run's replayed steps stay unreported
             report(
@@ -269,7 +297,7 @@ def _train(
             window_losses, window_samples, window_tokens = [], 0, 0
             window_start = time.monotonic()
 
-        if plan.save_steps and step % plan.save_steps == 0 and step != total_steps:
+        if plan.save_steps and step % plan.save_steps == 0 and not final:
             state = resume_state.LoopState(
                 step=step, micro_batches=micro_done, epoch=micro_done // batches_per_epoch,
                 batch_index=micro_done % batches_per_epoch, window_losses=list(window_losses),
@@ -282,10 +310,13 @@ def _train(
             )
             if resume is None or step > resume.step:  # the backend holds the ones up to resume.step already
                 reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
+        if final:
+            break
 
     runtime = time.monotonic() - started
     metrics: dict[str, Any] = {
-        "steps": total_steps,
+        "steps": steps_done,
+        "stoppedBy": stopped_by,
         "trainLoss": last_loss,
         "evalLoss": last_eval,
         "runtimeSeconds": round(runtime, 2),
@@ -295,8 +326,11 @@ def _train(
     }
     if resume is not None:  # the last worker of an interrupted job: where it went on from (0: the start)
         metrics["resumedFromStep"] = found[0] if found is not None else 0
+    if budget is not None:
+        budget.pause()
+        metrics["trainSeconds"] = round(budget.spent, 2)
     try:
-        folder = save_adapter(model, plan, output_dir / "final", step=total_steps, config=config, job_id=job_id,
+        folder = save_adapter(model, plan, output_dir / "final", step=steps_done, config=config, job_id=job_id,
                               metrics=metrics)
     except Exception as exc:
         fault = resume_state.as_disk_fault(exc)

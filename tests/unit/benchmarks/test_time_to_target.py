@@ -1,0 +1,30 @@
+"""benchmarks/time_to_target.py (`quality.py --vs trl`): both trainers run on the tiny model, every
+adapter is scored, and the first checkpoint at the target is the one reported."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import time_to_target  # noqa: E402
+
+
+def test_first_checkpoint_at_the_target_is_reported():
+    scored = [{"seconds": 10.0, "exact": 0.5}, {"seconds": 20.0, "exact": 0.91}, {"seconds": 30.0, "exact": 0.95}]
+    assert time_to_target.first_at(scored, 0.9) == 20.0
+    assert time_to_target.first_at(scored, 0.99) is None
+
+
+def test_both_trainers_train_save_and_get_scored(tmp_path):
+    result = time_to_target.run("triage", "arkor/tiny-test", target=0.9, every=2, budget_s=600.0, eval_rows=2,
+                                overrides={"numTrainEpochs": None, "maxSteps": 4}, work_dir=tmp_path)
+    for name in ("arkor", "trl"):
+        points = result[name]
+        assert [p["step"] for p in points] == [2, 4], name
+        assert all(p["seconds"] > 0 and 0.0 <= p["exact"] <= 1.0 for p in points)
+        assert points[0]["seconds"] < points[1]["seconds"]
+    assert (tmp_path / "arkor" / "final" / "adapter_model.safetensors").is_file()
+    assert (tmp_path / "trl" / "step-4" / "adapter_model.safetensors").is_file()
