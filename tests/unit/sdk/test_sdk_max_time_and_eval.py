@@ -18,7 +18,10 @@ def test_durations_parse(text, seconds):
     assert parse_duration(text) == seconds
 
 
-def test_max_time_and_eval_fields_reach_the_wire():
+def test_max_time_and_eval_fields_reach_the_wire(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "eval.jsonl").write_text('{"prompt": "p", "completion": "c"}\n')
+    monkeypatch.chdir(tmp_path)  # a relative eval file is checked where it will be read from
     trainer = create_trainer(**BASE, max_time="3m", eval_dataset={"type": "file", "path": "data/eval.jsonl"},
                              eval_scorer="triage", eval_rows=12)
     wire = trainer._config.to_wire()
@@ -37,6 +40,13 @@ def test_bad_max_time_is_a_clear_error(value, fragment):
         create_trainer(**BASE, max_time=value)
     message = str(info.value)
     assert "max_time:" in message and fragment in message and "Value error" not in message
+
+
+def test_a_missing_eval_file_is_named_at_construction(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TrainerConfigError) as info:
+        create_trainer(**BASE, eval_dataset={"type": "file", "path": "data/eval.jsonl"})
+    assert "eval_dataset.path: file not found" in str(info.value)
 
 
 def test_bad_eval_dataset_names_its_field():
