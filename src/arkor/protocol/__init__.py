@@ -74,6 +74,7 @@ from .inference import (
 )
 from .jobs import (
     LR_SCHEDULER_TYPES,
+    TRACKERS,
     OPTIMIZERS_ANYWHERE,
     OPTIMIZERS_CUDA_ONLY,
     TERMINAL_STATUSES,

@@ -28,6 +28,8 @@ LR_SCHEDULER_TYPES: tuple[str, ...] = (
     "warmup_stable_decay",
 )
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+# Experiment trackers a job can report to (`report_to`), each an optional extra of the same name.
+TRACKERS: tuple[str, ...] = ("tensorboard", "mlflow", "wandb")
 
 
 class TrainingHyperparameters(BaseModel):
@@ -53,6 +55,22 @@ class TrainingHyperparameters(BaseModel):
     dataset_split: str | None = None
     seed: int | None = None
     dry_run: bool | None = None
+    report_to: list[str] | None = Field(default=None, max_length=len(TRACKERS))
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _one_tracker_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("report_to")
+    @classmethod
+    def _known_trackers(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if name not in TRACKERS:
+                close = difflib.get_close_matches(name, TRACKERS, n=1, cutoff=0.6)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{name!r} is not a tracker arkor can report to.{hint} Supported: {', '.join(TRACKERS)}")
+        return list(dict.fromkeys(value)) if value is not None else None
 
 
 class JobConfig(WireModel, TrainingHyperparameters):
