@@ -176,3 +176,13 @@ def test_mlflow_uses_the_tracking_uri_from_the_environment(tmp_path, monkeypatch
     (run,) = client.search_runs([client.get_experiment_by_name("team-runs").experiment_id])
     assert run.info.run_name == "job_env" and run.info.status == "FAILED"
     assert not (tmp_path / "out" / "mlflow").exists()
+
+
+def test_create_trainer_takes_report_to_into_the_job_config(tmp_path):
+    from arkor.sdk.trainer import create_trainer
+
+    trainer = create_trainer(name="t", model="arkor/tiny-test", dataset={"type": "huggingface", "name": "a/b"},
+                             report_to=["tensorboard", "mlflow"])
+    assert trainer._config.to_wire()["reportTo"] == ["tensorboard", "mlflow"]
+    plain = create_trainer(name="t", model="arkor/tiny-test", dataset={"type": "huggingface", "name": "a/b"})
+    assert "reportTo" not in plain._config.to_wire()
