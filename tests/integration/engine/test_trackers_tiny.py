@@ -75,6 +75,11 @@ def test_one_run_reports_to_all_three_trackers(tmp_path):
     assert {s.step: pytest.approx(s.value, rel=1e-6) for s in accumulator.Scalars("eval/loss")} == evals
     config_text = accumulator.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
     assert '"reportTo": "tensorboard,mlflow,wandb"' in config_text and '"loraR": 8' in config_text
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    start = plugin_data_pb2.HParamsPluginData.FromString(
+        accumulator.SummaryMetadata("_hparams_/session_start_info").plugin_data.content).session_start_info
+    assert start.hparams["loraR"].number_value == 8 and start.hparams["model"].string_value == TINY
     published = {a["pathname"] for a in events[-1]["artifacts"]}
     tb_files = {p.relative_to(out).as_posix() for p in (out / "tensorboard").rglob("*") if p.is_file()}
     assert tb_files and all(name.startswith("tensorboard/events.out.tfevents.") for name in tb_files)
