@@ -105,7 +105,8 @@ def test_q4_0_keeps_the_embedding_at_q8_0(tiny_adapter, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("model_id", "gguf_type", "limit"), [
-    (SMOLLM2, "f16", 0.2), (SMOLLM2, "q8_0", 2.0), (GEMMA3, "f16", 0.5), (GEMMA3, "q8_0", 3.0),
+    # measured max |logit diff|: SmolLM2 f16 0.044, q8_0 1.86 (logits up to 37); Gemma f16 0.075, q8_0 1.17 (up to 98)
+    (SMOLLM2, "f16", 0.2), (SMOLLM2, "q8_0", 3.0), (GEMMA3, "f16", 0.5), (GEMMA3, "q8_0", 3.0),
 ])
 def test_real_models_round_trip_through_transformers(tmp_path, model_id, gguf_type, limit):
     adapter = random_adapter(model_id, tmp_path / "adapter", ["q_proj", "v_proj"])
