@@ -44,4 +44,7 @@ class WandbTracker:
         self._run.log_artifact(artifact)
 
     def finish(self, status: str) -> None:
+        import wandb
+
         self._run.finish(exit_code=0 if status == "completed" else 1)
+        wandb.teardown()  # stop the wandb-core helper process now, not at interpreter exit
