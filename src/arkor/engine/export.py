@@ -7,11 +7,10 @@
   with its tokenizer, chat template and model card: plain
   `AutoModelForCausalLM.from_pretrained(out_dir / "merged")` loads it and gives the same logits as
   base + adapter;
-- `model.gguf` (gguf): the merged model written with the `gguf` package's `GGUFWriter` under
-  llama.cpp's llama-architecture tensor names and metadata (vocab, merges, special tokens, chat
-  template). Only Llama-family models (SmolLM2, the tiny test model) are supported; other
-  architectures raise `ConfigError` before any work. Q/K projections are permuted from Hugging Face's
-  rotate-half layout to GGUF's interleaved one, as llama.cpp's own converter does.
+- `model.gguf` (gguf): the merged model written by `arkor.engine.gguf_export` (the `gguf` package's
+  `GGUFWriter`, llama.cpp's tensor names and metadata: vocabulary, special tokens, chat template) as
+  `gguf_type` (f16 by default; q8_0, q4_0 ... quantised). Llama-family (SmolLM2, the tiny test model)
+  and Gemma-3 text models are supported; other architectures raise `ConfigError` before any work.
 """
 
 from __future__ import annotations
@@ -27,10 +26,11 @@ from typing import Any, Callable, Iterator
 
 from arkor.errors import ConfigError
 
+from .gguf_export import GGUF_ARCHITECTURES, GGUF_TYPES, check_gguf_type
+
 logger = logging.getLogger(__name__)
 
-GGUF_ARCHITECTURES = {"llama": "llama"}  # HF model_type -> GGUF architecture we can write
-GGUF_DTYPES = ("f16", "f32")
+GGUF_DTYPES = tuple(GGUF_TYPES)
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,17 @@ def check_gguf_supported(config: dict[str, Any], model_id: str) -> None:
     model_type = config.get("model_type")
     if model_type not in GGUF_ARCHITECTURES:
         raise ConfigError(
-            f"GGUF export supports Llama-family models (model_type 'llama', e.g. SmolLM2); {model_id} is "
-            f"{model_type!r}. Export the merged model instead (merge=True, gguf=False) and convert it with "
-            "llama.cpp's convert_hf_to_gguf.py.",
+            f"GGUF export supports Llama-family models (model_type 'llama', e.g. SmolLM2) and Gemma-3 text "
+            f"models ('gemma3_text', e.g. google/gemma-3-270m); {model_id} is {model_type!r}. Export the merged "
+            "model instead (merge=True, gguf=False) and convert it with llama.cpp's convert_hf_to_gguf.py.",
             field="gguf",
         )
     rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
-    if rope.get("rope_type", rope.get("type", "default")) not in ("default", None):
-        raise ConfigError(f"GGUF export does not handle rope scaling {rope.get('rope_type')!r} of {model_id} yet.",
-                          field="gguf")
+    layers = [value for value in rope.values() if isinstance(value, dict)] or [rope]  # per layer type (Gemma-3)
+    for params in layers:
+        kind = params.get("rope_type", params.get("type", "default"))
+        if kind not in ("default", None):
+            raise ConfigError(f"GGUF export does not handle rope scaling {kind!r} of {model_id} yet.", field="gguf")
 
 
 def copy_adapter(adapter_dir: Path, target: Path, model_id: str, card: dict[str, Any] | None = None) -> Path:
@@ -186,8 +188,7 @@ def export_job_artifacts(adapter_dir: Path | str, out_dir: Path | str, *, merge:
     Library warnings and progress bars are silenced meanwhile. `card` adds facts to the adapter's
     model card (see `copy_adapter`)."""
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
-    if gguf_dtype not in GGUF_DTYPES:
-        raise ConfigError(f"gguf_dtype must be one of {GGUF_DTYPES}, got {gguf_dtype!r}", field="gguf_dtype")
+    gguf_dtype = check_gguf_type(gguf_dtype)
     if gguf:
         check_gguf_supported(_base_config(model_id), model_id)  # fail before any heavy work
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -209,11 +210,11 @@ def export_job_artifacts(adapter_dir: Path | str, out_dir: Path | str, *, merge:
         stages.advance()
         gguf_path = None
         if gguf:
-            from .gguf_export import write_llama_gguf
+            from .gguf_export import write_gguf
 
             stages.stage(f"writing GGUF ({gguf_dtype})")
-            gguf_path = write_llama_gguf(model, merged_dir, out_dir / "model.gguf", dtype=gguf_dtype,
-                                         name=model_id.split("/")[-1])
+            gguf_path = write_gguf(model, merged_dir, out_dir / "model.gguf", gguf_type=gguf_dtype,
+                                   name=model_id.split("/")[-1])
             stages.advance()
         stages.stage("done")
     return ExportResult(adapter_copy, merged_dir, gguf_path)

@@ -38,6 +38,24 @@ def _start_heartbeats(reporter, progress, done: threading.Event, interval: float
     return thread
 
 
+def _with_trackers(reporter, spec: WorkerSpec):
+    """The reporter that also feeds the job's `report_to` trackers; a missing tracker package fails the job."""
+    from arkor.errors import ConfigError
+    from arkor.protocol import TrainingFailed
+
+    from .trackers import with_trackers
+
+    try:
+        return with_trackers(reporter, spec.config, Path(spec.output_dir))
+    except ConfigError as exc:
+        reporter.emit(TrainingFailed(error=str(exc)))
+        raise _FailedAtStart from None
+
+
+class _FailedAtStart(Exception):
+    """The job failed before training (its training.failed event is already out)."""
+
+
 def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None, heartbeat_interval: float = HEARTBEAT_INTERVAL_S) -> int:
     """Run `spec` in this process and return the worker's exit code."""
     from .train import TrainingCancelled, run_training
@@ -52,12 +70,15 @@ def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None,
     reporter.heartbeat(0)
     _start_heartbeats(reporter, progress, done, heartbeat_interval)
     try:
+        reporter = _with_trackers(reporter, spec)
         run_training(spec.job_id, spec.config, output_dir, reporter, stop_requested=stop_requested, progress=progress,
                      dataset_access=spec.dataset_access, resume=spec.resume)
         return 0
     except TrainingCancelled as exc:
         log.info("stopped on request at step %s", exc.step)
         return EXIT_STOPPED
+    except _FailedAtStart:
+        return 0
     finally:
         done.set()
         reporter.close()

@@ -77,6 +77,7 @@ from .inference import (
 )
 from .jobs import (
     LR_SCHEDULER_TYPES,
+    TRACKERS,
     OPTIMIZERS_ANYWHERE,
     OPTIMIZERS_CUDA_ONLY,
     DEFAULT_MAX_RESTARTS,

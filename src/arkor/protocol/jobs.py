@@ -31,6 +31,8 @@ LR_SCHEDULER_TYPES: tuple[str, ...] = (
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 DEFAULT_MAX_RESTARTS = 2
 DEFAULT_SAVE_TOTAL_LIMIT = 3
+# Experiment trackers a job can report to (`report_to`), each an optional extra of the same name.
+TRACKERS: tuple[str, ...] = ("tensorboard", "mlflow", "wandb")
 
 
 class TrainingHyperparameters(BaseModel):
@@ -69,6 +71,8 @@ class TrainingHyperparameters(BaseModel):
     eval_dataset: DatasetSource | None = None
     eval_scorer: str | None = Field(default=None, min_length=1, max_length=64)
     eval_rows: int | None = Field(default=None, gt=0, le=1000)
+    report_to: list[str] | None = Field(default=None, max_length=len(TRACKERS))
+    """Experiment trackers the run reports to (`TRACKERS`); each needs its optional extra installed."""
 
     @field_validator("max_time", mode="before")
     @classmethod
@@ -76,6 +80,21 @@ class TrainingHyperparameters(BaseModel):
         if value is not None:
             parse_duration(value)  # raises ValueError with the accepted spellings
         return value
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _one_tracker_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("report_to")
+    @classmethod
+    def _known_trackers(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if name not in TRACKERS:
+                close = difflib.get_close_matches(name, TRACKERS, n=1, cutoff=0.6)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{name!r} is not a tracker arkor can report to.{hint} Supported: {', '.join(TRACKERS)}")
+        return list(dict.fromkeys(value)) if value is not None else None
 
 
 class JobConfig(WireModel, TrainingHyperparameters):

@@ -282,6 +282,7 @@ def create_trainer(
     eval_dataset: Any = None,
     eval_scorer: str | None = None,
     eval_rows: int | None = None,
+    report_to: list[str] | str | None = None,
     callbacks: TrainerCallbacks | dict[str, Any] | None = None,
     abort_signal: AbortSignal | None = None,
     context: TrainerContext | None = None,
@@ -290,6 +291,8 @@ def create_trainer(
     """Define a training run. Validates everything now; submits nothing until `start()`/`wait()`.
 
     Callbacks may be given as `callbacks={...}`, a `TrainerCallbacks`, or keywords (`on_log=...`).
+    `report_to` names experiment trackers the backend also logs to ("tensorboard", "mlflow", "wandb";
+    none by default), each needing its extra on the backend: `pip install 'arkor[mlflow]'`.
 
     Raises:
         TrainerConfigError: every problem found, each naming its field and what is allowed.
