@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -92,16 +93,53 @@ def list_command(as_json: bool) -> None:
     console().print(table)
 
 
+def _job_events(client: Any, job_id: str, state: Any) -> list[dict[str, Any]]:
+    request = client.build_request("GET", f"/v1/jobs/{job_id}", scope=state, params={"events": "true"})
+    body = client._send(request, lambda response: response.json())  # the route's JSON, events included
+    return [event for event in body.get("events") or [] if isinstance(event, dict)]
+
+
+def _write_plot(job: Any, events: list[dict[str, Any]], path: str) -> None:
+    from .plots import RunCurves, write_png
+
+    curves = RunCurves.from_events(events)
+    if curves.is_empty():
+        raise CliError(f"Job {job.id} has no logged steps yet (status={job.status}); there is nothing to plot.")
+    target = Path(path or f"{job.id}-curves.png")
+    if target.is_dir():
+        target = target / f"{job.id}-curves.png"
+    if not target.parent.is_dir():
+        raise CliError(f"Cannot write the plot to {target}: folder {target.parent} does not exist.")
+    try:
+        write_png(curves, target, title=f"{job.name} ({job.id}, {job.config.model})")
+    except OSError as exc:
+        raise CliError(f"Cannot write the plot to {target}: {exc.strerror or exc}") from None
+    click.echo(f"Wrote the plot of job {job.id} to {target}")
+
+
 @jobs_group.command("show")
 @click.argument("job_id")
 @click.option("--json", "as_json", is_flag=True)
-def show_command(job_id: str, as_json: bool) -> None:
+@click.option("--plot", "plot_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Also write a PNG of the curves (loss, learning rate, tokens/s, accuracy) to PATH "
+                   "(default: JOB_ID-curves.png here). Needs the plot extra: pip install 'arkor[plot]'.")
+def show_command(job_id: str, as_json: bool, plot_path: str | None) -> None:
     """One job: status, config, error, checkpoints and artifacts."""
+    if plot_path is not None:
+        from .plots import PlotUnavailable, check_png_support
+
+        try:
+            check_png_support()  # before any request: a missing extra is the first thing to fix
+        except PlotUnavailable as exc:
+            raise CliError(str(exc)) from None
     state = project_scope()
     with _session().client as client:
         job = client.get_job(job_id, state).job  # the backend takes a unique prefix; use the full id after
         checkpoints = client.list_checkpoints(job.id, state).checkpoints
         artifacts = client.list_artifacts(job.id, state).artifacts
+        events = _job_events(client, job.id, state) if plot_path is not None else []
+    if plot_path is not None:
+        _write_plot(job, events, plot_path)
     if as_json:
         click.echo(json.dumps({"job": job.to_wire(), "checkpoints": [c.to_wire() for c in checkpoints],
                                "artifacts": [a.to_wire() for a in artifacts]}, indent=2))
@@ -158,9 +196,8 @@ def logs_command(job_id: str, follow: bool, as_json: bool) -> None:
             except KeyboardInterrupt:
                 sys.exit(130)
             return
-        request = client.build_request("GET", f"/v1/jobs/{job_id}", scope=state, params={"events": "true"})
-        body = client._send(request, lambda response: response.json())  # the route's JSON, events included
-    for event in body.get("events") or []:
+        events = _job_events(client, job_id, state)
+    for event in events:
         click.echo(json.dumps(event) if as_json else _format_event(event))
 
 

@@ -20,6 +20,7 @@ import click
 
 from ._common import console, echo_err, is_interactive, project_root
 from .build import announce_build, build_dir, build_project, entry_from_user, read_manifest, stale_build_notice
+from .plots import RunCurves
 
 EXIT_BY_STATUS = {"completed": 0, "failed": 1, "cancelled": 2}
 EXIT_STOPPED_WAITING = 130
@@ -112,6 +113,38 @@ def attach_evaluation_printer(trainer: Any) -> None:
     trainer.callbacks = dataclasses.replace(callbacks, on_evaluation=_chain(show, callbacks.on_evaluation))
 
 
+def attach_curve_recorder(trainer: Any, curves: Any) -> None:
+    """Record loss and accuracy as they arrive, for the chart printed when the run ends."""
+    callbacks = getattr(trainer, "callbacks", None)
+    if callbacks is None or not dataclasses.is_dataclass(callbacks):
+        return
+
+    def log(ctx: Any) -> None:
+        curves.add_log(ctx.step, loss=ctx.loss, eval_loss=ctx.eval_loss)
+
+    def evaluation(ctx: Any) -> None:
+        curves.add_evaluation(ctx.step, ctx.accuracy, ctx.fields)
+
+    update = {"on_log": _chain(log, callbacks.on_log)}
+    if hasattr(callbacks, "on_evaluation"):
+        update["on_evaluation"] = _chain(evaluation, callbacks.on_evaluation)
+    trainer.callbacks = dataclasses.replace(callbacks, **update)
+
+
+def print_curves(curves: Any) -> None:
+    """The run's loss (and accuracy) as a text chart fitted to the terminal; ASCII when stdout
+    cannot encode the box-drawing characters."""
+    import shutil
+
+    from .plots import can_encode_unicode, terminal_report
+
+    width = min(shutil.get_terminal_size(fallback=(80, 24)).columns, 100)
+    lines = terminal_report(curves, width=width, unicode=can_encode_unicode(sys.stdout))
+    if lines:
+        click.echo("")
+        click.echo("\n".join(lines))
+
+
 def _stop_waiting(trainer: Any, job_id: str) -> int:
     if is_interactive():
         try:
@@ -139,6 +172,8 @@ def run_project_trainer(trainer: Any) -> int:
     try:  # from here on, Ctrl-C means "stop following this job"
         click.echo(f"Started job {job_id}")
         attach_evaluation_printer(trainer)
+        curves = RunCurves()
+        attach_curve_recorder(trainer, curves)
         line = LossLine() if live else None
         if line is not None:
             attach_loss_line(trainer, line)
@@ -150,6 +185,7 @@ def run_project_trainer(trainer: Any) -> int:
     except KeyboardInterrupt:
         return _stop_waiting(trainer, job_id)
     status = result.job.status
+    print_curves(curves)
     click.echo(f"Job {job_id} finished with status={status}")
     if status == "failed" and result.job.error:
         echo_err(f"Error: {result.job.error}")
