@@ -25,7 +25,20 @@ def completed(arkor: Arkor, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     job_id = JOB_LINE.search(result.stdout).group(1)
     assert f"Job {job_id} finished with status=completed" in result.stdout
     assert re.search(r"step=3 loss=\d+\.\d{4}", result.stdout)  # the template's on_log printer
+    assert_loss_chart(result.stdout, job_id)
     return project, job_id
+
+
+def assert_loss_chart(stdout: str, job_id: str) -> None:
+    """The text chart `arkor start` ends with: 3 logged steps, 80 columns (no terminal), before the status."""
+    lines = stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("loss by step"))
+    chart = lines[head:lines.index(f"Job {job_id} finished with status=completed")]
+    assert chart[0] in ("loss by step  ● train", "loss by step  * train"), chart
+    plot_rows = chart[1:9]
+    marker = chart[0][-7]
+    assert sum(row.count(marker) for row in plot_rows) == 3, chart  # one per step, columns far apart
+    assert re.fullmatch(r" +1 +3", chart[-1]) and max(len(line) for line in chart) <= 80, chart
 
 
 def test_start_completed_and_reuses_the_build(arkor: Arkor, completed: tuple[Path, str]) -> None:
@@ -88,6 +101,29 @@ def test_jobs_commands(arkor: Arkor, completed: tuple[Path, str]) -> None:
     assert [e["step"] for e in followed if e["type"] == "training.log"] == [1, 2, 3]
     elsewhere = arkor("jobs", "show", job_id, cwd=project.parent)
     assert elsewhere.returncode == 1 and "No project state" in elsewhere.stderr
+
+
+def test_jobs_show_plot_writes_a_png(arkor: Arkor, completed: tuple[Path, str], tmp_path: Path) -> None:
+    import shutil
+    import struct
+
+    pytest.importorskip("matplotlib")
+    project, job_id = completed
+    result = arkor("jobs", "show", job_id[:12], "--plot", str(tmp_path / "curves.png"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote the plot of job {job_id} to {tmp_path / 'curves.png'}" in result.stdout
+    assert f"status=completed" in result.stdout  # still the usual summary
+    data = (tmp_path / "curves.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == 800 and height >= 260 * 2  # loss, learning rate, tokens/s: each a panel when logged
+    shots = Path("/work/wt/shots")
+    if shots.is_dir():
+        shutil.copy(tmp_path / "curves.png", shots / "plot-tiny-run.png")
+    here = arkor("jobs", "show", job_id, "--plot", cwd=project)
+    assert here.returncode == 0 and (project / f"{job_id}-curves.png").is_file(), here.stderr
+    missing = arkor("jobs", "show", job_id, "--plot", str(tmp_path / "nope" / "x.png"), cwd=project)
+    assert missing.returncode == 1 and f"folder {tmp_path / 'nope'} does not exist" in missing.stderr
 
 
 def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, str], tmp_path: Path) -> None:
