@@ -206,6 +206,7 @@ def write_png(curves: RunCurves, path: Path, *, title: str) -> Path:
     _require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display, no global pyplot state
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     panels: list[tuple[str, list[tuple[str, list[Point], str]]]] = []
     if curves.loss or curves.eval_loss:
@@ -226,7 +227,10 @@ def write_png(curves: RunCurves, path: Path, *, title: str) -> Path:
     for ax, (name, lines) in zip(axes, panels):
         for label, points, style in lines:
             if points:
+                if len(points) <= 40 and "o" not in style:
+                    style += "o"  # few points (one alone draws no line): mark each
                 ax.plot([x for x, _ in points], [y for _, y in points], style, label=label, markersize=4)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         if name == "task accuracy":
             ax.set_ylim(-0.02, 1.02)
