@@ -90,7 +90,7 @@ def test_unicode_only_when_the_stream_can_encode_it() -> None:
 def test_start_prints_the_chart_in_ascii_on_an_ascii_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
     from arkor.cli import start
     from arkor.sdk.callbacks import TrainerCallbacks
-    from arkor.sdk.contexts import LogContext, StartResult
+    from arkor.sdk.contexts import EvaluationContext, LogContext, StartResult
 
     class Trainer:
         callbacks = TrainerCallbacks()
@@ -102,6 +102,8 @@ def test_start_prints_the_chart_in_ascii_on_an_ascii_stdout(monkeypatch: pytest.
             for step, loss in ((1, 2.0), (2, math.nan), (3, 1.0)):
                 self.callbacks.on_log(LogContext(step=step, loss=loss, eval_loss=None, learning_rate=None, epoch=None,
                                                  samples_per_second=None, tokens_per_second=None, job=None))  # type: ignore[arg-type]
+            self.callbacks.on_evaluation(EvaluationContext(step=3, accuracy=1.0, fields={"a": 1.0}, scorer="exact",
+                                                           rows=4, job=None))  # type: ignore[arg-type]
             return SimpleNamespace(job=SimpleNamespace(status="completed", error=None))
 
     raw = io.BytesIO()
@@ -111,8 +113,13 @@ def test_start_prints_the_chart_in_ascii_on_an_ascii_stdout(monkeypatch: pytest.
     assert start.run_project_trainer(Trainer()) == 0
     text = raw.getvalue().decode("ascii").splitlines()
     assert text[-1] == "Job job_1 finished with status=completed"
-    chart = text[text.index("loss by step  * train"):-1]
+    head = text.index("loss by step  * train")
+    gap = text.index("", head)  # the blank line between the two charts
+    chart = text[head:gap]
     assert chart[1] == "2 +*" and chart[-3].endswith("*") and chart[-3].startswith("1 +")
+    accuracy = text[gap + 1:-1]
+    assert accuracy[:3] == ["task accuracy by step (all fields exact)", "* accuracy", "100% +*"], accuracy
+    assert accuracy[-3:] == ["  0% +", "     +" + "-" * 34, "      3"], accuracy
     assert max(len(line) for line in text) <= 40
 
 
@@ -163,3 +170,16 @@ def test_cli_main_stays_light() -> None:
     code = "import sys, arkor.cli.main, arkor.cli.start; print(sorted({'torch', 'matplotlib'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_jobs_show_plot_of_a_job_with_no_steps_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("matplotlib")
+    from arkor.cli._common import CliError
+    from arkor.cli.jobs import _write_plot
+
+    job = SimpleNamespace(id="job_1", name="n", status="failed", config=SimpleNamespace(model="m"))
+    with pytest.raises(CliError, match=r"^Job job_1 has no logged steps yet \(status=failed\); there is nothing to plot\.$"):
+        _write_plot(job, [{"type": "training.started"}, {"type": "training.failed", "error": "x"}], str(tmp_path / "p.png"))
+    assert not (tmp_path / "p.png").exists()
+    _write_plot(job, [{"type": "training.log", "step": 1, "loss": 1.0}], str(tmp_path))  # a folder: default name in it
+    assert (tmp_path / "job_1-curves.png").read_bytes()[:4] == b"\x89PNG"
