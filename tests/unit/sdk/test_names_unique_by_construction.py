@@ -46,3 +46,13 @@ def test_dataset_cache_temp_files_are_unique_per_writer(tmp_path: Path, monkeypa
     datasets._write_cache(tmp_path, {"a": 1})
     datasets._write_cache(tmp_path, {"b": 2})
     assert len(set(temps)) == 2
+
+
+def test_test_modules_have_unique_basenames() -> None:
+    """pytest imports test files by basename (rootdir mode, no packages): two files of one name in
+    different folders stop the whole collection with 'import file mismatch'."""
+    from collections import Counter
+
+    tests = Path(__file__).resolve().parents[2]
+    names = Counter(p.name for p in tests.rglob("*.py") if p.name != "conftest.py" and "__pycache__" not in p.parts)
+    assert [name for name, count in names.items() if count > 1] == []
