@@ -39,7 +39,15 @@ from .state import ProjectState, ensure_project_state, ensure_project_state_asyn
 
 logger = logging.getLogger(__name__)
 
-_REQUIRED: Any = object()
+class _Required:
+    """The default of `create_trainer`'s required fields: leaving one out is reported with every other
+    problem (`name: is required`) instead of as a bare `TypeError`. Its repr keeps `help()` readable."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+_REQUIRED: Any = _Required()
 
 
 @dataclass
@@ -289,6 +297,9 @@ def create_trainer(
     **callback_kwargs: Any,
 ) -> Trainer:
     """Define a training run. Validates everything now; submits nothing until `start()`/`wait()`.
+
+    `name`, `model` and `dataset` are required (shown as `REQUIRED`); every other field left unset
+    takes the backend's default. The fields are described in the trainer guide (docs/guides/trainer.md).
 
     Callbacks may be given as `callbacks={...}`, a `TrainerCallbacks`, or keywords (`on_log=...`).
     `report_to` names experiment trackers the backend also logs to ("tensorboard", "mlflow", "wandb";
