@@ -27,6 +27,33 @@ def openapi_document() -> dict[str, Any]:
             app.state.services.db.dispose()
 
 
+# Bodies some routes read as raw JSON (bounded while read, so FastAPI does not model them) and the
+# SSE event payloads: their shapes come from the protocol models themselves.
+PROTOCOL_MODELS = (
+    ("arkor.protocol.jobs", "JobCreateRequest"),
+    ("arkor.protocol.jobs", "JobResponse"),
+    ("arkor.protocol.jobs", "JobListResponse"),
+    ("arkor.protocol.jobs", "CheckpointListResponse"),
+    ("arkor.protocol.events", "JobEvent"),
+)
+
+
+def protocol_schemas() -> dict[str, Any]:
+    """JSON schemas (camelCase, as on the wire) of `PROTOCOL_MODELS` and everything they reference."""
+    import importlib
+
+    from pydantic import TypeAdapter
+
+    schemas: dict[str, Any] = {}
+    for module, name in PROTOCOL_MODELS:
+        target = getattr(importlib.import_module(module), name)
+        schema = TypeAdapter(target).json_schema(by_alias=True, mode="serialization",
+                                                 ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas.setdefault(name, schema)
+    return schemas
+
+
 def _type(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
@@ -67,7 +94,12 @@ def openapi_markdown(doc: dict[str, Any]) -> str:
             summary = op.get("summary") or op.get("description", "").split("\n")[0]
             out.append(f"| `{method.upper()}` | `{path}` | {_text(summary)} |")
     out.append("\n## Schemas\n")
-    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+    out.append("The OpenAPI components, then the protocol models of the bodies read as raw JSON "
+               "(`POST /v1/jobs` takes a `JobCreateRequest`) and of the job event stream (`JobEvent`).\n")
+    schemas = {**doc.get("components", {}).get("schemas", {})}
+    for name, schema in protocol_schemas().items():
+        schemas.setdefault(name, schema)
+    for name, schema in schemas.items():
         out.append(f'<a id="{_anchor(name)}"></a>\n\n### {_text(name)}\n')
         if schema.get("description"):
             out.append(_text(schema["description"]) + "\n")
@@ -79,6 +111,8 @@ def openapi_markdown(doc: dict[str, Any]) -> str:
                 out.append(f"| `{field}` | {_type(spec)} | {'yes' if field in required else ''} | "
                            f"{_text(spec.get('description') or spec.get('title', ''))} |")
             out.append("")
+        elif any(key in schema for key in ("oneOf", "anyOf")):
+            out.append(f"One of: {_type(schema)}\n")
         elif "enum" in schema or "type" in schema:
             out.append(f"Type: {_type(schema)}\n")
     return "\n".join(out) + "\n"
