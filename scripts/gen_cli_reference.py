@@ -6,6 +6,7 @@ Run by the docs build (scripts/mkdocs_hooks.py); `python scripts/gen_cli_referen
 from __future__ import annotations
 
 import html
+import inspect
 
 import click
 
@@ -43,7 +44,8 @@ def _section(command: click.Command, path: list[str], parent: click.Context | No
     out.append(f"{level} `{' '.join(path)}`\n")
     out.append(f"```text\n{' '.join(path)} {_usage(command, ctx)}\n```\n")
     if command.help:
-        text = command.help.replace("\b\n", "")
+        # click's `\b` marks a block it must not rewrap; here it is simply left out
+        text = "\n".join(line for line in inspect.cleandoc(command.help).splitlines() if line.strip() != "\b")
         out.append(f"```text\n{click.unstyle(text).strip()}\n```\n" if "\n  " in text else f"{_md(text.strip())}\n")
     rows = _param_rows(command, ctx)
     if rows:
