@@ -324,11 +324,11 @@ def create_trainer(
         logging_steps: a `training.log` event (`on_log`) every N steps, default 1.
         save_steps: a checkpoint (`on_checkpoint`) every N steps.
         eval_steps: eval loss, and task accuracy with `eval_dataset`, every N steps.
-        train_on_responses_only: loss on assistant turns only (default on).
+        train_on_responses_only: loss on assistant turns only (default: on for chat formats, off for `text`).
         dataset_format: `auto` (detected from the keys), `messages`/`chatml`, `prompt_completion`,
             `alpaca` or `text`; a string or `{"type": ...}`.
         dataset_split: a Hugging Face split to evaluate on.
-        seed: data order, held-out rows and LoRA init, default 42.
+        seed: the random seed (data order, held-out rows), default 42.
         dry_run: at most 10 steps on at most 50 rows.
         save_total_limit: newest checkpoints kept on the worker's disk, default 3.
         max_restarts: automatic resumes from the last checkpoint after a lost worker or backend, default 2.
