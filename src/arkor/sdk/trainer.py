@@ -39,7 +39,15 @@ from .state import ProjectState, ensure_project_state, ensure_project_state_asyn
 
 logger = logging.getLogger(__name__)
 
-_REQUIRED: Any = object()
+class _Required:
+    """The default of `create_trainer`'s required fields: leaving one out is reported with every other
+    problem (`name: is required`) instead of as a bare `TypeError`. Its repr keeps `help()` readable."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+_REQUIRED: Any = _Required()
 
 
 @dataclass
@@ -290,9 +298,49 @@ def create_trainer(
 ) -> Trainer:
     """Define a training run. Validates everything now; submits nothing until `start()`/`wait()`.
 
+    `name`, `model` and `dataset` are required (shown as `REQUIRED`); every other field left unset
+    takes the backend's default. The fields are described in the trainer guide (docs/guides/trainer.md).
+
     Callbacks may be given as `callbacks={...}`, a `TrainerCallbacks`, or keywords (`on_log=...`).
     `report_to` names experiment trackers the backend also logs to ("tensorboard", "mlflow", "wandb";
     none by default), each needing its extra on the backend: `pip install 'arkor[mlflow]'`.
+
+    Args:
+        name: the run's name (1-200 characters).
+        model: a supported model id (`arkor models`) or a local HF-format folder.
+        dataset: `{"type": "file", "path": ...}` (JSONL/JSON/CSV/Parquet), `{"type": "huggingface",
+            "name": ..., "split"?, "subset"?}` or `{"type": "blob", "url": ..., "token"?}`.
+        lora: `r` (16), `alpha` (= `r`), `max_length` (1024), `dropout` (0), `target_modules`
+            (every linear projection), `load_in_4bit` (QLoRA, CUDA only).
+        max_steps: optimizer steps; wins over `num_train_epochs` (default 1).
+        num_train_epochs: passes over the data.
+        learning_rate: default 2e-4.
+        batch_size: rows per step, default 4.
+        gradient_accumulation_steps: micro-batches per optimizer step, default 1.
+        optim: `adamw_torch` (default), `adamw`, `sgd`, `adafactor`; `adamw_8bit`, `paged_adamw_8bit` on CUDA.
+        lr_scheduler_type: `linear` (default), `cosine`, `constant`, ... (a did-you-mean lists them).
+        weight_decay: default 0.
+        warmup_steps: default 0.
+        logging_steps: a `training.log` event (`on_log`) every N steps, default 1.
+        save_steps: a checkpoint (`on_checkpoint`) every N steps.
+        eval_steps: eval loss, and task accuracy with `eval_dataset`, every N steps.
+        train_on_responses_only: loss on assistant turns only (default: on for chat formats, off for `text`).
+        dataset_format: `auto` (detected from the keys), `messages`/`chatml`, `prompt_completion`,
+            `alpaca` or `text`; a string or `{"type": ...}`.
+        dataset_split: a Hugging Face split to evaluate on.
+        seed: the random seed (data order, held-out rows), default 42.
+        dry_run: at most 10 steps on at most 50 rows.
+        save_total_limit: newest checkpoints kept on the worker's disk, default 3.
+        max_restarts: automatic resumes from the last checkpoint after a lost worker or backend, default 2.
+        max_time: wall-clock budget, "90s", "3m", "1h30m" or seconds; the LR schedule ends with it.
+        eval_dataset: a dataset source scored at each eval step (also the eval-loss set).
+        eval_scorer: `triage`, `translate`, `redaction`, `json_fields` or `exact`.
+        eval_rows: rows of `eval_dataset` answered per eval step, default 24.
+        report_to: "tensorboard", "mlflow", "wandb" or a list of them.
+        callbacks: a dict or `TrainerCallbacks` (`on_started`, `on_log`, `on_checkpoint`,
+            `on_evaluation`, `on_completed`, `on_failed`); or pass them as keywords.
+        abort_signal: stops waiting (not the job: call `cancel()` for that).
+        context: internal knobs (backend URL, credentials, project folder); subject to change.
 
     Raises:
         TrainerConfigError: every problem found, each naming its field and what is allowed.
