@@ -93,7 +93,7 @@ def test_compare_highlights_differing_config_and_overlays_smoothed_log_scale_ser
     for name in ("run-long", "run-short"):
         ui.locator(f"input[data-job-id='{runs[name]['id']}']").check()
     ui.locator(".compare-metrics tr[data-metric='Final loss'] td").nth(1).wait_for()
-    ui.wait_for_function("() => !document.querySelector('.compare-metrics').textContent.includes('…')")
+    ui.wait_for_function("() => [...document.querySelectorAll('.compare-metrics td')].every((td) => td.textContent !== '…')")
     assert [t.strip() for t in ui.locator(".compare-metrics tr[data-metric='Final loss'] td").all_text_contents()] == ["0.3333", "1.0000"]
     assert [t.strip() for t in ui.locator(".compare-metrics tr[data-metric='Accuracy'] td").all_text_contents()] == ["0.750", "0.500"]
     differing = ui.locator(".compare-config tr[data-differs='true']")
