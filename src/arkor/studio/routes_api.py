@@ -205,6 +205,10 @@ async def jobs_summary(request: Request) -> Response:
                         summary = summarise_events(events)
                     except EventsTooLargeError as exc:
                         summary = {**summarise_events([]), "error": str(exc)}
+                    except Exception as exc:  # one unreadable job must not blank the whole list's metrics
+                        logger.warning("summary of job %s failed: %s", job.id, exc)
+                        summaries[job.id] = {**summarise_events([]), "error": f"Could not read this job's events: {exc}"}
+                        return
                 summaries[job.id] = summary
                 if job.status in TERMINAL:
                     cache[key] = summary

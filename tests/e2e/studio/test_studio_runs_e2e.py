@@ -47,6 +47,8 @@ def ui(open_page, studio_on_fake_backend):  # type: ignore[no-untyped-def]
 def test_summary_route_computes_each_runs_final_metrics_from_its_events(studio_on_fake_backend, runs):
     answer = httpx.get(studio_on_fake_backend.base + "/api/jobs/summary",
                        headers={"X-Arkor-Studio-Token": studio_on_fake_backend.token}, timeout=30).raise_for_status().json()
+    refused = httpx.get(studio_on_fake_backend.base + "/api/jobs/summary", timeout=30)
+    assert refused.status_code in (401, 403), refused.text  # the per-launch token guards it like every /api route
     assert answer["omitted"] == 0 and answer["limit"] >= 3
     for name, run in runs.items():
         summary = answer["summaries"][run["id"]]

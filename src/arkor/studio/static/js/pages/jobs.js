@@ -51,7 +51,7 @@ export function jobsTable(jobs, { compact = false, summaries = null, sort = null
     created: (job) => h("td", { title: new Date(job.createdAt).toLocaleString() }, relativeTime(job.createdAt)),
     duration: (job) => h("td.num", jobDuration(job)),
     steps: (job) => h("td.num", s(job) && s(job).steps != null ? String(s(job).steps) : "—"),
-    finalLoss: (job) => h("td.num", metric(s(job) && s(job).finalLoss)),
+    finalLoss: (job) => h("td.num", { title: (s(job) && s(job).error) || "" }, metric(s(job) && s(job).finalLoss)),
     evalLoss: (job) => h("td.num", metric(s(job) && s(job).evalLoss)),
     accuracy: (job) => h("td.num", { title: (s(job) && s(job).scorer) || "" }, metric(s(job) && s(job).accuracy, 3)),
   };
