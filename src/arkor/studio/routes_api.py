@@ -180,17 +180,18 @@ def _summary_cache(request: Request) -> OrderedDict[str, dict[str, Any]]:
 
 
 @router.get("/api/jobs/summary")
-async def jobs_summary(request: Request) -> Response:
+async def jobs_summary(request: Request, limit: int = SUMMARY_MAX_JOBS) -> Response:
     """`{summaries: {jobId: {finalLoss, evalLoss, accuracy, scorer, steps}}, limit, omitted}` for the newest
-    SUMMARY_MAX_JOBS listed jobs. Ended jobs' summaries are kept (they no longer change)."""
+    `limit` (at most SUMMARY_MAX_JOBS) listed jobs. Ended jobs' summaries are kept (they no longer change)."""
+    limit = max(1, min(limit, SUMMARY_MAX_JOBS))
     try:
         connection = await _scoped(request)
         if connection is None:
-            return JSONResponse({"summaries": {}, "limit": SUMMARY_MAX_JOBS, "omitted": 0})
+            return JSONResponse({"summaries": {}, "limit": limit, "omitted": 0})
         cache = _summary_cache(request)
         async with connection.client as client:
             jobs = (await client.list_jobs(connection.state)).jobs
-            chosen = jobs[:SUMMARY_MAX_JOBS]
+            chosen = jobs[:limit]
             summaries: dict[str, dict[str, Any]] = {}
             limiter = anyio.CapacityLimiter(4)
 
@@ -218,7 +219,7 @@ async def jobs_summary(request: Request) -> Response:
             async with anyio.create_task_group() as group:
                 for job in chosen:
                     group.start_soon(one, job)
-        return JSONResponse({"summaries": summaries, "limit": SUMMARY_MAX_JOBS, "omitted": len(jobs) - len(chosen)})
+        return JSONResponse({"summaries": summaries, "limit": limit, "omitted": len(jobs) - len(chosen)})
     except Exception as exc:
         return error_response(exc)
 

@@ -60,6 +60,16 @@ def test_summary_route_computes_each_runs_final_metrics_from_its_events(studio_o
         assert summary["accuracy"] == (None if RUNS[name][0] == "metrics" else pytest.approx(last(events, "evaluation.completed", "accuracy")))
 
 
+def test_summary_reads_only_the_newest_jobs_up_to_its_bound(studio_on_fake_backend, runs):
+    headers = {"X-Arkor-Studio-Token": studio_on_fake_backend.token}
+    url = studio_on_fake_backend.base + "/api/jobs/summary"
+    answer = httpx.get(url, params={"limit": 2}, headers=headers, timeout=30).raise_for_status().json()
+    assert answer["limit"] == 2 and answer["omitted"] == 1
+    assert set(answer["summaries"]) == {runs["run-short"]["id"], runs["run-metrics"]["id"]}  # newest first
+    capped = httpx.get(url, params={"limit": 10_000}, headers=headers, timeout=30).raise_for_status().json()
+    assert capped["limit"] == 50 and len(capped["summaries"]) == 3
+
+
 def column(ui, key: str) -> list[str]:
     return [t.strip() for t in ui.locator(f".jobs-table tbody td[data-col='{key}']").all_text_contents()]
 
