@@ -145,7 +145,6 @@ SUMMARY_MAX_JOBS = 50
 EVENTS_MAX_BYTES = 8 * 1024 * 1024
 EVENTS_MAX_COUNT = 50_000
 SUMMARY_CACHE_SIZE = 500
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
 
 class EventsTooLargeError(Exception):
@@ -182,7 +181,7 @@ def _summary_cache(request: Request) -> OrderedDict[str, dict[str, Any]]:
 @router.get("/api/jobs/summary")
 async def jobs_summary(request: Request, limit: int = SUMMARY_MAX_JOBS) -> Response:
     """`{summaries: {jobId: {finalLoss, evalLoss, accuracy, scorer, steps}}, limit, omitted}` for the newest
-    `limit` (at most SUMMARY_MAX_JOBS) listed jobs. Ended jobs' summaries are kept (they no longer change)."""
+    `limit` (at most SUMMARY_MAX_JOBS) listed jobs. Completed jobs' summaries are kept (they no longer change)."""
     limit = max(1, min(limit, SUMMARY_MAX_JOBS))
     try:
         connection = await _scoped(request)
@@ -211,7 +210,7 @@ async def jobs_summary(request: Request, limit: int = SUMMARY_MAX_JOBS) -> Respo
                         summaries[job.id] = {**summarise_events([]), "error": f"Could not read this job's events: {exc}"}
                         return
                 summaries[job.id] = summary
-                if job.status in TERMINAL:
+                if job.status == "completed":  # failed/cancelled jobs can be resumed, so their events can grow
                     cache[key] = summary
                     while len(cache) > SUMMARY_CACHE_SIZE:
                         cache.popitem(last=False)
