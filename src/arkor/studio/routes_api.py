@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -19,6 +21,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from .backend import Connection, connect, connect_with_project, error, error_response
 from .manifest import ManifestError, read_manifest
 from .models import model_list
+from .run_metrics import events_csv, summarise_events
 from .train_runs import RunInProgressError, resolve_train_file, start_command
 
 logger = logging.getLogger(__name__)
@@ -135,6 +138,113 @@ async def list_jobs(request: Request) -> Response:
             return JSONResponse((await client.list_jobs(connection.state)).to_wire())
     except Exception as exc:
         return error_response(exc)
+
+
+# Bounds of what the summary and export routes read from the backend.
+SUMMARY_MAX_JOBS = 50
+EVENTS_MAX_BYTES = 8 * 1024 * 1024
+EVENTS_MAX_COUNT = 50_000
+SUMMARY_CACHE_SIZE = 500
+
+
+class EventsTooLargeError(Exception):
+    pass
+
+
+async def _read_events(connection: Connection, job_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`(job, events)` from the backend, reading at most EVENTS_MAX_BYTES of its answer."""
+    request = connection.client.build_request(
+        "GET", f"/v1/jobs/{_quote(job_id)}", scope=connection.state, params={"events": "true"})
+    upstream = await connection.client.send_stream(request)
+    body = bytearray()
+    try:
+        async for chunk in upstream.aiter_bytes():
+            body += chunk
+            if len(body) > EVENTS_MAX_BYTES:
+                raise EventsTooLargeError(
+                    f"Job `{job_id}` has over {EVENTS_MAX_BYTES // (1024 * 1024)} MiB of events; "
+                    "read them with `arkor jobs logs` instead.")
+    finally:
+        await upstream.aclose()
+    answer = json.loads(bytes(body))
+    events = [e for e in (answer.get("events") or [])[:EVENTS_MAX_COUNT] if isinstance(e, dict)]
+    return answer.get("job") or {}, events
+
+
+def _summary_cache(request: Request) -> OrderedDict[str, dict[str, Any]]:
+    cache = getattr(request.app.state, "run_summaries", None)
+    if cache is None:
+        cache = request.app.state.run_summaries = OrderedDict()
+    return cache
+
+
+@router.get("/api/jobs/summary")
+async def jobs_summary(request: Request, limit: int = SUMMARY_MAX_JOBS) -> Response:
+    """`{summaries: {jobId: {finalLoss, evalLoss, accuracy, scorer, steps}}, limit, omitted}` for the newest
+    `limit` (at most SUMMARY_MAX_JOBS) listed jobs. Completed jobs' summaries are kept (they no longer change)."""
+    limit = max(1, min(limit, SUMMARY_MAX_JOBS))
+    try:
+        connection = await _scoped(request)
+        if connection is None:
+            return JSONResponse({"summaries": {}, "limit": limit, "omitted": 0})
+        cache = _summary_cache(request)
+        async with connection.client as client:
+            jobs = (await client.list_jobs(connection.state)).jobs
+            chosen = jobs[:limit]
+            summaries: dict[str, dict[str, Any]] = {}
+            limiter = anyio.CapacityLimiter(4)
+
+            async def one(job: Any) -> None:
+                key = f"{connection.state.project_slug}/{job.id}"
+                if key in cache:
+                    summaries[job.id] = cache[key]
+                    return
+                async with limiter:
+                    try:
+                        _, events = await _read_events(connection, job.id)
+                        summary = summarise_events(events)
+                    except EventsTooLargeError as exc:
+                        summary = {**summarise_events([]), "error": str(exc)}
+                    except Exception as exc:  # one unreadable job must not blank the whole list's metrics
+                        logger.warning("summary of job %s failed: %s", job.id, exc)
+                        summaries[job.id] = {**summarise_events([]), "error": f"Could not read this job's events: {exc}"}
+                        return
+                summaries[job.id] = summary
+                if job.status == "completed":  # failed/cancelled jobs can be resumed, so their events can grow
+                    cache[key] = summary
+                    while len(cache) > SUMMARY_CACHE_SIZE:
+                        cache.popitem(last=False)
+
+            async with anyio.create_task_group() as group:
+                for job in chosen:
+                    group.start_soon(one, job)
+        return JSONResponse({"summaries": summaries, "limit": limit, "omitted": len(jobs) - len(chosen)})
+    except Exception as exc:
+        return error_response(exc)
+
+
+@router.get("/api/jobs/{job_id}/export")
+async def export_job(request: Request, job_id: str, format: str = "json") -> Response:
+    """The job's events as a download: `format=csv` (one row per event) or `format=json` (job, summary, events)."""
+    if format not in ("csv", "json"):
+        return error(400, f"Unknown export format `{format}`: use format=csv or format=json.")
+    try:
+        connection = await _scoped(request)
+        if connection is None:
+            return error(404, "No project state: this workspace has no jobs yet.")
+        async with connection.client:
+            job, events = await _read_events(connection, job_id)
+    except EventsTooLargeError as exc:
+        return error(413, str(exc))
+    except Exception as exc:
+        return error_response(exc)
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in job_id)
+    if format == "csv":
+        return Response(events_csv(events), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}-events.csv"'})
+    body = json.dumps({"job": job, "summary": summarise_events(events), "events": events}, indent=2)
+    return Response(body, media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{stem}-events.json"'})
 
 
 async def _job_call(request: Request, call: Any) -> Response:

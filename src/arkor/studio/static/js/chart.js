@@ -1,6 +1,7 @@
 // Step charts: inline SVG line chart of several series over steps, with a hover readout.
 // series: [{label, color, dashed, fill, dots, points: [{x: step, y}]}]
-// options: {label (accessible name), yDomain: [min, max] (fixed y range, e.g. [0, 1] for accuracy)}
+// options: {label (accessible name), yDomain: [min, max] (fixed y range, e.g. [0, 1] for accuracy),
+//           logY (log10 y axis; points with y <= 0 are left out)}; the caller may change options, then set()
 import { h } from "./ui.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -41,7 +42,8 @@ export function lossChart(placeholder = "Waiting for training.log events…", op
   function render() {
     box.replaceChildren();
     legend.replaceChildren();
-    const visible = series.filter((s) => s.points.length);
+    const ty = options.logY ? (y) => Math.log10(y) : (y) => y;
+    const visible = series.map((s) => (options.logY ? { ...s, points: s.points.filter((p) => p.y > 0) } : s)).filter((s) => s.points.length);
     if (!visible.length) {
       box.append(h("div.chart-empty", placeholder));
       return;
@@ -51,18 +53,19 @@ export function lossChart(placeholder = "Waiting for training.log events…", op
     }
     const all = visible.flatMap((s) => s.points);
     let [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
-    let [y0, y1] = options.yDomain || [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
+    let [y0, y1] = (!options.logY && options.yDomain) || [Math.min(...all.map((p) => ty(p.y))), Math.max(...all.map((p) => ty(p.y)))];
     if (x0 === x1) { x0 -= 1; x1 += 1; }
     if (y0 === y1) { const d = Math.abs(y0) * 0.5 || 0.5; y0 -= d; y1 += d; }
     const pad = (y1 - y0) * 0.06;
     y0 -= pad; y1 += pad;
     const sx = (x) => PAD.left + ((x - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
-    const sy = (y) => H - PAD.bottom - ((y - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom);
-    const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img", "aria-label": options.label || "Loss chart" });
+    const sy = (y) => H - PAD.bottom - ((ty(y) - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom);
+    const syt = (t) => H - PAD.bottom - ((t - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom); // t already on the axis scale
+    const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg", role: "img", "aria-label": options.label || "Loss chart", "data-scale": options.logY ? "log" : "linear" });
     for (const t of niceTicks(y0 + pad, y1 - pad, 5)) {
-      chart.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(t), y2: sy(t), class: "grid" }));
-      const label = svg("text", { x: PAD.left - 6, y: sy(t) + 4, "text-anchor": "end", class: "axis" });
-      label.textContent = fmt(t);
+      chart.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: syt(t), y2: syt(t), class: "grid" }));
+      const label = svg("text", { x: PAD.left - 6, y: syt(t) + 4, "text-anchor": "end", class: "axis" });
+      label.textContent = fmt(options.logY ? 10 ** t : t);
       chart.append(label);
     }
     const xTicks = [...new Set(niceTicks(x0, x1, Math.min(6, x1 - x0 + 1)).map((v) => Math.round(v)))];

@@ -47,6 +47,8 @@ export function render(container, { params: [jobId] }) {
   const meta = h("dl.meta");
   const cancelButton = h("button.btn.danger", { type: "button", id: "cancel-job", hidden: true, onclick: () => cancel() }, "Cancel job");
   const playButton = h("a.btn", { id: "open-playground", hidden: true, href: `#/playground?adapter=${encodeURIComponent(jobId)}` }, "Open in Playground");
+  const exportButton = (format) => h("button.btn.small", { type: "button", id: `export-${format}`, title: `Download this run's events and metrics as ${format.toUpperCase()}`,
+    onclick: (e) => exportEvents(format, e.currentTarget) }, format.toUpperCase());
   const scorerLabel = h("span.muted", { id: "accuracy-scorer" });
   const artifactCount = h("span.muted", { id: "artifact-count" });
   const accuracyCard = h("section.card", { id: "accuracy-card", hidden: true },
@@ -54,7 +56,7 @@ export function render(container, { params: [jobId] }) {
 
   container.append(
     h("div.page-head", h("a.link.back", { href: "#/jobs" }, "← Back to jobs"),
-      h("div.row.space", h("div.row", title, statusSlot), h("div.row", playButton, cancelButton))),
+      h("div.row.space", h("div.row", title, statusSlot), h("div.row", h("span.row.export-buttons", h("span.muted", "Download"), exportButton("csv"), exportButton("json")), playButton, cancelButton))),
     banner,
     h("div.detail-grid",
       h("div.stack",
@@ -175,6 +177,15 @@ export function render(container, { params: [jobId] }) {
         artifact.pathname.replace(/\//g, "_"));
     } catch (err) {
       logLine("error", `download of ${artifact.pathname} failed: ${err.message}`);
+    } finally { button.disabled = false; }
+  }
+
+  async function exportEvents(format, button) {
+    button.disabled = true;
+    try {
+      await download(`/api/jobs/${encodeURIComponent(jobId)}/export?format=${format}`, `${jobId}-events.${format}`);
+    } catch (err) {
+      logLine("error", `${format.toUpperCase()} download failed: ${err.message}`);
     } finally { button.disabled = false; }
   }
 
