@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from arkor.server.runner import BackgroundServer
-from arkor.server.settings import ServerSettings
 
-FAKE_WORKER = Path(__file__).resolve().parents[1] / "integration" / "server" / "fake_worker.py"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "server"))
+from server_helpers import FAKE_WORKER, backend_factory  # noqa: E402
 CLIENT_HEADER = {"X-Arkor-Client": "arkor/0.1.0"}
 
 
@@ -33,25 +33,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackgroundServer]]:
-    servers: list[BackgroundServer] = []
-
-    def start(**overrides: Any) -> BackgroundServer:
-        settings = {
-            "data_dir": tmp_path / "data",
-            "worker_command": [sys.executable, str(FAKE_WORKER)],
-            "heartbeat_timeout_s": 30,
-            "cancel_grace_s": 3,
-            "watchdog_interval_s": 0.2,
-            **overrides,
-        }
-        server = BackgroundServer(ServerSettings(**settings)).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        if server.server.started and not server.server.should_exit:
-            server.stop()
+    yield from backend_factory(tmp_path / "data")
 
 
 class Caller:

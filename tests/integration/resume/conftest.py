@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # server_helpers.
 from arkor.server.runner import BackgroundServer  # noqa: E402
 from arkor.server.settings import ServerSettings  # noqa: E402
 
-from server_helpers import FAKE_WORKER  # noqa: E402
+from server_helpers import FAKE_WORKER, backend_factory  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -24,27 +24,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackgroundServer]]:
-    servers: list[BackgroundServer] = []
-
-    def start(**overrides: Any) -> BackgroundServer:
-        settings = {
-            "data_dir": tmp_path / "data",
-            "worker_command": [sys.executable, str(FAKE_WORKER)],
-            "heartbeat_timeout_s": 30,
-            "cancel_grace_s": 3,
-            "sse_ping_interval_s": 1,
-            "watchdog_interval_s": 0.2,
-            "file_dataset_roots": str(tmp_path),  # the tests' datasets live there (the data dir stays refused)
-            **overrides,
-        }
-        server = BackgroundServer(ServerSettings(**settings)).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        if server.server.started and not server.server.should_exit:
-            server.stop()
+    # the tests' datasets live in tmp_path (the data dir under it stays refused)
+    yield from backend_factory(tmp_path / "data", sse_ping_interval_s=1, file_dataset_roots=str(tmp_path))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from arkor.server.runner import BackgroundServer
 from arkor.server.settings import ServerSettings
 
-from server_helpers import FAKE_WORKER, Api
+from server_helpers import FAKE_WORKER, Api, backend_factory
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,26 +21,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackgroundServer]]:
-    servers: list[BackgroundServer] = []
-
-    def start(**overrides: Any) -> BackgroundServer:
-        settings = {
-            "data_dir": tmp_path / "data",
-            "worker_command": [sys.executable, str(FAKE_WORKER)],
-            "heartbeat_timeout_s": 30,
-            "cancel_grace_s": 3,
-            "sse_ping_interval_s": 1,
-            "watchdog_interval_s": 0.2,
-            **overrides,
-        }
-        server = BackgroundServer(ServerSettings(**settings)).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        if server.server.started and not server.server.should_exit:
-            server.stop()
+    yield from backend_factory(tmp_path / "data", sse_ping_interval_s=1)
 
 
 @pytest.fixture

@@ -12,6 +12,35 @@ import httpx
 from arkor.protocol.sse import SSEDecoder, SSEFrame
 
 FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
+
+
+def backend_factory(data_dir: Path, **defaults: Any) -> Iterator[Callable[..., Any]]:
+    """The body of a `make_backend` fixture: `start(**overrides)` runs a real backend on 127.0.0.1
+    (SQLite under `data_dir`, the scripted fake worker unless overridden); every one started is
+    stopped when the fixture ends."""
+    from arkor.server.runner import BackgroundServer
+    from arkor.server.settings import ServerSettings
+
+    servers: list[BackgroundServer] = []
+
+    def start(**overrides: Any) -> BackgroundServer:
+        settings = {
+            "data_dir": data_dir,
+            "worker_command": [sys.executable, str(FAKE_WORKER)],
+            "heartbeat_timeout_s": 30,
+            "cancel_grace_s": 3,
+            "watchdog_interval_s": 0.2,
+            **defaults,
+            **overrides,
+        }
+        server = BackgroundServer(ServerSettings(**settings)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        if server.server.started and not server.server.should_exit:
+            server.stop()
 CLIENT_HEADER = {"X-Arkor-Client": "arkor/0.1.0"}
 
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from arkor._durable import fsync_dir
 from arkor import _env
 from arkor.engine.models.registry import MARKER_FILE, read_marker, safe_model_dirname
 
@@ -67,20 +68,7 @@ def _finalize_tree(folder: Path) -> None:
             path.chmod(0o644)
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # some platforms cannot open folders; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(folder)
 
 
 @contextmanager
@@ -153,7 +141,7 @@ def ensure_built(model_id: str, *, recipe: str, builder: Builder, title: str, pr
                     final.rename(trash)
                     shutil.rmtree(trash, ignore_errors=True)
                 tmp.rename(final)
-                _fsync_dir(root)
+                fsync_dir(root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arkor._durable import fsync_dir
 from arkor.errors import ArkorError
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -129,19 +130,6 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return  # not every filesystem lets a folder be opened; the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def estimated_checkpoint_mb(model: Any) -> float:
     """About what one checkpoint takes: the trainable weights plus two Adam moments for each."""
     trainable = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
@@ -205,12 +193,12 @@ def save_checkpoint(
         marker = state_dir / MARKER
         marker.write_text(json.dumps(manifest))
         _fsync_file(marker)
-        _fsync_dir(state_dir)
-        _fsync_dir(partial)
+        fsync_dir(state_dir)
+        fsync_dir(partial)
         if final.exists():  # left by a run that saved this step and died before saying so
             shutil.rmtree(final)
         os.rename(partial, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
         fault = as_disk_fault(exc)
