@@ -69,6 +69,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; returns only when `standalone_mode` would not exit (never, in practice)."""
+    _take_deprecation()  # a notice from before this command (an embedding process) is not this command's
     try:
         _run(argv)
     finally:
@@ -77,12 +78,18 @@ def main(argv: list[str] | None = None) -> Any:
 
 def _print_deprecation() -> None:
     """The backend's deprecation notice, once, after the command's own output (success or failure)."""
-    notices = sys.modules.get("arkor.sdk._errors_http")  # not loaded: no request was made, nothing to say
-    notice = notices.latest_deprecation() if notices is not None else None
+    notice = _take_deprecation()
     if notice is None:
         return
     cutoff = f" Cutoff: {notice.sunset}." if notice.sunset else ""
-    click.echo(f"{notice.message} (current: {notice.sdk_version}).{cutoff} Run `{notices.UPGRADE_COMMAND}`.", err=True)
+    from arkor.sdk._errors_http import UPGRADE_COMMAND
+
+    click.echo(f"{notice.message} (current: {notice.sdk_version}).{cutoff} Run `{UPGRADE_COMMAND}`.", err=True)
+
+
+def _take_deprecation() -> Any:
+    notices = sys.modules.get("arkor.sdk._errors_http")  # not loaded: no request was made, nothing to say
+    return notices.take_latest_deprecation() if notices is not None else None
 
 
 def _run(argv: list[str] | None) -> None:

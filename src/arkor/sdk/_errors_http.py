@@ -65,8 +65,16 @@ _latest: DeprecationNotice | None = None
 
 
 def latest_deprecation() -> DeprecationNotice | None:
-    """The last deprecation notice any client saw (the CLI prints it once at exit)."""
+    """The last deprecation notice any client saw."""
     return _latest
+
+
+def take_latest_deprecation() -> DeprecationNotice | None:
+    """The last notice seen, forgotten as it is handed over (the CLI prints each command's own once)."""
+    global _latest
+    with _latest_lock:
+        notice, _latest = _latest, None
+    return notice
 
 
 def _warning_text(header: str | None) -> str | None:

