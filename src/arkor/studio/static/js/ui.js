@@ -122,7 +122,11 @@ export function poll(fn, ms) {
 export async function copyText(text, button) {
   let copied = false;
   try {
-    await navigator.clipboard.writeText(text);
+    // writeText can stay pending forever on a page without focus: give it a moment, then fall back.
+    await Promise.race([
+      navigator.clipboard.writeText(text),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("clipboard timed out")), 1500)),
+    ]);
     copied = true;
   } catch {
     const area = h("textarea", { style: "position:fixed;opacity:0", readonly: true });
