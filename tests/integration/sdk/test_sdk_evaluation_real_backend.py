@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from arkor import create_trainer
-from arkor.server.runner import BackgroundServer
-from arkor.server.settings import ServerSettings
 
 
 def _rows(count: int) -> str:
@@ -19,17 +17,6 @@ def _rows(count: int) -> str:
         {"role": "user", "content": f"Ticket {i}: my invoice is wrong"},
         {"role": "assistant", "content": json.dumps({"category": "billing" if i % 2 else "bug"})},
     ]}) for i in range(count)) + "\n"
-
-
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ARKOR_HOME", str(tmp_path / "home"))
-    running = BackgroundServer(ServerSettings(
-        data_dir=tmp_path / "data", worker_command=None, heartbeat_timeout_s=120, cancel_grace_s=10,
-    )).start()
-    monkeypatch.setenv("ARKOR_CLOUD_API_URL", running.url)
-    yield running
-    running.stop()
 
 
 def test_on_evaluation_receives_scored_accuracy_from_the_backend(server, tmp_path: Path) -> None:
