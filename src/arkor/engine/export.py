@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from arkor.errors import ConfigError
-
 from arkor.model_families import gguf_architectures, list_families
 
 from .gguf_export import GGUF_TYPES, check_gguf_type

@@ -3,7 +3,8 @@ registered model family, and the default one."""
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from ._base import WireModel
 
@@ -40,6 +41,16 @@ class BaseModelList(WireModel):
 
     @classmethod
     def of(cls, families: Iterable[_Family], default: str) -> BaseModelList:
-        return cls(models=[BaseModelInfo(id=f.id, name=f.display_name, description=f.description,
-                                         offline=f.offline_available, test_only=f.test_only) for f in families],
-                   default=default)
+        return cls(
+            models=[
+                BaseModelInfo(
+                    id=f.id,
+                    name=f.display_name,
+                    description=f.description,
+                    offline=f.offline_available,
+                    test_only=f.test_only,
+                )
+                for f in families
+            ],
+            default=default,
+        )

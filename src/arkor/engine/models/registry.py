@@ -25,6 +25,13 @@ from arkor.model_families import (
     test_models,
 )
 
+__all__ = [
+    "DEFAULT_MODEL", "GEMMA3_270M_ID", "GEMMA4_E4B_ID", "GEMMA_CHAT_TEMPLATE", "MARKER_FILE", "SMOLLM2_ID",
+    "SUPPORTED_MODELS", "TINY_TEST_MODEL", "ModelSpec", "get_model_spec", "hub_cache_has", "is_known_model",
+    "is_local_model_dir", "logical_model_id_for_path", "offline_models", "offline_models_hint", "read_marker",
+    "safe_model_dirname",
+]
+
 SMOLLM2_ID = SMOLLM2_135M.id
 GEMMA3_270M_ID = GEMMA3_270M.id
 GEMMA4_E4B_ID = GEMMA4_E4B.id

@@ -13,6 +13,9 @@ from ..deps import CallerDep
 router = APIRouter(tags=["models"])
 
 
-@router.get("/v1/models", summary="The registered base models, supported ones first, and the default")
+@router.get(
+    "/v1/models",
+    summary="The registered base models, supported ones first, and the default",
+)
 def list_base_models(caller: CallerDep) -> dict:
     return BaseModelList.of(list_families(), DEFAULT_MODEL).to_wire()
