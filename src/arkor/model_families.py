@@ -266,29 +266,27 @@ def gguf_architectures() -> dict[str, GgufArchitecture]:
 
 
 def suggest_family(query: str) -> str | None:
-    """The registered id a short or misspelt name most likely means (`smollm2` -> the SmolLM2 id): an
-    alias or an id containing the query, else the closest id or alias, ignoring case."""
+    """The registered id a short or misspelt name most likely means (`smollm2` -> the SmolLM2 id),
+    ignoring case: an id or alias equal to the query, an id containing it, else the id closest to it
+    (by its last part, then whole). Aliases match only exactly: fuzzy matching on short names would
+    turn unrelated ids (`gpt-4`) into suggestions."""
     text = query.strip().lower() if isinstance(query, str) else ""
     if not text:
         return None
     families = list_families()
-    by_name = {name.lower(): family.id for family in families for name in family.names}
-    if text in by_name:
-        return by_name[text]
-    for family in families:
-        if text in family.id.lower():
-            return family.id
-    tail = text.rsplit("/", 1)[-1]
-    by_short = {
-        name.lower().rsplit("/", 1)[-1]: family.id
-        for family in families
-        for name in family.names
-    }
-    close = difflib.get_close_matches(tail, list(by_short), n=1, cutoff=0.6)
+    exact = {name.lower(): family.id for family in families for name in family.names}
+    if text in exact:
+        return exact[text]
+    ids = {family.id.lower(): family.id for family in families}
+    for lowered, model_id in ids.items():
+        if text in lowered:
+            return model_id
+    tails = {lowered.rsplit("/", 1)[-1]: model_id for lowered, model_id in ids.items()}
+    close = difflib.get_close_matches(text.rsplit("/", 1)[-1], list(tails), n=1, cutoff=0.6)
     if close:
-        return by_short[close[0]]
-    close = difflib.get_close_matches(text, list(by_name), n=1, cutoff=0.5)
-    return by_name[close[0]] if close else None
+        return tails[close[0]]
+    close = difflib.get_close_matches(text, list(ids), n=1, cutoff=0.5)
+    return ids[close[0]] if close else None
 
 
 for _builtin in (SMOLLM2_135M, GEMMA3_270M, GEMMA4_E4B, TINY_TEST):
