@@ -14,23 +14,23 @@ import click
 
 
 def model_rows() -> list[dict[str, object]]:
-    from arkor.engine.models import SUPPORTED_MODELS, TINY_TEST_MODEL, get_model_spec
+    """One row per registered model family (`arkor.model_families`), supported ones first."""
     from arkor.engine.models.registry import hub_cache_has, read_marker
     from arkor.engine.models.store import model_cache_path
+    from arkor.model_families import list_families
 
     rows = []
-    for model_id in (*SUPPORTED_MODELS, TINY_TEST_MODEL):
-        spec = get_model_spec(model_id)
-        if spec.source == "pypi-gguf":
-            offline = spec.package is not None and importlib.util.find_spec(spec.package.replace("-", "_")) is not None
-        elif spec.source == "hub":
-            offline = hub_cache_has(model_id)
+    for family in list_families():
+        if family.gguf_package is not None:
+            offline = importlib.util.find_spec(family.gguf_package.module) is not None
+        elif family.weights == "hub":
+            offline = hub_cache_has(family.id)
         else:
             offline = True
-        folder = model_cache_path(model_id)
+        folder = model_cache_path(family.id)
         rows.append({
-            "id": model_id, "name": spec.display_name, "source": spec.source, "offline": offline,
-            "cached": read_marker(folder) is not None, "cachePath": str(folder), "description": spec.description,
+            "id": family.id, "name": family.display_name, "source": family.weights, "offline": offline,
+            "cached": read_marker(folder) is not None, "cachePath": str(folder), "description": family.description,
         })
     return rows
 

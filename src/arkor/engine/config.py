@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from arkor.errors import ConfigError
+from arkor.model_families import get_family
 from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig, parse_duration
 from arkor.protocol import LR_SCHEDULER_TYPES as LR_SCHEDULERS  # defined once, also checked by create_trainer
 
@@ -88,6 +89,13 @@ def pick_device() -> tuple[str, str]:
     return "cpu", cpu_training_dtype()
 
 
+def _default_target_modules(model_id: str) -> list[str] | str:
+    """The model family's LoRA targets ("all-linear" unless its entry names modules)."""
+    family = get_family(model_id)
+    targets = family.lora_target_modules if family is not None else "all-linear"
+    return targets if isinstance(targets, str) else list(targets)
+
+
 def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | None = None) -> TrainingPlan:
     """Fill defaults and check the rules that span fields. Raises ConfigError naming the field."""
     if device is None:
@@ -132,7 +140,7 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
         lora_r=config.lora_r or 16,
         lora_alpha=float(config.lora_alpha or config.lora_r or 16),
         lora_dropout=config.lora_dropout or 0.0,
-        target_modules=config.target_modules or "all-linear",
+        target_modules=config.target_modules or _default_target_modules(config.model),
         max_length=config.max_length or 1024,
         load_in_4bit=bool(config.load_in_4bit),
         max_steps=max_steps,

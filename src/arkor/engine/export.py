@@ -9,8 +9,9 @@
   base + adapter;
 - `model.gguf` (gguf): the merged model written by `arkor.engine.gguf_export` (the `gguf` package's
   `GGUFWriter`, llama.cpp's tensor names and metadata: vocabulary, special tokens, chat template) as
-  `gguf_type` (f16 by default; q8_0, q4_0 ... quantised). Llama-family (SmolLM2, the tiny test model)
-  and Gemma-3 text models are supported; other architectures raise `ConfigError` before any work.
+  `gguf_type` (f16 by default; q8_0, q4_0 ... quantised). The model types written are the model families'
+  GGUF architectures (`arkor.model_families`: Llama-family such as SmolLM2 and the tiny test model,
+  Gemma-3 text); other architectures raise `ConfigError` before any work.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from arkor.errors import ConfigError
+from arkor.model_families import gguf_architectures, list_families
 
-from .gguf_export import GGUF_ARCHITECTURES, GGUF_TYPES, check_gguf_type
+from .gguf_export import GGUF_TYPES, check_gguf_type
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +85,24 @@ def _base_config(model_id: str) -> dict[str, Any]:
     return json.loads((resolve_model_path(model_id, progress=False) / "config.json").read_text())
 
 
+def _gguf_supported_text() -> str:
+    """`Llama-family models (model_type 'llama', e.g. HuggingFaceTB/SmolLM2-135M-Instruct) and ...`, from
+    the model families' GGUF architectures (a supported family as the example, else a test one)."""
+    parts = []
+    for model_type, arch in gguf_architectures().items():
+        examples = [family.id for family in list_families()
+                    if family.gguf_architecture is not None and family.gguf_architecture.model_type == model_type]
+        parts.append(f"{arch.label} (model_type {model_type!r}, e.g. {examples[0]})")
+    if not parts:
+        return "no model type (no model family names a GGUF architecture)"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def check_gguf_supported(config: dict[str, Any], model_id: str) -> None:
     model_type = config.get("model_type")
-    if model_type not in GGUF_ARCHITECTURES:
+    if model_type not in gguf_architectures():
         raise ConfigError(
-            f"GGUF export supports Llama-family models (model_type 'llama', e.g. SmolLM2) and Gemma-3 text "
-            f"models ('gemma3_text', e.g. google/gemma-3-270m); {model_id} is {model_type!r}. Export the merged "
+            f"GGUF export supports {_gguf_supported_text()}; {model_id} is {model_type!r}. Export the merged "
             "model instead (merge=True, gguf=False) and convert it with llama.cpp's convert_hf_to_gguf.py.",
             field="gguf",
         )

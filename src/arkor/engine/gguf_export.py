@@ -1,6 +1,7 @@
 """Write a merged transformers model as a GGUF file llama.cpp (and transformers' GGUF loader) reads.
 
-Architectures: llama.cpp's `llama` (Llama family: SmolLM2, the tiny test model) and `gemma3`
+Architectures (`GGUF_WRITER_LAYOUTS`; a model family in `arkor.model_families` names the one its
+model_type is written as): llama.cpp's `llama` (Llama family: SmolLM2, the tiny test model) and `gemma3`
 (Gemma-3 text models such as google/gemma-3-270m). Tensor names come from the `gguf` package's own
 HF -> GGUF table (`gguf.get_tensor_name_map`); the conversions are llama.cpp's convert_hf_to_gguf's:
 Llama Q/K rows are permuted from Hugging Face's rotate-half layout to the interleaved one, Gemma's
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from arkor.errors import ConfigError
+from arkor.model_families import gguf_architectures
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +48,6 @@ GGUF_TYPES: dict[str, tuple[str, str]] = {
 }
 # Types llama.cpp has but only its own `llama-quantize` writes.
 LLAMA_QUANTIZE_ONLY: tuple[str, ...] = ("q2_k", "q3_k_m", "q4_k_m", "q4_k_s", "q5_k_m", "q5_k_s", "q6_k")
-# HF model_type -> GGUF architecture written here
-GGUF_ARCHITECTURES: dict[str, str] = {"llama": "llama", "gemma3_text": "gemma3"}
 
 
 def check_gguf_type(gguf_type: str) -> str:
@@ -185,10 +185,11 @@ def write_gguf(model: Any, hf_dir: Path, path: Path, *, gguf_type: str = "f16", 
 
     gguf_type = check_gguf_type(gguf_type)
     config = model.config
-    arch = GGUF_ARCHITECTURES.get(config.model_type)
-    if arch is None:
-        raise ConfigError(f"GGUF export supports model types {', '.join(GGUF_ARCHITECTURES)}; got "
+    architectures = gguf_architectures()  # the model families' HF model_type -> GGUF architecture
+    if config.model_type not in architectures:
+        raise ConfigError(f"GGUF export supports model types {', '.join(architectures)}; got "
                           f"{config.model_type!r}.", field="gguf")
+    arch = architectures[config.model_type].gguf_name
     n_head, n_kv = config.num_attention_heads, config.num_key_value_heads or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // n_head
     tokenizer = AutoTokenizer.from_pretrained(str(hf_dir))

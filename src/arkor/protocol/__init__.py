@@ -31,6 +31,7 @@ from .datasets import (
     HuggingfaceDatasetSource,
     UploadedDatasetSource,
 )
+from .base_models import BaseModelInfo, BaseModelList
 from .deployments import (
     AdapterDeploymentTarget,
     BaseModelDeploymentTarget,

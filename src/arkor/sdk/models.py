@@ -1,25 +1,30 @@
-"""The model ids this SDK accepts, without importing the engine (a user's `import arkor` stays light).
-
-A copy of `arkor.engine.models.registry`'s lists; a unit test keeps the two equal.
+"""The model ids this SDK accepts, read from `arkor.model_families` (a leaf: no engine import, so a user's
+`import arkor` stays light). A family registered with `register_model_family` is accepted at once.
 """
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
-SUPPORTED_MODELS: tuple[str, ...] = (
-    "HuggingFaceTB/SmolLM2-135M-Instruct",
-    "google/gemma-3-270m",
-    "unsloth/gemma-4-E4B-it",
+from arkor.model_families import (
+    DEFAULT_MODEL,
+    TINY_TEST_MODEL,
+    get_family,
+    suggest_family,
+    supported_models,
+    test_models,
 )
-DEFAULT_MODEL = SUPPORTED_MODELS[0]
-TINY_TEST_MODEL = "arkor/tiny-test"
+
+# The supported ids registered at import (the public constant); validation reads the live registry.
+SUPPORTED_MODELS: tuple[str, ...] = supported_models()
+
+__all__ = ["DEFAULT_MODEL", "SUPPORTED_MODELS", "TINY_TEST_MODEL", "is_accepted_model", "suggest_model",
+           "unsupported_model_message"]
 
 
 def is_accepted_model(model_id: str, *, base_dir: Path | None = None) -> bool:
-    """A supported id, the tiny test model, or an existing local Hugging Face model folder."""
-    if model_id in SUPPORTED_MODELS or model_id == TINY_TEST_MODEL:
+    """A registered model family's id (supported or test-only), or an existing local Hugging Face model folder."""
+    if get_family(model_id) is not None:
         return True
     folder = Path(model_id).expanduser()
     if not folder.is_absolute() and base_dir is not None:
@@ -29,24 +34,16 @@ def is_accepted_model(model_id: str, *, base_dir: Path | None = None) -> bool:
 
 def suggest_model(model_id: str) -> str | None:
     """The accepted id a short or misspelt name most likely means (`smollm2` -> the SmolLM2 id)."""
-    query = model_id.strip().lower()
-    names = (*SUPPORTED_MODELS, TINY_TEST_MODEL)
-    if not query:
-        return None
-    for name in names:
-        if query in name.lower():
-            return name
-    short = {name.lower().rsplit("/", 1)[-1]: name for name in names}
-    close = difflib.get_close_matches(query.rsplit("/", 1)[-1], list(short), n=1, cutoff=0.6)
-    return short[close[0]] if close else None
+    return suggest_family(model_id)
 
 
 def unsupported_model_message(model_id: str) -> str:
-    listed = ", ".join(SUPPORTED_MODELS)
+    listed = ", ".join(supported_models())
     suggestion = suggest_model(model_id)
     hint = f' Did you mean "{suggestion}"?' if suggestion else ""
+    tests = " or ".join(f'"{name}"' for name in test_models())
     return (
         f'Unsupported model "{model_id}".{hint} This arkor release supports: {listed} '
-        f'(and "{TINY_TEST_MODEL}" or a local Hugging Face model folder for tests). If the backend '
+        f'(and {tests} or a local Hugging Face model folder for tests). If the backend '
         "already accepts this model, upgrade arkor or submit through CloudApiClient.create_job."
     )

@@ -31,7 +31,8 @@ from .events import Broadcaster, EventLog
 from .identity import anonymous_signup_allowed
 from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
 from .manager import JobManager, JobManagerPaths
-from .routes import artifacts, auth, datasets, deployments, exports, inference, internal, jobs, ops, projects, serving, stream
+from .routes import (artifacts, auth, base_models, datasets, deployments, exports, inference, internal, jobs, ops, projects,
+                     serving, stream)
 from .data_access import worker_dataset_access
 from .settings import ServerSettings
 from .storage import protect_data_dir, protect_database_files, remove_stale_uploads
@@ -186,7 +187,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_exception_handler(DataError, _value_too_large)
 
     client_dependency = [Depends(client_header)]
-    for module in (auth, projects, jobs, stream, datasets, artifacts, inference, deployments, exports):
+    for module in (auth, projects, jobs, stream, datasets, artifacts, inference, deployments, exports, base_models):
         app.include_router(module.router, dependencies=client_dependency)
     app.include_router(internal.router)
     app.include_router(ops.router)

@@ -19,9 +19,10 @@ _HUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.
 def check_model_reference(settings: ServerSettings, model_id: str, *, param: str, any_hub_repo: bool = False) -> None:
     """Raise a 400 naming ARKOR_MODEL_ROOTS unless the backend may load `model_id` for any caller.
     `any_hub_repo` (a training job, whose worker fetches from the hub) accepts hub repo ids not cached yet."""
-    from arkor.engine.models.registry import SUPPORTED_MODELS, TINY_TEST_MODEL, _REGISTRY, hub_cache_has
+    from arkor.engine.models.registry import hub_cache_has
+    from arkor.model_families import get_family, list_families
 
-    if model_id in _REGISTRY:
+    if get_family(model_id) is not None:
         return
     if _HUB_REPO.fullmatch(model_id) and ".." not in model_id and not os.path.lexists(model_id):
         if any_hub_repo or hub_cache_has(model_id):
@@ -39,7 +40,7 @@ def check_model_reference(settings: ServerSettings, model_id: str, *, param: str
     raise ApiError(
         400,
         f"{param} {model_id!r} is not a model this backend serves: use a registered model "
-        f"({', '.join([*SUPPORTED_MODELS, TINY_TEST_MODEL])}) or a Hugging Face repo already in the backend's cache; "
+        f"({', '.join(family.id for family in list_families())}) or a Hugging Face repo already in the backend's cache; "
         "a local model folder must be an absolute path under ARKOR_MODEL_ROOTS (set by the operator)",
         code="model_not_allowed",
         param=param,

@@ -1,7 +1,7 @@
-"""`/api/models`: the base models Studio's pickers offer, read from the engine's model registry.
+"""`/api/models`: the base models Studio's pickers offer, read from the model-family registry.
 
 One list for every picker (Playground, new endpoint), so a model the engine adds shows up in
-Studio without editing JavaScript. Reading the registry loads no torch.
+Studio without editing JavaScript. Reading the registry (`arkor.model_families`) loads no torch.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from typing import Any
 
 def model_list() -> dict[str, Any]:
     """`{"models": [{id, name, description, offline, testOnly}], "default": id}`, supported ids first."""
-    from arkor.engine.models.registry import DEFAULT_MODEL, SUPPORTED_MODELS, TINY_TEST_MODEL, get_model_spec
+    from arkor.model_families import DEFAULT_MODEL, list_families
+    from arkor.protocol import BaseModelList
 
-    models = []
-    for model_id in (*SUPPORTED_MODELS, TINY_TEST_MODEL):
-        spec = get_model_spec(model_id)
-        models.append({"id": spec.id, "name": spec.display_name, "description": spec.description,
-                       "offline": spec.offline_available, "testOnly": model_id == TINY_TEST_MODEL})
-    return {"models": models, "default": DEFAULT_MODEL}
+    return BaseModelList.of(list_families(), DEFAULT_MODEL).to_wire()

@@ -12,11 +12,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arkor.model_families import DEFAULT_MODEL
+
 TEMPLATES_ROOT = Path(__file__).resolve().parent
 PROJECT_FILES = TEMPLATES_ROOT / "_project"
 DEFAULT_TEMPLATE = "triage"
 DEFAULT_PROJECT_NAME = "arkor-project"
-DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 AGENTS_BEGIN = "<!-- BEGIN:arkor-agent-rules -->"
 AGENTS_END = "<!-- END:arkor-agent-rules -->"
 

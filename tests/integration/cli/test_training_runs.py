@@ -183,7 +183,9 @@ def test_export_gguf_of_an_unsupported_architecture_is_a_clear_error(
     for name, value in arkor.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(project)
-    monkeypatch.setattr(export_library, "GGUF_ARCHITECTURES", {})
+    real_base_config = export_library._base_config
+    monkeypatch.setattr(export_library, "_base_config",
+                        lambda model_id: {**real_base_config(model_id), "model_type": "mistral"})
     with pytest.raises(SystemExit) as exited:
         main(["export", job_id, "--gguf", "--out", str(tmp_path / "gguf")])
     err = capsys.readouterr().err

