@@ -1,5 +1,5 @@
 """Helpers shared by the benchmark scripts: the template data as arkor tokenizes it, token counting,
-this machine's fp32 matmul peak, peak memory, model-FLOPs accounting, and table printing.
+held-out loss of an adapter, this machine's matmul peak, peak memory, model-FLOPs accounting, and table printing.
 
 The benchmarks are scripts (`python benchmarks/<name>.py`), so this module is imported by its bare
 name with the `benchmarks/` folder on `sys.path`.
@@ -43,18 +43,64 @@ def tokenized_train_set(model_id: str, template: str) -> list[dict[str, list[int
     return [{"input_ids": list(e.input_ids), "labels": list(e.labels)} for e in prepared.train]
 
 
+def tokenized_eval_set(model_id: str, template: str, rows: int | None = None) -> list[dict[str, list[int]]]:
+    """The template's held-out `eval.jsonl` tokenized like the train set (first `rows` rows; 0: none)."""
+    from arkor.engine.data import prepare_dataset
+    from arkor.engine.models import load_tokenizer
+    from arkor.protocol import JobConfig
+
+    if rows == 0:
+        return []
+    config = JobConfig.model_validate(
+        {"model": model_id, "datasetSource": {"type": "file", "path": str(template_file(template, "eval"))}}
+    )
+    prepared = prepare_dataset(config, load_tokenizer(model_id))
+    examples = [{"input_ids": list(e.input_ids), "labels": list(e.labels)} for e in prepared.train]
+    return examples[:rows] if rows else examples
+
+
+def heldout_loss(model_id: str, adapter_dir: Path, examples: list[dict[str, list[int]]], batch_size: int = 8) -> float:
+    """Mean next-token loss per answer token of `adapter_dir` on `examples`, on the fp32 base model,
+    computed with plain transformers + peft (full logits, no arkor code in the loop) so that every
+    trainer's adapter is judged by the same ruler."""
+    import torch
+    import torch.nn.functional as F
+    from peft import PeftModel
+
+    from arkor.engine.models import load_model
+
+    model = PeftModel.from_pretrained(load_model(model_id, dtype=torch.float32), str(adapter_dir))
+    model.eval()
+    total, count = 0.0, 0
+    ordered = sorted(examples, key=lambda e: len(e["input_ids"]))
+    with torch.no_grad():
+        for start in range(0, len(ordered), batch_size):
+            chunk = ordered[start : start + batch_size]
+            width = max(len(e["input_ids"]) for e in chunk)
+            ids = torch.tensor([e["input_ids"] + [0] * (width - len(e["input_ids"])) for e in chunk])
+            mask = torch.tensor([[1] * len(e["input_ids"]) + [0] * (width - len(e["input_ids"])) for e in chunk])
+            labels = torch.tensor([e["labels"] + [IGNORE_INDEX] * (width - len(e["labels"])) for e in chunk])
+            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+            targets = labels[:, 1:]
+            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                                           ignore_index=IGNORE_INDEX, reduction="sum"))
+            count += int((targets != IGNORE_INDEX).sum())
+    return total / max(count, 1)
+
+
 def count_tokens(attention_mask: Any, labels: Any) -> tuple[int, int]:
     """(non-pad tokens, loss-bearing tokens) of one collated batch; a token bears loss when it is
     the target of a prediction, i.e. labels shifted by one are not -100."""
     return int(attention_mask.sum()), int((labels[:, 1:] != IGNORE_INDEX).sum())
 
 
-def measure_matmul_peak(seconds: float = 2.0, size: int = 2048) -> float:
-    """Best fp32 GFLOP/s of a square `torch.matmul` over about `seconds`, with the current torch
-    thread count: the practical peak that model-FLOPs utilisation is measured against."""
+def measure_matmul_peak(seconds: float = 2.0, size: int = 2048, dtype: str = "float32") -> float:
+    """Best GFLOP/s of a square `torch.matmul` in `dtype` over about `seconds`, with the current
+    torch thread count: the practical peak that model-FLOPs utilisation is measured against."""
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch_dtype = getattr(torch, dtype)
+    a, b = torch.randn(size, size, dtype=torch_dtype), torch.randn(size, size, dtype=torch_dtype)
     torch.matmul(a, b)  # warm-up: thread pool and allocator
     flops, best = 2.0 * size**3, 0.0
     deadline = time.perf_counter() + seconds

@@ -51,7 +51,7 @@ def fine_tune(model_id: str, template: str, *, output_dir: Path, overrides: dict
 
 
 def run_quality(model_id: str, templates: list[str], *, eval_rows: int | None, overrides: dict[str, Any] | None = None,
-                work_dir: Path | None = None, handwritten_rows: int | None = None) -> list[dict]:
+                work_dir: Path | None = None, handwritten_rows: int | None = None, score_base: bool = True) -> list[dict]:
     """Base vs fine-tuned accuracy for each template (one result dict per template)."""
     from arkor.engine.evaluate import evaluate_template
     from arkor.engine.infer import InferenceEngine
@@ -60,8 +60,10 @@ def run_quality(model_id: str, templates: list[str], *, eval_rows: int | None, o
     engine = InferenceEngine(max_bases=1)
     results = []
     for template in templates:
-        print(f"[quality] {template}: scoring the base model on {eval_rows or 'all'} held-out rows ...", file=sys.stderr, flush=True)
-        base = evaluate_template(template, model_id, max_rows=eval_rows, engine=engine)
+        base = None
+        if score_base:
+            print(f"[quality] {template}: scoring the base model on {eval_rows or 'all'} held-out rows ...", file=sys.stderr, flush=True)
+            base = evaluate_template(template, model_id, max_rows=eval_rows, engine=engine).accuracy
         print(f"[quality] {template}: fine-tuning with the template's defaults ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         run = fine_tune(model_id, template, output_dir=work_dir / template, overrides=overrides or {})
@@ -75,7 +77,7 @@ def run_quality(model_id: str, templates: list[str], *, eval_rows: int | None, o
                         "stopped_by": metrics.get("stoppedBy"),
                         "train_seconds": metrics.get("trainSeconds", metrics.get("runtimeSeconds")),
                         "wall_seconds": wall_s, "first_loss": losses[0] if losses else None,
-                        "last_loss": losses[-1] if losses else None, "base": base.accuracy,
+                        "last_loss": losses[-1] if losses else None, "base": base,
                         "fine_tuned": tuned.accuracy, "handwritten": hand.accuracy, "handwritten_rows": hand.rows,
                         "evaluations": run["evaluations"], "config": run["config"]})
     return results
@@ -95,7 +97,7 @@ def print_report(model_id: str, results: list[dict]) -> None:
     for r in results:
         loss = f"{r['first_loss']:.3f} -> {r['last_loss']:.3f}" if r["first_loss"] is not None else None
         rows.append([r["template"], r["steps"], r["stopped_by"], r["train_seconds"], loss,
-                     f"{100 * r['base'][EXACT_FIELDS]:.1f}%", f"{100 * r['fine_tuned'][VALID_JSON]:.0f}%",
+                     f"{100 * r['base'][EXACT_FIELDS]:.1f}%" if r["base"] else None, f"{100 * r['fine_tuned'][VALID_JSON]:.0f}%",
                      f"{fields(r['fine_tuned'])} ({r['eval_rows']} rows)",
                      f"{fields(r['handwritten'])} ({r['handwritten_rows']} rows)"])
     print_table(headers, rows)
@@ -126,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=None, help="override the template's learning rate")
     parser.add_argument("--eval-rows", type=int, default=30, help="held-out rows per template (0 = all)")
     parser.add_argument("--quick", action="store_true", help="the tiny test model, 3 steps, 3 rows (checks the plumbing)")
+    parser.add_argument("--no-base", action="store_true", help="skip scoring the base model (it rambles to max_tokens: slow)")
+    parser.add_argument("--set", action="append", default=[], metavar="WIRE_FIELD=JSON",
+                        help="override any trainer field by its wire name, e.g. --set batchSize=8 --set 'loraR=32'")
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write JSON results (stdout if no PATH)")
     args = parser.parse_args(argv)
 
@@ -140,10 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         overrides.update(evalRows=3)
     if args.lr is not None:
         overrides["learningRate"] = args.lr
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except ValueError:
+            overrides[key] = value
     eval_rows = 3 if args.quick else (args.eval_rows or None)
     templates = [t for t in args.templates.split(",") if t]
     results = run_quality(model, templates, eval_rows=eval_rows, overrides=overrides,
-                          handwritten_rows=3 if args.quick else None)
+                          handwritten_rows=3 if args.quick else None, score_base=not args.no_base)
     if args.json:
         text = json.dumps({"model": model, "overrides": overrides, "results": results}, indent=2, default=str)
         print(text) if args.json == "-" else Path(args.json).write_text(text)

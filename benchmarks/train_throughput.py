@@ -3,9 +3,14 @@
 All three train the same model on the same examples (the triage template's train set, rendered and
 tokenized once by `arkor.engine.data`: identical input_ids and labels, loss on assistant tokens
 only), with the same LoRA (r, alpha, targets), batch size, learning rate, linear schedule, grad
-clipping, seed, fp32, for the same number of optimizer steps. Each trainer runs in its own
-subprocess, so its peak RSS is its own; each subprocess also measures the fp32 matmul peak right
-before training, so utilisation is judged against what the machine gave at that time.
+clipping and seed, for the same number of optimizer steps. Precision is each trainer's own best on
+this CPU: arkor trains in the dtype its engine picks (bf16 base weights where the CPU has bf16
+matmul units, else fp32); each baseline runs in fp32 and, on such a CPU, again with `bf16=True`
+(autocast), and the ratios are taken against its faster run. Each run is its own subprocess, so its
+peak RSS is its own; each also measures the matmul peak of its dtype right before training, so
+utilisation is judged against what the machine gave at that time. After training, every adapter is
+scored the same way on the triage template's held-out `eval.jsonl` (mean loss per answer token, fp32
+base): the last step's loss is one batch's and the trainers draw different batches.
 
 Per run: wall time of the steps (model load and adapter saving excluded), tokens/s over all
 non-pad tokens and over loss-bearing tokens, peak RSS, final loss, and model FLOPs utilisation
@@ -13,7 +18,7 @@ non-pad tokens and over loss-bearing tokens, peak RSS, final loss, and model FLO
 similar length into a batch (less padding) and runs the LM head only on labelled positions; the
 two baselines sample batches at random and pad to the longest row, as they do by default.
 
-    python benchmarks/train_throughput.py [--model ID] [--steps 20] [--quick] [--json [PATH]]
+    python benchmarks/train_throughput.py [--model ID] [--steps 20] [--precisions auto] [--quick] [--json [PATH]]
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     count_tokens,
+    heldout_loss,
+    tokenized_eval_set,
     job_config,
     lora_model_flops,
     matmul_params,
@@ -81,6 +88,7 @@ def train_arkor(spec: dict, examples: list[dict]) -> dict:
         raise RuntimeError("arkor's engine tokenized a different train set than the one the baselines get")
     logs = [(t, e) for t, e in reporter.timed if isinstance(e, TrainingLog)]
     ended, last = logs[-1]
+    spec["_adapter_dir"] = str(reporter.output_dir / "final")
 
     # The engine's batches are a pure function of (examples, batch size, seed, epoch): replay them to count.
     plan = resolve_plan(config, device="cpu")
@@ -91,7 +99,7 @@ def train_arkor(spec: dict, examples: list[dict]) -> dict:
         t, lt = count_tokens(batch["attention_mask"], batch["labels"])
         tokens, loss_tokens = tokens + t, loss_tokens + lt
     return {"wall_s": ended - started, "tokens": tokens, "loss_tokens": loss_tokens, "final_loss": last.loss,
-            "steps": last.step}
+            "steps": last.step, "dtype": start_event.metadata.dtype}
 
 
 def _hf_training_args(spec: dict, args_class: Callable, **extra: Any) -> Any:
@@ -99,7 +107,7 @@ def _hf_training_args(spec: dict, args_class: Callable, **extra: Any) -> Any:
         output_dir=str(Path(spec["work_dir"]) / "hf"), max_steps=spec["steps"],
         per_device_train_batch_size=spec["batch_size"], gradient_accumulation_steps=1,
         learning_rate=spec["lr"], lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
-        optim="adamw_torch", seed=spec["seed"], data_seed=spec["seed"], bf16=False, fp16=False,
+        optim="adamw_torch", seed=spec["seed"], data_seed=spec["seed"], bf16=spec["dtype"] == "bfloat16", fp16=False,
         gradient_checkpointing=False, use_cpu=True, logging_steps=1, save_strategy="no", eval_strategy="no",
         report_to="none", dataloader_num_workers=0, disable_tqdm=True, **extra,
     )
@@ -137,8 +145,12 @@ def _run_hf_trainer(trainer_class: type, spec: dict, **kwargs: Any) -> dict:
     trainer = Counting(callbacks=[clock], **kwargs)
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; the report is the output
     trainer.train()
+    adapter_dir = Path(spec["work_dir"]) / f"adapter-{trainer_class.__name__}-{spec['dtype']}"
+    trainer.model.save_pretrained(str(adapter_dir))
+    spec["_adapter_dir"] = str(adapter_dir)
     return {"wall_s": clock.ended - clock.began, "tokens": trainer.tokens, "loss_tokens": trainer.loss_tokens,
-            "final_loss": clock.losses[-1] if clock.losses else None, "steps": trainer.state.global_step}
+            "final_loss": clock.losses[-1] if clock.losses else None, "steps": trainer.state.global_step,
+            "dtype": spec["dtype"]}
 
 
 def _lora_config(spec: dict) -> Any:
@@ -159,7 +171,8 @@ def train_trl(spec: dict, examples: list[dict]) -> dict:
 
     tokenizer = load_tokenizer(spec["model"])
     model = load_model(spec["model"], dtype=torch.float32)
-    # SFTConfig defaults to bf16 and gradient checkpointing: 18x slower on this CPU (no bf16 units).
+    # SFTConfig defaults to bf16 and gradient checkpointing; both are set explicitly (bf16 only where
+    # the CPU has bf16 units: emulated bf16 is many times slower than fp32).
     args = _hf_training_args(spec, SFTConfig, packing=False, max_length=1024, dataset_num_proc=None)
     return _run_hf_trainer(SFTTrainer, spec, model=model, args=args, train_dataset=Dataset.from_list(examples),
                            processing_class=tokenizer, peft_config=_lora_config(spec))
@@ -189,17 +202,24 @@ RUNNERS: dict[str, Callable[[dict, list[dict]], dict]] = {
 }
 
 
-def run_one(trainer: str, spec: dict, examples: list[dict]) -> dict:
-    """One trainer's measurements (call in a fresh process for a meaningful peak RSS)."""
+def run_one(trainer: str, spec: dict, examples: list[dict], eval_examples: list[dict] | None = None) -> dict:
+    """One run's measurements (call in a fresh process for a meaningful peak RSS). `spec["dtype"]`
+    is the baselines' precision; arkor's engine picks its own (`auto`) unless told (`ARKOR_CPU_DTYPE`)."""
+    import os
+
     import torch
 
     torch.set_num_threads(spec["threads"])
-    peak_gflops = measure_matmul_peak(spec["peak_seconds"])
+    if trainer == "arkor" and spec["dtype"] != "auto":
+        os.environ["ARKOR_CPU_DTYPE"] = spec["dtype"]
     result = RUNNERS[trainer](spec, examples)
+    peak_gflops = measure_matmul_peak(spec["peak_seconds"], dtype=result["dtype"])
     flops = lora_model_flops(spec["body_params"], spec["head_params"], result["tokens"], result["loss_tokens"])
     wall = max(result["wall_s"], 1e-9)
+    eval_loss = heldout_loss(spec["model"], Path(spec["_adapter_dir"]), eval_examples) if eval_examples else None
     return {
-        "trainer": trainer, **result,
+        "trainer": trainer, "run": f"{trainer} ({'bf16' if result['dtype'] == 'bfloat16' else 'fp32'})", **result,
+        "eval_loss": eval_loss,
         "tokens_per_s": result["tokens"] / wall,
         "loss_tokens_per_s": result["loss_tokens"] / wall,
         "s_per_step": wall / max(result["steps"], 1),
@@ -208,6 +228,18 @@ def run_one(trainer: str, spec: dict, examples: list[dict]) -> dict:
         "achieved_gflops": flops / wall / 1e9,
         "mfu": flops / wall / (peak_gflops * 1e9),
     }
+
+
+def default_runs(precisions: str = "auto") -> list[tuple[str, str]]:
+    """(trainer, dtype) pairs: arkor in its engine's own choice; each baseline in fp32 and, where
+    the CPU has bf16 units (or `precisions` says "both"), in bf16 too. "fp32" runs everything in fp32."""
+    from arkor.engine.config import cpu_training_dtype
+
+    if precisions == "fp32":
+        return [("arkor", "float32"), ("trl", "float32"), ("transformers", "float32")]
+    both = precisions == "both" or cpu_training_dtype() == "bfloat16"
+    dtypes = ["float32", "bfloat16"] if both else ["float32"]
+    return [("arkor", "auto")] + [(name, dtype) for name in ("trl", "transformers") for dtype in dtypes]
 
 
 def count_model_params(model_id: str) -> tuple[int, int]:
@@ -223,49 +255,66 @@ def count_model_params(model_id: str) -> tuple[int, int]:
     return matmul_params(model)
 
 
-def run_benchmark(spec: dict, trainers: tuple[str, ...] = TRAINERS, *, in_process: bool = False) -> dict:
-    """Tokenize once, run each trainer (in its own subprocess unless `in_process`), add ratios to TRL."""
+def run_benchmark(spec: dict, runs: list[tuple[str, str]] | None = None, *, in_process: bool = False) -> dict:
+    """Tokenize once, do each (trainer, dtype) run (in its own subprocess unless `in_process`), score
+    every adapter on the held-out set, and add ratios to each baseline's faster run."""
     import torch
 
+    runs = runs or default_runs()
     spec = {"threads": torch.get_num_threads(), "peak_seconds": 2.0, **spec}
     spec["body_params"], spec["head_params"] = count_model_params(spec["model"])
     examples = tokenized_train_set(spec["model"], TEMPLATE)
+    eval_examples = tokenized_eval_set(spec["model"], TEMPLATE, rows=spec.get("eval_rows"))
     work = Path(spec.setdefault("work_dir", tempfile.mkdtemp(prefix="arkor-bench-")))
     (work / "examples.json").write_text(json.dumps(examples))
-    (work / "spec.json").write_text(json.dumps(spec))
+    (work / "eval_examples.json").write_text(json.dumps(eval_examples))
     results = []
-    for name in trainers:
-        print(f"[bench] training with {name} for {spec['steps']} steps ...", file=sys.stderr, flush=True)
+    for name, dtype in runs:
+        run_spec = {**spec, "dtype": dtype}
+        print(f"[bench] training with {name} ({dtype}) for {spec['steps']} steps ...", file=sys.stderr, flush=True)
         if in_process:
-            results.append(run_one(name, spec, examples))
+            results.append(run_one(name, run_spec, examples, eval_examples))
             continue
-        out = work / f"result-{name}.json"
+        (work / "spec.json").write_text(json.dumps(run_spec))
+        out = work / f"result-{name}-{dtype}.json"
         subprocess.run([sys.executable, __file__, "--child", name, "--work-dir", str(work), "--child-out", str(out)],
                        check=True)
         results.append(json.loads(out.read_text()))
-    by_name = {r["trainer"]: r for r in results}
-    if "trl" in by_name:
+    for baseline in ("trl", "transformers"):
+        candidates = [r for r in results if r["trainer"] == baseline]
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda r: r["tokens_per_s"])
         for r in results:
-            r["tokens_per_s_vs_trl"] = r["tokens_per_s"] / by_name["trl"]["tokens_per_s"]
-            r["loss_tokens_per_s_vs_trl"] = r["loss_tokens_per_s"] / by_name["trl"]["loss_tokens_per_s"]
+            r[f"tokens_per_s_vs_{baseline}"] = r["tokens_per_s"] / best["tokens_per_s"]
+            r[f"loss_tokens_per_s_vs_{baseline}"] = r["loss_tokens_per_s"] / best["loss_tokens_per_s"]
+            if r.get("eval_loss") is not None and best.get("eval_loss"):
+                r[f"eval_loss_vs_{baseline}"] = r["eval_loss"] / best["eval_loss"]
     spec.pop("work_dir", None)
-    return {"spec": spec, "template": TEMPLATE, "train_rows": len(examples), "results": results}
+    return {"spec": spec, "template": TEMPLATE, "train_rows": len(examples), "eval_rows": len(eval_examples),
+            "results": results}
 
 
 def print_report(report: dict) -> None:
     spec = report["spec"]
     print(f"\nLoRA training throughput: {spec['model']}, {report['template']} train set ({report['train_rows']} rows), "
           f"{spec['steps']} steps x batch {spec['batch_size']}, lr {spec['lr']}, LoRA r{spec['lora_r']}/"
-          f"alpha{spec['lora_alpha']} {spec['targets']}, fp32, {spec['threads']} threads")
-    headers = ["trainer", "wall s", "s/step", "tokens/s", "loss tok/s", "vs TRL", "peak RSS MiB", "final loss",
-               "GFLOP/s", "matmul peak", "MFU"]
-    rows = [[r["trainer"], r["wall_s"], r["s_per_step"], r["tokens_per_s"], r["loss_tokens_per_s"],
-             f"{r['tokens_per_s_vs_trl']:.2f}x" if "tokens_per_s_vs_trl" in r else None, r["peak_rss_mb"],
-             r["final_loss"], r["achieved_gflops"], r["matmul_peak_gflops"], f"{100 * r['mfu']:.1f}%"]
+          f"alpha{spec['lora_alpha']} {spec['targets']}, {spec['threads']} threads; eval loss on {report['eval_rows']} held-out rows")
+
+    def ratio(r: dict, key: str) -> str | None:
+        return f"{r[key]:.2f}x" if key in r else None
+
+    headers = ["run", "wall s", "s/step", "tokens/s", "loss tok/s", "vs TRL", "vs Trainer", "peak RSS MiB",
+               "final loss", "eval loss", "eval vs TRL", "GFLOP/s", "matmul peak", "MFU"]
+    rows = [[r["run"], r["wall_s"], r["s_per_step"], r["tokens_per_s"], r["loss_tokens_per_s"],
+             ratio(r, "tokens_per_s_vs_trl"), ratio(r, "tokens_per_s_vs_transformers"), r["peak_rss_mb"],
+             r["final_loss"], r.get("eval_loss"), ratio(r, "eval_loss_vs_trl"), r["achieved_gflops"],
+             r["matmul_peak_gflops"], f"{100 * r['mfu']:.1f}%"]
             for r in report["results"]]
     print_table(headers, rows)
-    print(f"MFU = 4*(N_body*tokens + N_head*loss_tokens) / wall / matmul peak; N_body={spec['body_params']:,}, "
-          f"N_head={spec['head_params']:,} (frozen base: forward 2N + backward-to-activations 2N).")
+    print(f"MFU = 4*(N_body*tokens + N_head*loss_tokens) / wall / matmul peak of the run's dtype; N_body={spec['body_params']:,}, "
+          f"N_head={spec['head_params']:,} (frozen base: forward 2N + backward-to-activations 2N). Ratios are to each "
+          "baseline's faster precision.")
 
 
 def _quiet_libraries() -> None:
@@ -294,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lora-r", type=int, default=16)
     parser.add_argument("--targets", choices=("all-linear", "qkvo"), default="all-linear")
     parser.add_argument("--trainers", default=",".join(TRAINERS), help="comma-separated subset of " + ",".join(TRAINERS))
+    parser.add_argument("--precisions", choices=("auto", "fp32", "both"), default="auto",
+                        help="auto: baselines in fp32, plus bf16 where the CPU has bf16 units; fp32: all fp32; both: always both")
+    parser.add_argument("--eval-rows", type=int, default=60, help="held-out rows the adapters are scored on (0: none)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per run (default: torch's default)")
     parser.add_argument("--quick", action="store_true", help="the tiny test model for 3 steps (checks the plumbing)")
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write JSON results (stdout if no PATH)")
@@ -306,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_libraries()
         work = Path(args.work_dir)
         spec, examples = json.loads((work / "spec.json").read_text()), json.loads((work / "examples.json").read_text())
-        Path(args.child_out).write_text(json.dumps(run_one(args.child, spec, examples)))
+        eval_examples = json.loads((work / "eval_examples.json").read_text())
+        Path(args.child_out).write_text(json.dumps(run_one(args.child, spec, examples, eval_examples)))
         return 0
 
     from arkor.engine.models import DEFAULT_MODEL, TINY_TEST_MODEL
@@ -315,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = {"model": model, "steps": 3 if args.quick and args.steps == 20 else args.steps,
             "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "lora_r": args.lora_r,
             "lora_alpha": args.lora_r, **({"threads": args.threads} if args.threads else {}), "targets": "all-linear" if args.targets == "all-linear" else QKVO}
-    report = run_benchmark(spec, tuple(t for t in args.trainers.split(",") if t))
+    spec["eval_rows"] = args.eval_rows
+    wanted = {t for t in args.trainers.split(",") if t}
+    report = run_benchmark(spec, [run for run in default_runs(args.precisions) if run[0] in wanted])
     if args.json:
         text = json.dumps(report, indent=2)
         print(text) if args.json == "-" else Path(args.json).write_text(text)

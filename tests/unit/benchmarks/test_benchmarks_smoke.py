@@ -60,12 +60,17 @@ def test_print_table_aligns_columns(capsys):
 
 def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
     spec = {"model": TINY, "steps": 2, "batch_size": 2, "lr": 2e-4, "seed": 0, "lora_r": 4, "lora_alpha": 4,
-            "targets": "all-linear", "peak_seconds": 0.1, "work_dir": str(tmp_path)}
-    report = train_throughput.run_benchmark(spec, in_process=True)
+            "targets": "all-linear", "peak_seconds": 0.1, "work_dir": str(tmp_path), "eval_rows": 3}
+    runs = [("arkor", "auto"), ("trl", "float32"), ("transformers", "float32"), ("transformers", "bfloat16")]
+    report = train_throughput.run_benchmark(spec, runs, in_process=True)
 
-    assert [r["trainer"] for r in report["results"]] == ["arkor", "trl", "transformers"]
+    assert [r["trainer"] for r in report["results"]] == ["arkor", "trl", "transformers", "transformers"]
+    assert [r["dtype"] for r in report["results"][1:]] == ["float32", "float32", "bfloat16"]
+    assert report["eval_rows"] == 3
     for result in report["results"]:
         assert result["steps"] == 2, result
+        # Every adapter is scored on the same held-out rows by the same plain-peft function.
+        assert math.isfinite(result["eval_loss"]) and result["eval_loss"] > 0, result
         assert result["tokens"] > result["loss_tokens"] > 0, result
         assert math.isfinite(result["final_loss"]) and result["final_loss"] > 0, result
         assert result["wall_s"] > 0 and result["matmul_peak_gflops"] > 0 and result["mfu"] > 0, result
@@ -73,6 +78,9 @@ def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
     assert trl["tokens_per_s_vs_trl"] == pytest.approx(1.0)
     # The two Hugging Face trainers draw the same batches from the same pre-tokenized rows.
     assert report["results"][2]["tokens"] == trl["tokens"]
+    # Ratios are to each baseline's faster precision.
+    fastest = max(report["results"][2:], key=lambda r: r["tokens_per_s"])
+    assert fastest["tokens_per_s_vs_transformers"] == pytest.approx(1.0)
 
 
 def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
