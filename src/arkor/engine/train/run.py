@@ -33,6 +33,7 @@ from arkor.protocol import (
 from ..config import TrainingPlan, resolve_plan
 from ..reporting import FolderReporter
 from . import resume_state
+from .attention import use_attention_for
 from .budget import BudgetedSchedule, TimeBudget
 from .loss import labelled_token_loss_sum
 from .setup import build_optimizer, build_scheduler, load_lora_model, save_adapter
@@ -109,6 +110,7 @@ def _evaluate(model: Any, examples: list, plan: TrainingPlan, pad_id: int) -> fl
         for start in range(0, len(ordered), plan.batch_size):
             batch = collate(ordered[start : start + plan.batch_size], pad_id)
             batch = {k: v.to(plan.device) for k, v in batch.items()}
+            use_attention_for(model, plan.device, batch["input_ids"].shape[1])
             loss_sum, n = labelled_token_loss_sum(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
             total += float(loss_sum)
             count += n
@@ -241,6 +243,7 @@ def _train(
         step_loss = 0.0
         for _, batch in micro:
             batch = {k: v.to(plan.device) for k, v in batch.items()}
+            use_attention_for(model, plan.device, batch["input_ids"].shape[1])
             with torch.autocast(device_type=plan.device, dtype=getattr(torch, plan.dtype), enabled=plan.dtype != "float32"):
                 loss_sum, _ = labelled_token_loss_sum(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
             (loss_sum / max(step_labels, 1)).backward()
