@@ -7,11 +7,30 @@ timeouts), retries with backoff and jitter for requests that are safe to repeat 
 `Retry-After`), and the error tree (`_errors`).
 """
 
-from ._client import CLIENT_HEADER, DEFAULT_TIMEOUT, AsyncTransport, Transport, connection_error
-from ._errors import (ApiConnectionError, ApiStatusError, ApiTimeoutError, ArkorTransportError,
-                      describe_detail)
-from ._retry import (DEFAULT_RETRY, GATEWAY_STATUSES, IDEMPOTENT_METHODS, NO_RETRY, RetryPolicy,
-                     is_idempotent, retry_after_seconds, retry_delay)
+from ._client import (
+    CLIENT_HEADER,
+    DEFAULT_TIMEOUT,
+    AsyncTransport,
+    Transport,
+    connection_error,
+)
+from ._errors import (
+    ApiConnectionError,
+    ApiStatusError,
+    ApiTimeoutError,
+    ArkorTransportError,
+    describe_detail,
+)
+from ._retry import (
+    DEFAULT_RETRY,
+    GATEWAY_STATUSES,
+    IDEMPOTENT_METHODS,
+    NO_RETRY,
+    RetryPolicy,
+    is_idempotent,
+    retry_after_seconds,
+    retry_delay,
+)
 
 __all__ = [
     "CLIENT_HEADER",

@@ -7,6 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -28,9 +29,13 @@ class Backend:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
-                backend.seen.append(("POST", self.path, self.headers.get("Authorization")))
+                backend.seen.append(
+                    ("POST", self.path, self.headers.get("Authorization"))
+                )
                 status = backend.statuses.pop(0) if backend.statuses else 200
-                body = json.dumps({"error": "disk full on the backend"} if status == 507 else {}).encode()
+                body = json.dumps(
+                    {"error": "disk full on the backend"} if status == 507 else {}
+                ).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -39,9 +44,13 @@ class Backend:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
+        )
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -51,10 +60,17 @@ class Backend:
 
 
 def _reporter(url: str, tmp_path: Path, **options: float) -> BackendReporter:
-    return BackendReporter("job_1", tmp_path / "out", ReportTarget(url=url, token="worker-token"), **options)
+    return BackendReporter(
+        "job_1",
+        tmp_path / "out",
+        ReportTarget(url=url, token="worker-token"),
+        **options,
+    )
 
 
-def test_a_503_is_redelivered_and_each_post_carries_the_worker_token(tmp_path: Path) -> None:
+def test_a_503_is_redelivered_and_each_post_carries_the_worker_token(
+    tmp_path: Path,
+) -> None:
     with Backend([503, 200]) as backend:
         reporter = _reporter(backend.url, tmp_path)
         reporter.emit(TrainingLog(step=1, loss=1.0))
@@ -72,7 +88,9 @@ def test_507_raises_storage_full_with_the_backends_message(tmp_path: Path) -> No
     assert len(backend.seen) == 1
 
 
-def test_a_refusal_is_logged_and_not_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_refusal_is_logged_and_not_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with Backend([400]) as backend:
         reporter = _reporter(backend.url, tmp_path)
         reporter.emit(TrainingLog(step=1, loss=1.0))
@@ -90,4 +108,7 @@ def test_a_backend_that_stays_down_names_its_url(tmp_path: Path) -> None:
     with pytest.raises(ApiConnectionError) as info:
         reporter.emit(TrainingLog(step=1, loss=1.0))
     reporter.close()
-    assert info.value.url == f"{url}/internal/jobs/job_1/events" and "gave up after 0s" in str(info.value)
+    assert (
+        info.value.url == f"{url}/internal/jobs/job_1/events"
+        and "gave up after 0s" in str(info.value)
+    )

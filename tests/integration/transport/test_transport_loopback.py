@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -50,11 +51,20 @@ class FlakyServer:
                     head, body = "200 OK", ME
                     extra = ""
                 else:
-                    head, body, extra = f"{step} Busy", b'{"error":"busy"}', "Retry-After: 0\r\n"
-                conn.sendall((f"HTTP/1.1 {head}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                              f"Connection: close\r\n{extra}\r\n").encode() + body)
+                    head, body, extra = (
+                        f"{step} Busy",
+                        b'{"error":"busy"}',
+                        "Retry-After: 0\r\n",
+                    )
+                conn.sendall(
+                    (
+                        f"HTTP/1.1 {head}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                        f"Connection: close\r\n{extra}\r\n"
+                    ).encode()
+                    + body
+                )
 
-    def __enter__(self) -> "FlakyServer":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -86,33 +96,52 @@ def refused_url() -> str:
 
 
 def test_a_dropped_connection_then_503_with_retry_after_then_success() -> None:
-    with FlakyServer(["drop", 503, "ok"]) as server:
-        with CloudApiClient(server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)) as client:
-            me = client.get_me()
+    with (
+        FlakyServer(["drop", 503, "ok"]) as server,
+        CloudApiClient(
+            server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)
+        ) as client,
+    ):
+        me = client.get_me()
     assert me.user.id == "u1" and server.accepted == 3
 
 
 def test_without_retries_left_the_503_is_the_status_error() -> None:
-    with FlakyServer([503, "ok"]) as server:
-        with CloudApiClient(server.url, token="t", retry=RetryPolicy(max_retries=0)) as client:
-            with pytest.raises(CloudApiError) as info:
-                client.get_me()
-    assert (info.value.status, info.value.message) == (503, "busy") and server.accepted == 1
+    with (
+        FlakyServer([503, "ok"]) as server,
+        CloudApiClient(
+            server.url, token="t", retry=RetryPolicy(max_retries=0)
+        ) as client,
+        pytest.raises(CloudApiError) as info,
+    ):
+        client.get_me()
+    assert (info.value.status, info.value.message) == (
+        503,
+        "busy",
+    ) and server.accepted == 1
 
 
 def test_a_post_that_is_not_idempotent_is_sent_once() -> None:
-    with FlakyServer(["drop", "ok"]) as server:
-        with CloudApiClient(server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)) as client:
-            with pytest.raises(ApiConnectionError):
-                client.cancel_job("job_1", {"orgSlug": "o", "projectSlug": "p"})
+    with (
+        FlakyServer(["drop", "ok"]) as server,
+        CloudApiClient(
+            server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)
+        ) as client,
+        pytest.raises(ApiConnectionError),
+    ):
+        client.cancel_job("job_1", {"orgSlug": "o", "projectSlug": "p"})
     assert server.accepted == 1
 
 
 def test_connection_refused_is_the_connection_error_naming_the_url() -> None:
     url = refused_url()
-    with CloudApiClient(url, token="t", retry=RetryPolicy(max_retries=1, initial_delay=0.05)) as client:
-        with pytest.raises(ApiConnectionError) as info:
-            client.list_jobs({"orgSlug": "o", "projectSlug": "p"})
+    with (
+        CloudApiClient(
+            url, token="t", retry=RetryPolicy(max_retries=1, initial_delay=0.05)
+        ) as client,
+        pytest.raises(ApiConnectionError) as info,
+    ):
+        client.list_jobs({"orgSlug": "o", "projectSlug": "p"})
     assert info.value.url == f"{url}/v1/jobs" and info.value.method == "GET"
     assert f"Could not reach the backend at {url}/v1/jobs (GET): " in str(info.value)
     assert "refused" in info.value.reason.lower()
@@ -122,16 +151,45 @@ def test_the_cli_says_which_backend_it_could_not_reach(tmp_path: Path) -> None:
     url = refused_url()
     home = tmp_path / "home"
     (home / ".arkor").mkdir(parents=True)
-    (home / ".arkor" / "credentials.json").write_text(json.dumps(
-        {"mode": "anon", "token": "t", "anonymousId": "a", "orgSlug": "o", "arkorCloudApiUrl": url}))
+    (home / ".arkor" / "credentials.json").write_text(
+        json.dumps(
+            {
+                "mode": "anon",
+                "token": "t",
+                "anonymousId": "a",
+                "orgSlug": "o",
+                "arkorCloudApiUrl": url,
+            }
+        )
+    )
     project = tmp_path / "proj"
     (project / ".arkor").mkdir(parents=True)
-    (project / ".arkor" / "state.json").write_text(json.dumps({"orgSlug": "o", "projectSlug": "p", "projectId": "x"}))
-    env = {**os.environ, "HOME": str(home), "ARKOR_HOME": str(home / ".arkor"), "NO_COLOR": "1"}
+    (project / ".arkor" / "state.json").write_text(
+        json.dumps({"orgSlug": "o", "projectSlug": "p", "projectId": "x"})
+    )
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "ARKOR_HOME": str(home / ".arkor"),
+        "NO_COLOR": "1",
+    }
     env.pop("ARKOR_CLOUD_API_URL", None)
-    result = subprocess.run([sys.executable, "-m", "arkor.cli.main", "jobs", "list"], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "arkor.cli.main", "jobs", "list"],
+        check=False,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stderr
-    assert f"Error: the arkor backend could not be reached (GET {url}/v1/jobs: " in result.stderr, result.stderr
-    assert "Check ARKOR_CLOUD_API_URL / `arkor login --url`, or unset them to use the local backend." in result.stderr
+    assert (
+        f"Error: the arkor backend could not be reached (GET {url}/v1/jobs: "
+        in result.stderr
+    ), result.stderr
+    assert (
+        "Check ARKOR_CLOUD_API_URL / `arkor login --url`, or unset them to use the local backend."
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr

@@ -15,7 +15,9 @@ ALLOWED_PRIVATE_MODULES = {"arkor.sdk._errors_http", "arkor.sdk._wait_flow"}
 
 def _sources() -> list[Path]:
     root = Path(arkor.__file__).parent
-    return sorted(path for package in PACKAGES for path in (root / package).rglob("*.py"))
+    return sorted(
+        path for package in PACKAGES for path in (root / package).rglob("*.py")
+    )
 
 
 def private_accesses(source: str) -> list[tuple[int, str]]:
@@ -35,23 +37,40 @@ def private_accesses(source: str) -> list[tuple[int, str]]:
 
 def test_the_scan_sees_what_it_looks_for() -> None:
     sample = "client._send(r)\nx = self._own\nsession.client._http.close()\ntype(e).__name__\n"
-    assert [text for _, text in private_accesses(sample)] == ["client._send", "session.client._http"]
+    assert [text for _, text in private_accesses(sample)] == [
+        "client._send",
+        "session.client._http",
+    ]
 
 
 def test_cli_and_studio_touch_no_private_attribute() -> None:
     files = _sources()
     assert len(files) > 10
-    offenders = [f"{path.relative_to(path.parents[1])}:{line}: {text}"
-                 for path in files for line, text in private_accesses(path.read_text(encoding="utf-8"))]
-    assert offenders == [], "private access from outside the SDK:\n" + "\n".join(offenders)
+    offenders = [
+        f"{path.relative_to(path.parents[1])}:{line}: {text}"
+        for path in files
+        for line, text in private_accesses(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == [], "private access from outside the SDK:\n" + "\n".join(
+        offenders
+    )
 
 
 def test_cli_and_studio_import_no_other_private_sdk_module() -> None:
     offenders = []
     for path in _sources():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-            offenders += [f"{path.name}: {name}" for name in names
-                          if name.startswith("arkor.sdk._") and name not in ALLOWED_PRIVATE_MODULES]
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            offenders += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.startswith("arkor.sdk._")
+                and name not in ALLOWED_PRIVATE_MODULES
+            ]
     assert offenders == []
