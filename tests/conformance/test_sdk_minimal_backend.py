@@ -111,13 +111,14 @@ def test_every_client_route_reads_the_minimal_shapes(backend, project):
         assert [a.pathname for a in client.list_artifacts("job_1", SCOPE).artifacts] == ["final/adapter_config.json"]
         assert client.download_artifact("job_1", "final/adapter_config.json", SCOPE) == b"{}"
         assert client.list_checkpoints("job_1", SCOPE).checkpoints[0].step == 2
-        assert client.list_deployments(SCOPE)["deployments"][0]["slug"] == "bot"
-        assert client.create_deployment(SCOPE, {"slug": "bot"})["deployment"]["id"] == "dep_1"
-        assert client.get_deployment("dep_1", SCOPE)["deployment"]["addedLater"] == FUTURE["addedLater"]
-        assert client.update_deployment("dep_1", SCOPE, {"enabled": False})["deployment"]["id"] == "dep_1"
+        # Deployments answer typed models (protocol/deployments.py); a newer backend's fields are kept.
+        assert client.list_deployments(SCOPE).deployments[0].slug == "bot"
+        assert client.create_deployment(SCOPE, {"slug": "bot"}).deployment.id == "dep_1"
+        assert client.get_deployment("dep_1", SCOPE).deployment.model_extra["addedLater"] == FUTURE["addedLater"]
+        assert client.update_deployment("dep_1", SCOPE, {"enabled": False}).deployment.id == "dep_1"
         assert client.delete_deployment("dep_1", SCOPE) is None
-        assert "plaintext" not in client.list_deployment_keys("dep_1", SCOPE)["keys"][0]
-        assert client.create_deployment_key("dep_1", SCOPE, label="ci")["key"]["plaintext"].startswith("ark_live_")
+        assert "plaintext" not in client.list_deployment_keys("dep_1", SCOPE).keys[0].to_wire()
+        assert client.create_deployment_key("dep_1", SCOPE, label="ci").key.plaintext.startswith("ark_live_")
         assert client.revoke_deployment_key("dep_1", "key_1", SCOPE) is None
         assert InferResponse(client.chat(SCOPE, {"messages": [{"role": "user", "content": "hi"}]})).text() == "ok"
         stream = client.open_event_stream("job_1", SCOPE)

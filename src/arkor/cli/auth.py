@@ -114,11 +114,9 @@ def logout_command(force: bool) -> None:
 @click.command("whoami")
 def whoami_command() -> None:
     """Print the signed-in user and their orgs."""
-    import httpx
-
     from arkor.sdk.client import CloudApiClient
     from arkor.sdk.credentials import default_cloud_api_url, read_credentials
-    from arkor.sdk.errors import CloudApiError
+    from arkor.sdk.errors import ApiConnectionError, CloudApiError
 
     credentials = read_credentials()
     if credentials is None:
@@ -134,8 +132,8 @@ def whoami_command() -> None:
             sys.exit(1)
         click.echo(f"Failed to fetch /v1/me ({exc.status}). Token may be expired.")
         return
-    except httpx.HTTPError as exc:
-        raise CliError(f"Could not reach the backend at {base_url}: {exc}") from None
+    except ApiConnectionError as exc:
+        raise CliError(f"Could not reach the backend at {base_url}: {exc.reason}") from None
     click.echo(json.dumps(me.user.to_wire(), indent=2))
     if me.orgs:
         click.echo("Orgs: " + ", ".join(org.slug or org.id for org in me.orgs))

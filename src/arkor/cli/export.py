@@ -77,8 +77,7 @@ def card_facts(client: Any, job: Any, state: Any, checkpoint: int | None) -> dic
     uploaded file's name), id, run name and, for the final adapter, the run's metrics."""
     facts: dict[str, Any] = {"config": job.config.to_wire(), "job_id": job.id, "run_name": job.name}
     if checkpoint is None:
-        request = client.build_request("GET", f"/v1/jobs/{job.id}", scope=state, params={"events": "true"})
-        events = client._send(request, lambda response: response.json()).get("events") or []
+        events = client.get_job(job.id, state, events=True).events or []
         completed = [e for e in events if isinstance(e, dict) and e.get("type") == "training.completed"]
         if completed and isinstance(completed[-1].get("metrics"), dict):
             facts["metrics"] = completed[-1]["metrics"]

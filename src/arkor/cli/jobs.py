@@ -94,9 +94,8 @@ def list_command(as_json: bool) -> None:
 
 
 def _job_events(client: Any, job_id: str, state: Any) -> list[dict[str, Any]]:
-    request = client.build_request("GET", f"/v1/jobs/{job_id}", scope=state, params={"events": "true"})
-    body = client._send(request, lambda response: response.json())  # the route's JSON, events included
-    return [event for event in body.get("events") or [] if isinstance(event, dict)]
+    events = client.get_job(job_id, state, events=True).events
+    return [event for event in events or [] if isinstance(event, dict)]
 
 
 def _write_plot(job: Any, events: list[dict[str, Any]], path: str) -> None:

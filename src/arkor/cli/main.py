@@ -92,6 +92,9 @@ def _take_deprecation() -> Any:
     return notices.take_latest_deprecation() if notices is not None else None
 
 
+UNREACHABLE_HINT = "Check ARKOR_CLOUD_API_URL / `arkor login --url`, or unset them to use the local backend."
+
+
 def _run(argv: list[str] | None) -> None:
     from arkor.errors import ArkorError
 
@@ -107,20 +110,22 @@ def _run(argv: list[str] | None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except ArkorError as exc:
-        click.echo(f"Error: {exc}" if not _is_plain(exc) else str(exc), err=True)
+        click.echo(_message(exc), err=True)
         for note in getattr(exc, "__notes__", ()):  # e.g. "Job ... keeps running on the backend; ..."
             click.echo(note, err=True)
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         click.echo("Cancelled by user", err=True)
         sys.exit(130)
-    except Exception as exc:
-        if type(exc).__module__.startswith("httpx"):
-            click.echo(f"Error: could not reach the arkor backend ({type(exc).__name__}: {exc}). "
-                       "Check ARKOR_CLOUD_API_URL / `arkor login --url`, or unset them to use the local backend.",
-                       err=True)
-            sys.exit(1)
-        raise
+
+
+def _message(exc: BaseException) -> str:
+    """What the user reads for one of arkor's own errors."""
+    transport = sys.modules.get("arkor.transport")  # not loaded: no request was made, so no request failed
+    if transport is not None and isinstance(exc, transport.ApiConnectionError):
+        what = "did not answer in time" if isinstance(exc, transport.ApiTimeoutError) else "could not be reached"
+        return f"Error: the arkor backend {what} ({exc.method} {exc.url}: {exc.reason}). {UNREACHABLE_HINT}"
+    return str(exc) if _is_plain(exc) else f"Error: {exc}"
 
 
 def _is_plain(exc: BaseException) -> bool:

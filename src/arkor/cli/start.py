@@ -28,10 +28,11 @@ EXIT_STOPPED_WAITING = 130
 
 def force_dry_run(trainer: Any) -> None:
     """Make this run a dry run whatever the trainer file says (Studio's dry-run toggle)."""
-    config = getattr(trainer, "_config", None)
-    if config is None or not hasattr(config, "model_copy"):
+    from arkor.sdk.trainer import Trainer
+
+    if not isinstance(trainer, Trainer):
         raise click.ClickException("--dry-run needs a trainer made with arkor's create_trainer(...).")
-    trainer._config = config.model_copy(update={"dry_run": True})
+    trainer.force_dry_run()
 
 
 class LossLine:

@@ -12,13 +12,17 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from arkor.errors import ArkorError
 from arkor.protocol import Artifact, HeartbeatRequest, ReportTarget, WorkerEventBatch
+from arkor.transport import NO_RETRY, ApiConnectionError, RetryPolicy, Transport
+
+WORKER_CLIENT = "arkor-worker/1"
+# Every 5xx but 507 may be a backend restarting; 408/429 say "later". Anything else 4xx is final.
+REDELIVER_STATUSES = frozenset({408, 429, *range(500, 600)} - {507})
 
 log = logging.getLogger(__name__)
 
@@ -106,38 +110,32 @@ class BackendReporter(FolderReporter):
         event_base: int = 0,
     ) -> None:
         super().__init__(job_id, output_dir, event_base=event_base)
-        import httpx
-
-        self._base = target.url.rstrip("/") + f"/internal/jobs/{job_id}"
-        self._client = httpx.Client(
-            headers={"Authorization": f"Bearer {target.token}", "X-Arkor-Client": "arkor-worker/1"},
-            timeout=30.0,
-        )
         self._give_up_after_s = give_up_after_s
+        self._transport = Transport(
+            target.url.rstrip("/") + f"/internal/jobs/{job_id}", client_name=WORKER_CLIENT, token=target.token,
+            timeout=30.0,
+            retry=RetryPolicy(max_retries=None, give_up_after=give_up_after_s, initial_delay=0.2, max_delay=5.0,
+                              retry_statuses=REDELIVER_STATUSES),
+        )
         self._send_lock = threading.Lock()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> None:
-        """Send until the backend accepts (2xx) or says no for good (4xx); back off on errors."""
-        import httpx
-
-        deadline = time.monotonic() + self._give_up_after_s
-        delay = 0.2
-        while True:
-            try:
-                response = self._client.request(method, self._base + path, **kwargs)
-                if response.status_code < 400:
-                    return
-                if response.status_code == 507:  # the backend's store is full: retrying cannot help
-                    raise StorageFullError(_error_text(response))
-                if response.status_code < 500 and response.status_code not in (408, 429):
-                    log.error("backend refused %s %s: %s %s", method, path, response.status_code, response.text[:300])
-                    return
-            except httpx.HTTPError as exc:
-                log.warning("backend unreachable (%s); retrying", exc)
-            if time.monotonic() > deadline:
-                raise ConnectionError(f"could not reach the backend at {self._base} for {self._give_up_after_s:.0f}s")
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+        """Send until the backend accepts (2xx) or says no for good (4xx); the transport backs off
+        through errors. Events carry their index, so a repeated POST is stored once."""
+        request = self._transport.build_request(method, path, **kwargs)
+        try:
+            response = self._transport.send(request, idempotent=True)
+        except ApiConnectionError as exc:
+            raise ApiConnectionError(method=exc.method, url=exc.url, reason=(
+                f"gave up after {self._give_up_after_s:.0f}s: {exc.reason}")) from exc
+        if response.status_code < 400:
+            return
+        if response.status_code == 507:  # the backend's store is full: retrying cannot help
+            raise StorageFullError(_error_text(response))
+        if response.status_code in REDELIVER_STATUSES:
+            raise ApiConnectionError(method=method, url=str(request.url), reason=(
+                f"the backend still answered {response.status_code} after {self._give_up_after_s:.0f}s"))
+        log.error("backend refused %s %s: %s %s", method, path, response.status_code, response.text[:300])
 
     def _deliver_event(self, payload: dict[str, Any], index: int) -> None:
         batch = WorkerEventBatch(events=[payload], first_index=index)
@@ -153,12 +151,13 @@ class BackendReporter(FolderReporter):
 
         body = HeartbeatRequest(step=step, pid=os.getpid()).to_wire()
         try:
-            self._client.post(self._base + "/heartbeat", json=body, timeout=5.0)
+            self._transport.send(self._transport.build_request("POST", "/heartbeat", json=body, timeout=5.0),
+                                 retry=NO_RETRY)
         except Exception as exc:  # a missed heartbeat is not fatal; the next one may get through
             log.warning("heartbeat failed: %s", exc)
 
     def close(self) -> None:
-        self._client.close()
+        self._transport.close()
 
 
 def make_reporter(job_id: str, output_dir: Path, target: ReportTarget | None, *, event_base: int = 0) -> FolderReporter:

@@ -8,7 +8,7 @@ key label length); the backend adds what needs one (reserved slugs, uniqueness, 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Field, SerializationInfo, model_serializer, model_validator
 
@@ -78,6 +78,8 @@ class DeploymentUpdateRequest(WireModel):
 class Deployment(WireModel):
     """`DeploymentDto`."""
 
+    read_required: ClassVar[frozenset[str]] = frozenset({"id", "slug"})  # what a client needs of a peer's answer
+
     id: str
     slug: str
     org_id: str
@@ -103,6 +105,8 @@ class Deployment(WireModel):
 class DeploymentKey(WireModel):
     """`DeploymentKeyDto`: never carries the plaintext."""
 
+    read_required: ClassVar[frozenset[str]] = frozenset({"id"})  # what a client needs of a peer's answer
+
     id: str
     label: str
     prefix: str
@@ -119,6 +123,8 @@ class DeploymentKey(WireModel):
 
 class CreatedDeploymentKey(WireModel):
     """The one response that carries a key's plaintext."""
+
+    read_required: ClassVar[frozenset[str]] = frozenset({"id", "plaintext"})  # what a client needs of a peer's answer
 
     id: str
     label: str

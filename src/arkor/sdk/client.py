@@ -3,7 +3,13 @@
 Each route is written once as a request builder plus a parser (`_route`); the sync and async
 clients differ only in how they send. Every request carries `X-Arkor-Client: arkor/<version>`;
 scoped routes take `scope` (a `ProjectState` or a mapping with `orgSlug`/`projectSlug`) as query
-parameters. Non-2xx answers raise `CloudApiError`.
+parameters. Non-2xx answers raise `CloudApiError`; a backend that cannot be reached raises
+`ApiConnectionError` (`ApiTimeoutError` when it did not answer in time).
+
+HTTP itself (timeouts, retries, error mapping) is `arkor.transport`'s: reads, deletes and a job
+create that carries an idempotency key are retried on connection failures and 408/429/502/503/504
+(honouring `Retry-After`); other writes only when the connection never opened. Event streams are
+never retried here: `wait()` owns their reconnects.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from arkor.protocol import (
     ArtifactListResponse,
     CheckpointListResponse,
     DatasetUploadResponse,
+    DeploymentKeyCreateResponse,
+    DeploymentKeyListResponse,
+    DeploymentListResponse,
+    DeploymentResponse,
     JobListResponse,
     LENIENT_READ,
     JobResponse,
@@ -28,10 +38,13 @@ from arkor.protocol import (
     ProjectResponse,
 )
 
+from arkor.transport import (CLIENT_HEADER, DEFAULT_RETRY, DEFAULT_TIMEOUT, NO_RETRY, AsyncTransport, RetryPolicy,
+                             Transport)
+
 from ._errors_http import DeprecationNotice, error_from_body, record_deprecation
 
-CLIENT_HEADER = "X-Arkor-Client"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, read=None)
+__all__ = ["CLIENT_HEADER", "DEFAULT_TIMEOUT", "AsyncCloudApiClient", "CloudApiClient", "bearer_token",
+           "client_header_value", "scope_params"]
 
 
 def client_header_value() -> str:
@@ -86,6 +99,8 @@ def _route(builder: Callable[..., tuple[httpx.Request, Callable[[httpx.Response]
 class _BaseClient:
     """Request building, shared by both clients."""
 
+    _transport: Transport | AsyncTransport
+
     def __init__(
         self,
         base_url: str,
@@ -94,19 +109,23 @@ class _BaseClient:
         token: str | None = None,
         on_deprecation: Callable[[DeprecationNotice], Any] | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
         self.credentials = credentials
-        self._token = token or bearer_token(credentials)
         self._on_deprecation = on_deprecation
-        self._timeout = timeout
+        self._options: dict[str, Any] = {"client_name": client_header_value(), "token": token or bearer_token(credentials),
+                                         "timeout": timeout, "retry": retry}
+        self._base_url = base_url.rstrip("/")
 
-    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        headers = {CLIENT_HEADER: client_header_value()}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        headers.update(extra or {})
-        return headers
+    @property
+    def base_url(self) -> str:
+        """The backend's base URL, without a trailing slash."""
+        return self._base_url
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token sent with every request (None: anonymous routes only)."""
+        return self._transport.token
 
     def build_request(
         self,
@@ -119,12 +138,10 @@ class _BaseClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
+        """A request to this backend (header, token and timeout set); send it with `send_stream`."""
         query = dict(scope_params(scope)) if scope is not None else {}
-        query.update({k: v for k, v in (params or {}).items() if v is not None})
-        return httpx.Request(
-            method, self.base_url + path, params=query or None, json=json, content=content,
-            headers=self._headers(headers),
-        )
+        query.update(params or {})
+        return self._transport.build_request(method, path, params=query, json=json, content=content, headers=headers)
 
     def _check(self, response: httpx.Response, body_text: str) -> None:
         record_deprecation(response, self._on_deprecation)
@@ -161,8 +178,10 @@ class _BaseClient:
         return self.build_request("GET", "/v1/jobs", scope=scope), _json(JobListResponse)
 
     @_route
-    def get_job(self, job_id: str, scope: Any):  # type: ignore[no-untyped-def]
-        return self.build_request("GET", f"/v1/jobs/{_seg(job_id)}", scope=scope), _json(JobResponse)
+    def get_job(self, job_id: str, scope: Any, *, events: bool = False):  # type: ignore[no-untyped-def]
+        """The job; with `events=True` its `events` too (every event the backend stored, as JSON)."""
+        params = {"events": "true"} if events else None
+        return self.build_request("GET", f"/v1/jobs/{_seg(job_id)}", scope=scope, params=params), _json(JobResponse)
 
     @_route
     def cancel_job(self, job_id: str, scope: Any):  # type: ignore[no-untyped-def]
@@ -194,19 +213,22 @@ class _BaseClient:
 
     @_route
     def list_deployments(self, scope: Any):  # type: ignore[no-untyped-def]
-        return self.build_request("GET", "/v1/endpoints", scope=scope), _json()
+        return self.build_request("GET", "/v1/endpoints", scope=scope), _json(DeploymentListResponse)
 
     @_route
     def get_deployment(self, deployment_id: str, scope: Any):  # type: ignore[no-untyped-def]
-        return self.build_request("GET", f"/v1/endpoints/{_seg(deployment_id)}", scope=scope), _json()
+        return self.build_request("GET", f"/v1/endpoints/{_seg(deployment_id)}", scope=scope), _json(DeploymentResponse)
 
     @_route
-    def create_deployment(self, scope: Any, body: Mapping[str, Any]):  # type: ignore[no-untyped-def]
-        return self.build_request("POST", "/v1/endpoints", scope=scope, json=dict(body)), _json()
+    def create_deployment(self, scope: Any, body: Any):  # type: ignore[no-untyped-def]
+        """Create an endpoint from a `DeploymentCreateRequest` (or its wire mapping)."""
+        return self.build_request("POST", "/v1/endpoints", scope=scope, json=_body(body)), _json(DeploymentResponse)
 
     @_route
-    def update_deployment(self, deployment_id: str, scope: Any, body: Mapping[str, Any]):  # type: ignore[no-untyped-def]
-        return self.build_request("PATCH", f"/v1/endpoints/{_seg(deployment_id)}", scope=scope, json=dict(body)), _json()
+    def update_deployment(self, deployment_id: str, scope: Any, body: Any):  # type: ignore[no-untyped-def]
+        """Change an endpoint with a `DeploymentUpdateRequest` (or its wire mapping)."""
+        req = self.build_request("PATCH", f"/v1/endpoints/{_seg(deployment_id)}", scope=scope, json=_body(body))
+        return req, _json(DeploymentResponse)
 
     @_route
     def delete_deployment(self, deployment_id: str, scope: Any):  # type: ignore[no-untyped-def]
@@ -219,12 +241,13 @@ class _BaseClient:
             for key in data.get("keys", []) if isinstance(data, dict) else []:
                 if isinstance(key, dict):
                     key.pop("plaintext", None)  # shown once at creation only
-            return data
+            return DeploymentKeyListResponse.model_validate(data, context=LENIENT_READ)
         return self.build_request("GET", f"/v1/endpoints/{_seg(deployment_id)}/keys", scope=scope), parse
 
     @_route
     def create_deployment_key(self, deployment_id: str, scope: Any, *, label: str):  # type: ignore[no-untyped-def]
-        return self.build_request("POST", f"/v1/endpoints/{_seg(deployment_id)}/keys", scope=scope, json={"label": label}), _json()
+        req = self.build_request("POST", f"/v1/endpoints/{_seg(deployment_id)}/keys", scope=scope, json={"label": label})
+        return req, _json(DeploymentKeyCreateResponse)
 
     @_route
     def revoke_deployment_key(self, deployment_id: str, key_id: str, scope: Any):  # type: ignore[no-untyped-def]
@@ -242,6 +265,10 @@ class _BaseClient:
         return self.build_request("POST", "/v1/inference/chat", scope=scope, json=dict(body))
 
 
+def _body(body: Any) -> dict[str, Any]:
+    return body.to_wire() if hasattr(body, "to_wire") else dict(body)
+
+
 def _seg(value: str) -> str:
     from urllib.parse import quote
 
@@ -254,16 +281,24 @@ class CloudApiClient(_BaseClient):
     def __init__(self, base_url: str, credentials: Mapping[str, Any] | None = None, *,
                  http_client: httpx.Client | None = None, **options: Any) -> None:
         super().__init__(base_url, credentials, **options)
-        self._http = http_client or httpx.Client(timeout=self._timeout)
+        self._transport: Transport = Transport(self._base_url, http_client=http_client, **self._options)
 
     def _send(self, request: httpx.Request, parse: Callable[[httpx.Response], Any]) -> Any:
-        response = self._http.send(request)
+        response = self._transport.send(request)
         self._check(response, response.text)
         return parse(response)
 
-    def send_stream(self, request: httpx.Request) -> httpx.Response:
-        """Send and return the open response (raises `CloudApiError` on non-2xx, closing it)."""
-        response = self._http.send(request, stream=True)
+    def send_stream(self, request: httpx.Request, *, retry: bool = True) -> httpx.Response:
+        """Send and return the open response; the caller closes it.
+
+        Args:
+            retry: False sends once (a stream whose reader reconnects itself).
+
+        Raises:
+            CloudApiError: a non-2xx answer (the response is closed).
+            ApiConnectionError: the backend could not be reached.
+        """
+        response = self._transport.send(request, stream=True, retry=None if retry else NO_RETRY)
         if not response.is_success:
             try:
                 text = response.read().decode("utf-8", "replace")
@@ -274,13 +309,13 @@ class CloudApiClient(_BaseClient):
         return response
 
     def open_event_stream(self, job_id: str, scope: Any, *, last_event_id: str | None = None) -> httpx.Response:
-        return self.send_stream(self.event_stream_request(job_id, scope, last_event_id=last_event_id))
+        return self.send_stream(self.event_stream_request(job_id, scope, last_event_id=last_event_id), retry=False)
 
     def chat(self, scope: Any, body: Mapping[str, Any]) -> httpx.Response:
         return self.send_stream(self.chat_request(scope, body))
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def __enter__(self) -> "CloudApiClient":
         return self
@@ -295,15 +330,16 @@ class AsyncCloudApiClient(_BaseClient):
     def __init__(self, base_url: str, credentials: Mapping[str, Any] | None = None, *,
                  http_client: httpx.AsyncClient | None = None, **options: Any) -> None:
         super().__init__(base_url, credentials, **options)
-        self._http = http_client or httpx.AsyncClient(timeout=self._timeout)
+        self._transport: AsyncTransport = AsyncTransport(self._base_url, http_client=http_client, **self._options)
 
     async def _send(self, request: httpx.Request, parse: Callable[[httpx.Response], Any]) -> Any:  # type: ignore[override]
-        response = await self._http.send(request)
+        response = await self._transport.send(request)
         self._check(response, response.text)
         return parse(response)
 
-    async def send_stream(self, request: httpx.Request) -> httpx.Response:
-        response = await self._http.send(request, stream=True)
+    async def send_stream(self, request: httpx.Request, *, retry: bool = True) -> httpx.Response:
+        """`CloudApiClient.send_stream`, awaited."""
+        response = await self._transport.send(request, stream=True, retry=None if retry else NO_RETRY)
         if not response.is_success:
             try:
                 text = (await response.aread()).decode("utf-8", "replace")
@@ -314,13 +350,14 @@ class AsyncCloudApiClient(_BaseClient):
         return response
 
     async def open_event_stream(self, job_id: str, scope: Any, *, last_event_id: str | None = None) -> httpx.Response:
-        return await self.send_stream(self.event_stream_request(job_id, scope, last_event_id=last_event_id))
+        return await self.send_stream(self.event_stream_request(job_id, scope, last_event_id=last_event_id),
+                                      retry=False)
 
     async def chat(self, scope: Any, body: Mapping[str, Any]) -> httpx.Response:
         return await self.send_stream(self.chat_request(scope, body))
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
 
     async def __aenter__(self) -> "AsyncCloudApiClient":
         return self

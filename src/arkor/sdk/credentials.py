@@ -23,8 +23,10 @@ import httpx
 from arkor import _env
 from arkor.protocol import LENIENT_READ, AnonymousTokenResponse
 
+from arkor.transport import Transport
+
 from ._errors_http import record_deprecation
-from .client import CLIENT_HEADER, client_header_value
+from .client import client_header_value
 from .errors import AnonymousTokenRejectedError
 
 logger = logging.getLogger(__name__)
@@ -95,17 +97,10 @@ def request_anonymous_token(base_url: str, kind: str = "cli", *, http_client: ht
 
     Raises:
         AnonymousTokenRejectedError: non-2xx answer (status and first 500 chars of the body).
+        ApiConnectionError: the backend could not be reached (the URL is named).
     """
-    client = http_client or httpx.Client(timeout=30.0)
-    try:
-        response = client.post(
-            _strip(base_url) + "/v1/auth/anonymous",
-            json={"kind": kind},
-            headers={CLIENT_HEADER: client_header_value()},
-        )
-    finally:
-        if http_client is None:
-            client.close()
+    with Transport(base_url, client_name=client_header_value(), timeout=30.0, http_client=http_client) as transport:
+        response = transport.send(transport.build_request("POST", "/v1/auth/anonymous", json={"kind": kind}))
     record_deprecation(response, None)
     if not response.is_success:
         raise AnonymousTokenRejectedError(response.status_code, response.text)

@@ -3,7 +3,11 @@
 ArkorError
 ├── ConfigError (ValueError)
 │   └── TrainerConfigError          bad `create_trainer(...)` input; names every bad field
-├── CloudApiError                   a non-2xx answer from the training backend (`status`, `message`, `details`)
+├── ArkorTransportError (arkor.transport)
+│   ├── ApiConnectionError          the backend could not be reached (`method`, `url`, `reason`)
+│   │   └── ApiTimeoutError         it did not answer in time
+│   └── ApiStatusError
+│       └── CloudApiError           a non-2xx answer from the training backend (`status`, `message`, `details`)
 ├── AnonymousTokenRejectedError     `POST /v1/auth/anonymous` refused
 ├── ProjectStateMismatchError       `.arkor/state.json` belongs to another anonymous org
 ├── TrainerStreamError              the job's event stream failed too many times in a row
@@ -13,10 +17,14 @@ ArkorError
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from arkor.errors import ArkorError, ConfigError
+from arkor.transport import ApiConnectionError, ApiStatusError, ApiTimeoutError, ArkorTransportError, describe_detail
+
+__all__ = [
+    "AnonymousTokenRejectedError", "ApiConnectionError", "ApiStatusError", "ApiTimeoutError", "ArkorTransportError",
+    "CloudApiError", "InferenceStreamError", "JobCancelledError", "JobFailedError", "ProjectStateMismatchError",
+    "ProjectStateMissingError", "TrainerConfigError", "TrainerStreamError", "describe_detail",
+]
 
 
 class TrainerConfigError(ConfigError):
@@ -32,51 +40,14 @@ class TrainerConfigError(ConfigError):
         super().__init__(message, field=problems[0][0] if problems else None)
 
 
-class CloudApiError(ArkorError):
-    """The training backend answered with a non-2xx status.
+class CloudApiError(ApiStatusError):
+    """The training backend answered with a non-2xx status (the SDK's name for `ApiStatusError`).
 
     `message` is the body's `error` field, else the raw body text, else `cloud-api <status>`;
     for 426 it is always an upgrade hint. `details` is the body's `details` list (e.g. every
     problem in an uploaded dataset: `{line, field, message, path}`), and `str(error)` lists them
     (the first `SHOWN_DETAILS`, then `... and N more`) so a CLI or traceback shows each one.
     """
-
-    SHOWN_DETAILS = 20
-
-    def __init__(self, status: int, message: str, details: list[Any] | None = None) -> None:
-        self.status = status
-        self.message = message
-        self.details = list(details or [])
-        super().__init__(_with_details(message, self.details, self.SHOWN_DETAILS))
-
-    def __repr__(self) -> str:
-        return f"CloudApiError(status={self.status!r}, message={self.message!r}, details={self.details!r})"
-
-
-def describe_detail(detail: Any) -> str:
-    """One detail as a line: `train.jsonl:7: messages[1].role must be one of ...` for a dataset issue."""
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, dict) and isinstance(detail.get("message"), str):
-        where = [str(detail["path"])] if detail.get("path") else []
-        if isinstance(detail.get("line"), int):
-            where.append(str(detail["line"]) if where else f"line {detail['line']}")
-        subject = f"{detail['field']} " if detail.get("field") else ""
-        text = f"{subject}{detail['message']}"
-        return f"{':'.join(where)}: {text}" if where else text
-    return json.dumps(detail, ensure_ascii=False, default=str)
-
-
-def _with_details(message: str, details: list[Any], shown: int) -> str:
-    # A detail already spelled out in the summary (a one-problem 400) is not repeated.
-    lines = [line for line in map(describe_detail, details) if line not in message]
-    if not lines:
-        return message
-    head = message.rstrip().rstrip(":")
-    listed = lines[:shown]
-    if len(lines) > shown:
-        listed.append(f"... and {len(lines) - shown} more")
-    return head + ":\n  " + "\n  ".join(listed)
 
 
 class AnonymousTokenRejectedError(ArkorError):

@@ -24,11 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 from filelock import FileLock
 
 from arkor import _env
 from arkor.errors import ArkorError
+from arkor.transport import NO_RETRY, ArkorTransportError, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -151,9 +151,13 @@ def pid_alive(pid: int) -> bool:
 
 
 def _healthy(url: str) -> bool:
+    """One probe, never retried: the caller polls, and a dead record must read as dead quickly."""
+    from .client import client_header_value
+
     try:
-        return httpx.get(url.rstrip("/") + "/healthz", timeout=2.0).is_success
-    except httpx.HTTPError:
+        with Transport(url, client_name=client_header_value(), timeout=2.0, retry=NO_RETRY) as transport:
+            return transport.send(transport.build_request("GET", "/healthz")).is_success
+    except ArkorTransportError:
         return False
 
 

@@ -98,6 +98,10 @@ class Trainer:
     def job(self) -> TrainingJob | None:
         return self._job
 
+    def force_dry_run(self) -> None:
+        """Make the next `start()` a dry run whatever the trainer was built with (Studio's dry-run toggle)."""
+        self._config = self._config.model_copy(update={"dry_run": True})
+
     # -- resolution (once per trainer: credentials first, then the base URL that follows them) ------
 
     def _resolve(self) -> tuple[dict[str, Any], str]:

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 from fastapi.responses import JSONResponse
 
 from arkor.sdk.client import AsyncCloudApiClient
 from arkor.sdk.credentials import default_cloud_api_url, ensure_credentials, read_credentials
-from arkor.sdk.errors import (AnonymousTokenRejectedError, CloudApiError, ProjectStateMismatchError,
-                              ProjectStateMissingError)
+from arkor.sdk.errors import (AnonymousTokenRejectedError, ApiConnectionError, CloudApiError,
+                              ProjectStateMismatchError, ProjectStateMissingError)
 from arkor.sdk.state import ProjectState, ensure_project_state_async, read_state
 
 logger = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ def error_response(exc: BaseException) -> JSONResponse:
         return error(400, str(exc))
     if isinstance(exc, AnonymousTokenRejectedError):
         return error(502, str(exc))
-    if isinstance(exc, httpx.HTTPError):
+    if isinstance(exc, ApiConnectionError):
         logger.warning("Studio could not reach the backend: %s", exc)
         return error(502, "Studio backend unavailable")
     from arkor.sdk.local_backend import LocalBackendError

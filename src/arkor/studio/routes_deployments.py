@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from arkor.protocol import WireModel
 from arkor.sdk.errors import CloudApiError
 
 from .backend import NO_STATE_MESSAGE, connect, connect_with_project, error, error_response
@@ -79,6 +80,13 @@ def with_endpoint_urls(result: Any, base_url: str) -> Any:
     return result
 
 
+def _as_json(result: Any) -> Any:
+    """The SDK's typed answer as the page reads it: the fields the backend sent, nulls included."""
+    if isinstance(result, WireModel):
+        return result.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return result
+
+
 async def _call(request: Request, call: Any, *, bootstrap: bool = False, empty_list: bool = False) -> Response:
     try:
         if bootstrap:
@@ -92,7 +100,7 @@ async def _call(request: Request, call: Any, *, bootstrap: bool = False, empty_l
                     return JSONResponse({"deployments": [], "scopeMissing": True})
                 return error(404, NO_STATE_MESSAGE)
         async with connection.client as client:
-            result = with_endpoint_urls(await call(client, connection.state), client.base_url)
+            result = with_endpoint_urls(_as_json(await call(client, connection.state)), client.base_url)
         return JSONResponse(result if result is not None else {})
     except Exception as exc:
         return error_response(exc)
