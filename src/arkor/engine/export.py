@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from arkor.errors import ConfigError
+from arkor.protocol.artifacts import ADAPTER_CONFIG
 
 from .gguf_export import GGUF_ARCHITECTURES, GGUF_TYPES, check_gguf_type
 
@@ -105,11 +106,11 @@ def copy_adapter(adapter_dir: Path, target: Path, model_id: str, card: dict[str,
     the model card (re-rendered with `card`'s facts: config, job_id, run_name, metrics)."""
     from .model_card import CARD_MARKER, CARD_NAME, write_model_card
 
-    if not (adapter_dir / "adapter_config.json").is_file():
+    if not (adapter_dir / ADAPTER_CONFIG).is_file():
         raise ConfigError(f"{adapter_dir} is not a PEFT adapter folder (adapter_config.json is missing).",
                           field="adapter_dir")
     shutil.copytree(adapter_dir, target, dirs_exist_ok=True)
-    config_path = target / "adapter_config.json"
+    config_path = target / ADAPTER_CONFIG
     config = json.loads(config_path.read_text())
     config["base_model_name_or_path"] = model_id
     config_path.write_text(json.dumps(config, indent=2))

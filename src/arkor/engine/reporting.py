@@ -19,6 +19,7 @@ from typing import Any
 
 from arkor.errors import ArkorError
 from arkor.protocol import Artifact, HeartbeatRequest, ReportTarget, WorkerEventBatch
+from arkor.protocol.artifacts import ArtifactLayout
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class FolderReporter:
         """Events the job had before this worker (a resumed job's earlier runs, the backend's own)."""
         self.output_dir = output_dir
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        self._events_path = output_dir / "events.jsonl"
+        self._events_path = ArtifactLayout(output_dir).events
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
 

@@ -26,8 +26,9 @@ from fastapi.responses import FileResponse
 
 from arkor.errors import ArkorError, ModelNotAvailableError
 from arkor.protocol import JobConfig
+from arkor.protocol.artifacts import ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapter_label
 
-from ..deployments import adapter_folder
+from ..adapters import adapter_folder, has_adapter
 from ..deps import MAX_INT64, ScopeDep, ServicesDep, load_job
 from ..errors import ApiError, not_found
 
@@ -55,8 +56,8 @@ def build_export(exports_root: Path, adapter_dir: Path, model_id: str, fmt: str,
     """The export file for this adapter version and format, built on first request."""
     from arkor.engine.export import export_job_artifacts
 
-    weights = adapter_dir / "adapter_model.safetensors"
-    stat = weights.stat() if weights.is_file() else (adapter_dir / "adapter_config.json").stat()
+    weights = adapter_dir / ADAPTER_WEIGHTS
+    stat = weights.stat() if weights.is_file() else (adapter_dir / ADAPTER_CONFIG).stat()
     version = hashlib.sha1(f"{adapter_dir}|{stat.st_size}|{stat.st_mtime_ns}|{model_id}".encode()).hexdigest()[:12]
     folder = exports_root / f"{label}-{version}"
     filename = {"adapter": "adapter.zip", "merged": "merged.zip", "gguf": "model.gguf"}[fmt]
@@ -96,13 +97,12 @@ async def export_job(
     checkpoint: Annotated[int | None, Query(ge=0, le=MAX_INT64, description="Export checkpoint N instead of the final adapter")] = None,
 ) -> FileResponse:
     job = load_job(services, scope, job_id)
-    kind = "final" if checkpoint is None else "checkpoint"
-    adapter_dir = await anyio.to_thread.run_sync(adapter_folder, services, job.id, kind, checkpoint)
-    if not (adapter_dir / "adapter_config.json").is_file():
+    adapter_dir = await anyio.to_thread.run_sync(adapter_folder, services, job.id, checkpoint)
+    if not has_adapter(adapter_dir):
         what = "Final adapter" if checkpoint is None else f"Checkpoint step {checkpoint}"
         raise not_found(f"{what} of job `{job.id}` (the job is {job.status})")
     model_id = JobConfig.model_validate(job.config).model
-    label = "final" if checkpoint is None else f"step-{checkpoint}"
+    label = adapter_label(checkpoint)
     exports_root = services.settings.data_dir / "exports" / job.id
     try:
         path = await services.pools.run("export", build_export, exports_root, adapter_dir, model_id, format, label)
@@ -110,7 +110,7 @@ async def export_job(
         raise ApiError(400, str(exc), code="model_not_available") from None
     except ArkorError as exc:
         raise ApiError(400, str(exc), code="export_unsupported", param=getattr(exc, "field", None) or "format") from None
-    suffix = "" if checkpoint is None else f"-step-{checkpoint}"
+    suffix = "" if checkpoint is None else f"-{label}"
     download = {"adapter": f"{job.id}{suffix}-adapter.zip", "merged": f"{job.id}{suffix}-merged.zip",
                 "gguf": f"{job.id}{suffix}.gguf"}[format]
     media = "application/octet-stream" if format == "gguf" else "application/zip"
