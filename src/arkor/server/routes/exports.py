@@ -87,7 +87,9 @@ def build_export(exports_root: Path, adapter_dir: Path, model_id: str, fmt: str,
     "/v1/jobs/{job_id}/export",
     summary="Download an export: the adapter (zip), a merged standalone model (zip) or a GGUF file",
     response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {}, "application/octet-stream": {}}}},
+    responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}},
+                                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "adapter and merged: a zip; gguf: the .gguf file"}},
 )
 async def export_job(
     services: ServicesDep,
