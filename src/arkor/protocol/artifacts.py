@@ -119,5 +119,9 @@ def adapter_prefix(step: int | None = None) -> str:
 def is_resume_marker(pathname: str) -> bool:
     """Whether an artifact pathname is a checkpoint's resume marker (`checkpoints/step-N/trainer_state/COMPLETE`)."""
     parts = PurePosixPath(pathname).parts
-    return (len(parts) == 4 and parts[0] == CHECKPOINTS_DIR and checkpoint_step(parts[1]) is not None
-            and parts[2:] == (STATE_DIR, RESUME_MARKER))
+    return (
+        len(parts) == 4
+        and parts[0] == CHECKPOINTS_DIR
+        and checkpoint_step(parts[1]) is not None
+        and parts[2:] == (STATE_DIR, RESUME_MARKER)
+    )

@@ -24,7 +24,7 @@ def ref_step(ref: AdapterRef) -> int | None:
     return None if ref.kind == "final" else ref.step
 
 
-def adapter_folder(services: "Services", job_id: str, step: int | None) -> Path:
+def adapter_folder(services: Services, job_id: str, step: int | None) -> Path:
     """A local folder with the files of the job's final adapter (`step=None`) or of checkpoint `step`.
 
     The folder may be empty or missing: `has_adapter` says whether an adapter is there."""

@@ -13,10 +13,16 @@ import asyncio
 import json
 import logging
 import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from arkor.protocol import ChatCompletion, ChatCompletionChunk, InferenceChatRequest, JobConfig
+from arkor.protocol import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    InferenceChatRequest,
+    JobConfig,
+)
 from arkor.protocol.sse import DONE_FRAME, encode_frame
 
 from .adapters import adapter_folder, has_adapter, ref_step
@@ -34,11 +40,21 @@ logger = logging.getLogger(__name__)
 class ChatEngine(Protocol):
     """What the routes need of an inference engine (`arkor.engine.infer.InferenceEngine` is one)."""
 
-    def complete(self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
-                 ) -> ChatCompletion: ...
+    def complete(
+        self,
+        request: InferenceChatRequest,
+        *,
+        model_id: str,
+        adapter_dir: Path | None = None,
+    ) -> ChatCompletion: ...
 
-    def stream(self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
-               ) -> Iterator[ChatCompletionChunk]: ...
+    def stream(
+        self,
+        request: InferenceChatRequest,
+        *,
+        model_id: str,
+        adapter_dir: Path | None = None,
+    ) -> Iterator[ChatCompletionChunk]: ...
 
 
 def default_engine() -> ChatEngine:
@@ -48,11 +64,15 @@ def default_engine() -> ChatEngine:
     return InferenceEngine()
 
 
-def resolve_target(services: "Services", scope: Scope, request: InferenceChatRequest) -> tuple[str, Path | None]:
+def resolve_target(
+    services: Services, scope: Scope, request: InferenceChatRequest
+) -> tuple[str, Path | None]:
     """(model id, adapter folder or None) for a request; 404 for an adapter outside the scope or missing."""
     if request.adapter is None:
         if request.base_model:
-            check_model_reference(services.settings, request.base_model, param="baseModel")
+            check_model_reference(
+                services.settings, request.base_model, param="baseModel"
+            )
             return request.base_model, None
         from arkor.engine.models import DEFAULT_MODEL
 
@@ -62,15 +82,20 @@ def resolve_target(services: "Services", scope: Scope, request: InferenceChatReq
     step = ref_step(ref)
     folder = adapter_folder(services, job.id, step)
     if not has_adapter(folder):
-        raise not_found(f"Final adapter of job `{job.id}` (the job is {job.status})" if step is None
-                        else f"Checkpoint step {step} of job `{job.id}`")
+        raise not_found(
+            f"Final adapter of job `{job.id}` (the job is {job.status})"
+            if step is None
+            else f"Checkpoint step {step} of job `{job.id}`"
+        )
     return JobConfig.model_validate(job.config).model, folder
 
 
 _DRAINS: set[asyncio.Future[None]] = set()
 
 
-async def sse_stream(chunks: Iterator[Any], pools: BlockingPools) -> AsyncIterator[bytes]:
+async def sse_stream(
+    chunks: Iterator[Any], pools: BlockingPools
+) -> AsyncIterator[bytes]:
     """The engine's chunks as SSE `data:` frames ending with `data: [DONE]`; a failure after the reply
     started is an `event: error` frame.
 
@@ -88,7 +113,9 @@ async def sse_stream(chunks: Iterator[Any], pools: BlockingPools) -> AsyncIterat
             for chunk in chunks:
                 if stop.is_set():
                     break
-                loop.call_soon_threadsafe(queue.put_nowait, encode_frame(None, chunk.to_wire()))
+                loop.call_soon_threadsafe(
+                    queue.put_nowait, encode_frame(None, chunk.to_wire())
+                )
         except Exception as exc:  # the reply already started: report in-band, then end
             logger.exception("inference stream failed")
             frame = encode_frame("error", json.dumps({"error": str(exc)}))

@@ -4,7 +4,8 @@ document names the shape; a returned response is not serialised a second time by
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from fastapi.responses import JSONResponse
 
@@ -13,5 +14,7 @@ class WireShape(Protocol):
     def to_wire(self) -> dict[str, Any]: ...
 
 
-def wire(body: WireShape, *, status_code: int = 200, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def wire(
+    body: WireShape, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(body.to_wire(), status_code=status_code, headers=headers)

@@ -29,11 +29,22 @@ def test_a_folder_layout(tmp_path: Path) -> None:
     layout = ArtifactLayout(tmp_path)
     assert layout.final == tmp_path / "final"
     assert layout.checkpoint(10) == tmp_path / "checkpoints" / "step-10"
-    assert layout.adapter() == layout.final and layout.adapter(10) == layout.checkpoint(10)
-    assert layout.adapter_config(3) == tmp_path / "checkpoints" / "step-3" / "adapter_config.json"
+    assert layout.adapter() == layout.final and layout.adapter(10) == layout.checkpoint(
+        10
+    )
+    assert (
+        layout.adapter_config(3)
+        == tmp_path / "checkpoints" / "step-3" / "adapter_config.json"
+    )
     assert layout.adapter_weights() == tmp_path / "final" / "adapter_model.safetensors"
-    assert layout.resume_marker(3) == tmp_path / "checkpoints" / "step-3" / "trainer_state" / "COMPLETE"
-    assert layout.events == tmp_path / "events.jsonl" and layout.metrics == tmp_path / "metrics.json"
+    assert (
+        layout.resume_marker(3)
+        == tmp_path / "checkpoints" / "step-3" / "trainer_state" / "COMPLETE"
+    )
+    assert (
+        layout.events == tmp_path / "events.jsonl"
+        and layout.metrics == tmp_path / "metrics.json"
+    )
     assert isinstance(layout.checkpoint(1), Path)
 
 
@@ -45,8 +56,18 @@ def test_artifact_pathnames() -> None:
     assert adapter_label(None) == "final" and adapter_label(7) == "step-7"
 
 
-@pytest.mark.parametrize(("name", "step"), [("step-0", 0), ("step-12", 12), ("step-", None), ("step-1a", None),
-                                             ("step--1", None), (".partial-step-3-abcd", None), ("final", None)])
+@pytest.mark.parametrize(
+    ("name", "step"),
+    [
+        ("step-0", 0),
+        ("step-12", 12),
+        ("step-", None),
+        ("step-1a", None),
+        ("step--1", None),
+        (".partial-step-3-abcd", None),
+        ("final", None),
+    ],
+)
 def test_checkpoint_names_round_trip(name: str, step: int | None) -> None:
     assert checkpoint_step(name) == step
     if step is not None:
@@ -60,36 +81,64 @@ def test_resume_markers() -> None:
     assert not is_resume_marker("checkpoints/step-x/trainer_state/COMPLETE")
 
 
-def test_the_engine_writes_and_finds_checkpoints_where_the_layout_says(tmp_path: Path) -> None:
+def test_the_engine_writes_and_finds_checkpoints_where_the_layout_says(
+    tmp_path: Path,
+) -> None:
     from arkor.engine.train import resume_state
 
-    assert resume_state.checkpoint_dir(tmp_path, 5) == ArtifactLayout(tmp_path).checkpoint(5)
+    assert resume_state.checkpoint_dir(tmp_path, 5) == ArtifactLayout(
+        tmp_path
+    ).checkpoint(5)
     for step in (2, 4):
         folder = ArtifactLayout(tmp_path).checkpoint(step)
         folder.mkdir(parents=True)
     (ArtifactLayout(tmp_path).checkpoints / "step-junk").mkdir()
     assert resume_state.prune(tmp_path, keep=1) == [2]
-    assert sorted(p.name for p in ArtifactLayout(tmp_path).checkpoints.iterdir()) == ["step-4", "step-junk"]
+    assert sorted(p.name for p in ArtifactLayout(tmp_path).checkpoints.iterdir()) == [
+        "step-4",
+        "step-junk",
+    ]
 
 
 def test_the_layout_module_imports_nothing_heavy() -> None:
-    code = ("import sys, arkor.protocol.artifacts; "
-            "print(sorted(m for m in ('torch', 'transformers', 'fastapi', 'sqlalchemy', 'arkor.server', 'arkor.engine') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys, arkor.protocol.artifacts; "
+        "print(sorted(m for m in ('torch', 'transformers', 'fastapi', 'sqlalchemy', 'arkor.server', 'arkor.engine') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 # Names of the layout that only protocol/artifacts.py may spell (paths made of them elsewhere are hand-built).
-_FILE_NAMES = {"adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "arkor-checkpoint.json",
-               "trainer_state", "state.pt", "loop.json", "events.jsonl", "metrics.json"}
-_FOLDER_NAMES = {"final", "checkpoints"}  # also a job kind and a JSON key: flagged only inside a path
+_FILE_NAMES = {
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+    "arkor-checkpoint.json",
+    "trainer_state",
+    "state.pt",
+    "loop.json",
+    "events.jsonl",
+    "metrics.json",
+}
+_FOLDER_NAMES = {
+    "final",
+    "checkpoints",
+}  # also a job kind and a JSON key: flagged only inside a path
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+        if (
+            isinstance(
+                node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+            )
+            and node.body
+        ):
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 found.add(id(first.value))
@@ -102,10 +151,17 @@ def hand_built_paths(source: str) -> list[str]:
     docs = _docstrings(tree)
     hits = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docs
+        ):
             text = node.value
-            if (text in _FILE_NAMES or text.startswith(("final/", "checkpoints/", "step-", "-step-"))
-                    or "/trainer_state" in text):
+            if (
+                text in _FILE_NAMES
+                or text.startswith(("final/", "checkpoints/", "step-", "-step-"))
+                or "/trainer_state" in text
+            ):
                 hits.append(f"{node.lineno}: {text!r}")
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             for side in (node.left, node.right):
@@ -113,14 +169,20 @@ def hand_built_paths(source: str) -> list[str]:
                     hits.append(f"{node.lineno}: / {side.value!r}")
         elif isinstance(node, ast.JoinedStr):
             head = node.values[0] if node.values else None
-            if isinstance(head, ast.Constant) and str(head.value).startswith(("step-", "-step-", "final/", "checkpoints/")):
+            if isinstance(head, ast.Constant) and str(head.value).startswith(
+                ("step-", "-step-", "final/", "checkpoints/")
+            ):
                 hits.append(f"{node.lineno}: f{head.value!r}...")
     return hits
 
 
 def test_the_scan_finds_hand_built_paths() -> None:
     sample = 'p = out / "final"\nq = f"checkpoints/step-{n}"\nr = folder / "adapter_config.json"\nkind = "final"\n'
-    assert sorted({hit.split(":")[0] for hit in hand_built_paths(sample)}) == ["1", "2", "3"]
+    assert sorted({hit.split(":")[0] for hit in hand_built_paths(sample)}) == [
+        "1",
+        "2",
+        "3",
+    ]
 
 
 def test_no_module_builds_an_artifact_path_by_hand() -> None:

@@ -4,8 +4,9 @@ or 204 for no body. A route added without one fails here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -40,12 +41,18 @@ def undeclared_routes(app: FastAPI) -> list[str]:
     for route in api_routes(app.routes):
         if not route.include_in_schema:
             continue
-        model = route.response_model  # FastAPI infers `dict` from `-> dict`: that names no shape
-        if (isinstance(model, type) and issubclass(model, BaseModel)) or route.status_code == 204:
+        model = (
+            route.response_model
+        )  # FastAPI infers `dict` from `-> dict`: that names no shape
+        if (
+            isinstance(model, type) and issubclass(model, BaseModel)
+        ) or route.status_code == 204:
             continue
         explicit_class = not isinstance(route.response_class, DefaultPlaceholder)
-        documented = any(status in route.responses and route.responses[status].get("content")
-                         for status in (200, "200", route.status_code))
+        documented = any(
+            status in route.responses and route.responses[status].get("content")
+            for status in (200, "200", route.status_code)
+        )
         if explicit_class and documented:
             continue
         missing.extend(f"{method} {route.path}" for method in sorted(route.methods))
@@ -53,9 +60,17 @@ def undeclared_routes(app: FastAPI) -> list[str]:
 
 
 def test_every_route_declares_its_answer(app: FastAPI) -> None:
-    documented = {(method, route.path.replace(":path}", "}")) for route in api_routes(app.routes)
-                  if route.include_in_schema for method in route.methods}
-    operations = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops}
+    documented = {
+        (method, route.path.replace(":path}", "}"))
+        for route in api_routes(app.routes)
+        if route.include_in_schema
+        for method in route.methods
+    }
+    operations = {
+        (method.upper(), path)
+        for path, ops in app.openapi()["paths"].items()
+        for method in ops
+    }
     assert documented == operations  # the walk sees every route of the document
     assert undeclared_routes(app) == []
 
@@ -78,7 +93,11 @@ def test_the_walk_catches_a_route_without_a_model() -> None:
     def typed() -> dict:
         return {"ok": True}
 
-    @app.get("/file", response_class=FileResponse, responses={200: {"content": {"application/zip": {}}}})
+    @app.get(
+        "/file",
+        response_class=FileResponse,
+        responses={200: {"content": {"application/zip": {}}}},
+    )
     def file() -> FileResponse:
         return FileResponse(__file__)
 
@@ -98,7 +117,9 @@ def test_each_operation_documents_a_success_body_with_a_schema(app: FastAPI) -> 
             status, response = _success(operation)
             if status == "204":
                 continue
-            schemas = [media.get("schema") for media in response.get("content", {}).values()]
+            schemas = [
+                media.get("schema") for media in response.get("content", {}).values()
+            ]
             if not schemas or any(not schema for schema in schemas):
                 vague.append(f"{method.upper()} {path} ({status})")
     assert vague == []
@@ -106,11 +127,17 @@ def test_each_operation_documents_a_success_body_with_a_schema(app: FastAPI) -> 
 
 def test_json_answers_name_their_protocol_model(app: FastAPI) -> None:
     doc = app.openapi()
-    cases = {("/v1/me", "get"): "MeResponse", ("/v1/jobs", "get"): "JobListResponse",
-             ("/v1/jobs/{job_id}/cancel", "post"): "JobCancelResponse", ("/healthz", "get"): "HealthResponse",
-             ("/internal/jobs/{job_id}/heartbeat", "post"): "HeartbeatResponse",
-             ("/d/{slug}/v1/models", "get"): "ModelList"}
+    cases = {
+        ("/v1/me", "get"): "MeResponse",
+        ("/v1/jobs", "get"): "JobListResponse",
+        ("/v1/jobs/{job_id}/cancel", "post"): "JobCancelResponse",
+        ("/healthz", "get"): "HealthResponse",
+        ("/internal/jobs/{job_id}/heartbeat", "post"): "HeartbeatResponse",
+        ("/d/{slug}/v1/models", "get"): "ModelList",
+    }
     for (path, method), model in cases.items():
         _, response = _success(doc["paths"][path][method])
-        assert response["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
+        assert response["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{model}"
+        }
     assert "OpenAIErrorBody" in doc["components"]["schemas"]

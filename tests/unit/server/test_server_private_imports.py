@@ -17,8 +17,9 @@ def _is_private(name: str) -> bool:
 
 def _absolute(module_path: Path, level: int, module: str | None) -> str:
     """The dotted name an import `from <level dots><module> import ...` in `module_path` refers to."""
-    package = list(module_path.relative_to(SRC).with_suffix("").parts)
-    package = package[:-1] if package[-1] != "__init__" else package[:-1]
+    package = list(module_path.relative_to(SRC).with_suffix("").parts)[
+        :-1
+    ]  # a module's package, or an __init__'s own
     if level:
         package = package[: len(package) - (level - 1)]
         return ".".join([*package, *(module.split(".") if module else [])])
@@ -40,14 +41,20 @@ def private_imports(path: Path, source: str | None = None) -> list[str]:
                 if _is_private(alias.name):
                     hits.append(f"{node.lineno}: from {target} import {alias.name}")
                 else:
-                    modules.add(alias.asname or alias.name)  # may be a submodule; checked below if used so
+                    modules.add(
+                        alias.asname or alias.name
+                    )  # may be a submodule; checked below if used so
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("arkor"):
                     modules.add(alias.asname or alias.name.split(".")[0])
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and _is_private(node.attr) and isinstance(node.value, ast.Name)
-                and node.value.id in modules):
+        if (
+            isinstance(node, ast.Attribute)
+            and _is_private(node.attr)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+        ):
             hits.append(f"{node.lineno}: {node.value.id}.{node.attr}")
     return hits
 
@@ -55,10 +62,16 @@ def private_imports(path: Path, source: str | None = None) -> list[str]:
 def test_the_scan_sees_both_kinds_of_reach(tmp_path: Path) -> None:
     path = SERVER / "routes" / "example.py"
     source = "from .inference import _sse\nfrom .. import deployments as store\nstore._adapter_folder(1)\nself._x = 1\n"
-    assert private_imports(path, source) == ["1: from arkor.server.routes.inference import _sse",
-                                             "3: store._adapter_folder"]
+    assert private_imports(path, source) == [
+        "1: from arkor.server.routes.inference import _sse",
+        "3: store._adapter_folder",
+    ]
 
 
 def test_no_server_module_imports_a_private_name() -> None:
-    found = {str(path.relative_to(SRC)): hits for path in sorted(SERVER.rglob("*.py")) if (hits := private_imports(path))}
+    found = {
+        str(path.relative_to(SRC)): hits
+        for path in sorted(SERVER.rglob("*.py"))
+        if (hits := private_imports(path))
+    }
     assert found == {}, f"give these helpers a public home: {found}"
