@@ -141,3 +141,23 @@ def test_json_answers_name_their_protocol_model(app: FastAPI) -> None:
             "$ref": f"#/components/schemas/{model}"
         }
     assert "OpenAIErrorBody" in doc["components"]["schemas"]
+
+
+def test_errors_are_documented_as_they_are_sent(app: FastAPI) -> None:
+    """Invalid input is answered 400 with an ErrorBody (never FastAPI's 422 shape), and OpenAI's
+    envelope on the deployments' routes."""
+    doc = app.openapi()
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, f"{method} {path}"
+            if not path.startswith(("/v1/", "/internal/", "/d/")):
+                continue  # /healthz and /metrics take no input
+            expected = "OpenAIErrorBody" if path.startswith("/d/") else "ErrorBody"
+            schema = responses["4XX"]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": f"#/components/schemas/{expected}"}, (
+                f"{method} {path}"
+            )
+            if path.startswith("/v1/"):
+                assert "426" in responses, f"{method} {path}"

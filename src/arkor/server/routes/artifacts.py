@@ -11,12 +11,12 @@ from arkor.protocol import Artifact, ArtifactListResponse, CheckpointInfo, Check
 
 from .. import artifacts_store
 from ..deps import ScopeDep, ServicesDep, load_job
-from ..errors import not_found
+from ..errors import V1_RESPONSES, not_found
 from ..storage import storage_for
 from ..uploads import safe_pathname
 from ..wire import wire
 
-router = APIRouter(tags=["artifacts"])
+router = APIRouter(tags=["artifacts"], responses=V1_RESPONSES)
 
 
 def artifact_url(job_id: str, pathname: str) -> str:

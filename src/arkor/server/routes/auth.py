@@ -8,11 +8,11 @@ from fastapi.responses import JSONResponse
 from arkor.protocol import AnonymousTokenRequest, AnonymousTokenResponse, CliConfig, MeResponse, Org, User
 
 from ..deps import CallerDep, ServicesDep
-from ..errors import ApiError
+from ..errors import V1_RESPONSES, ApiError
 from ..identity import ANONYMOUS_OFF_MESSAGE, anonymous_signup_allowed, create_identity, user_and_orgs
 from ..wire import wire
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=V1_RESPONSES)
 
 
 @router.post("/v1/auth/anonymous", summary="Create an anonymous user with a personal org and a token",

@@ -17,12 +17,12 @@ from arkor.protocol import DATASET_FILE_EXTENSIONS, DatasetIssue, DatasetUploadR
 
 from .. import datasets_store
 from ..deps import ScopeDep, ServicesDep
-from ..errors import ApiError
+from ..errors import V1_RESPONSES, ApiError
 from ..uploads import place, receive_file
 from ..wire import wire
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["datasets"])
+router = APIRouter(tags=["datasets"], responses=V1_RESPONSES)
 
 _EXTENSIONS = DATASET_FILE_EXTENSIONS
 

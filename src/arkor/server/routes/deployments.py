@@ -25,10 +25,10 @@ from arkor.protocol import (
 
 from .. import deployments as store
 from ..deps import ScopeDep, ServicesDep
-from ..errors import validation_api_error
+from ..errors import V1_RESPONSES, validation_api_error
 from ..wire import wire
 
-router = APIRouter(tags=["deployments"])
+router = APIRouter(tags=["deployments"], responses=V1_RESPONSES)
 
 
 @router.get("/v1/endpoints", summary="List the project's deployments", response_model=DeploymentListResponse)

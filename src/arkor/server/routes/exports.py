@@ -24,10 +24,10 @@ from arkor.protocol.artifacts import adapter_label
 
 from ..adapters import adapter_folder, has_adapter
 from ..deps import MAX_INT64, ScopeDep, ServicesDep, load_job
-from ..errors import ApiError, not_found
+from ..errors import V1_RESPONSES, ApiError, not_found
 from ..export_builds import build_export
 
-router = APIRouter(tags=["artifacts"])
+router = APIRouter(tags=["artifacts"], responses=V1_RESPONSES)
 
 ExportFormat = Literal["adapter", "merged", "gguf"]
 

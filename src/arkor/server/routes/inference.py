@@ -17,10 +17,10 @@ from arkor.errors import ArkorError, ConfigError, ModelNotAvailableError
 from arkor.protocol import ChatCompletion, InferenceChatRequest
 
 from ..deps import EngineDep, ScopeDep, ServicesDep
-from ..errors import ApiError
+from ..errors import V1_RESPONSES, ApiError
 from ..inference_service import SSE_HEADERS, resolve_target, sse_stream
 
-router = APIRouter(tags=["inference"])
+router = APIRouter(tags=["inference"], responses=V1_RESPONSES)
 
 
 def _engine_error(exc: Exception) -> ApiError:

@@ -19,14 +19,14 @@ from arkor.protocol.worker import HeartbeatResponse, WorkerEventsAccepted
 
 from .. import artifacts_store
 from ..deps import INVALID_WORKER_TOKEN, ServicesDep, worker_token_valid
-from ..errors import ApiError, validation_api_error
+from ..errors import ERROR_RESPONSES, ApiError, validation_api_error
 from ..manager import JobConflict
 from ..storage import storage_for
 from ..uploads import receive_file, safe_pathname
 from ..wire import wire
 from .artifacts import artifact_url
 
-router = APIRouter(prefix="/internal", tags=["internal"])
+router = APIRouter(prefix="/internal", tags=["internal"], responses=ERROR_RESPONSES)
 _bearer = HTTPBearer(auto_error=False, description="The job's worker token from its WorkerSpec.")
 
 

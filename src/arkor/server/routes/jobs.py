@@ -13,13 +13,13 @@ from arkor.protocol import TERMINAL_STATUSES, JobListResponse, JobResponse
 from arkor.protocol.jobs import JobCancelResponse
 
 from ..deps import ScopeDep, ServicesDep, load_job
-from ..errors import ApiError, not_found
+from ..errors import V1_RESPONSES, ApiError, not_found
 from ..events import EventLog
 from ..jobs_store import create_job, job_wire, list_project_jobs, parse_job_request, request_fingerprint
 from ..manager import JobConflict
 from ..wire import wire
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=V1_RESPONSES)
 
 
 @router.post("/v1/jobs", status_code=201, summary="Queue a training job (Idempotent-Replayed: true on a replay)",

@@ -12,11 +12,11 @@ from arkor.protocol.auth import OrgRef
 
 from .. import projects_store
 from ..deps import OrgScopeDep, ServicesDep
-from ..errors import ApiError
+from ..errors import V1_RESPONSES, ApiError
 from ..models import ProjectRow
 from ..wire import wire
 
-router = APIRouter(tags=["projects"])
+router = APIRouter(tags=["projects"], responses=V1_RESPONSES)
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 

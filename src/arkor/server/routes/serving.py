@@ -112,9 +112,9 @@ def _named(chunks: Iterator[Any], name: str) -> Iterator[Any]:
 
 
 _OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": OpenAIErrorBody, "description": f"{what} (OpenAI's error envelope)"}
-    for status, what in ((400, "Invalid request"), (401, "Missing or invalid API key"),
-                         (404, "No enabled deployment of that slug"), (503, "The model is not available"))
+    "4XX": {"model": OpenAIErrorBody, "description": "OpenAI's error envelope: 400 an invalid request, 401 a missing "
+            "or invalid API key, 404 no enabled deployment of that slug (or its target is gone)"},
+    503: {"model": OpenAIErrorBody, "description": "The deployment's model is not available on this backend"},
 }
 
 
@@ -150,7 +150,7 @@ async def chat_completions(services: ServicesDep, engine: EngineDep, slug: str, 
 
 
 @router.get("/d/{slug}/v1/models", summary="The one model a deployment serves, in OpenAI's list shape",
-            response_model=ModelList, responses={401: _OPENAI_ERRORS[401], 404: _OPENAI_ERRORS[404]})
+            response_model=ModelList, responses={"4XX": _OPENAI_ERRORS["4XX"]})
 async def list_models(services: ServicesDep, slug: str, request: Request) -> Any:
     try:
         row = await anyio.to_thread.run_sync(_authorised_deployment, services, slug, request)

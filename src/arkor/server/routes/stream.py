@@ -13,11 +13,11 @@ from fastapi.responses import StreamingResponse
 from arkor.protocol import TERMINAL_STATUSES
 
 from ..deps import MAX_INT64, ScopeDep, ServicesDep, load_job
-from ..errors import ApiError
+from ..errors import V1_RESPONSES, ApiError
 from ..events import stream_job_events
 from ..jobs_store import job_status
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=V1_RESPONSES)
 _EVENT_ID = re.compile(r"[0-9]{1,19}")
 
 
