@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from arkor.errors import ConfigError
-from arkor.protocol.artifacts import ADAPTER_CONFIG
 
 from .gguf_export import GGUF_ARCHITECTURES, GGUF_TYPES, check_gguf_type
 
@@ -104,6 +103,8 @@ def check_gguf_supported(config: dict[str, Any], model_id: str) -> None:
 def copy_adapter(adapter_dir: Path, target: Path, model_id: str, card: dict[str, Any] | None = None) -> Path:
     """Copy the adapter folder, recording the logical base model id in adapter_config.json and in
     the model card (re-rendered with `card`'s facts: config, job_id, run_name, metrics)."""
+    from arkor.protocol.artifacts import ADAPTER_CONFIG
+
     from .model_card import CARD_MARKER, CARD_NAME, write_model_card
 
     if not (adapter_dir / ADAPTER_CONFIG).is_file():

@@ -19,9 +19,9 @@ _HUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.
 def check_model_reference(settings: ServerSettings, model_id: str, *, param: str, any_hub_repo: bool = False) -> None:
     """Raise a 400 naming ARKOR_MODEL_ROOTS unless the backend may load `model_id` for any caller.
     `any_hub_repo` (a training job, whose worker fetches from the hub) accepts hub repo ids not cached yet."""
-    from arkor.engine.models.registry import SUPPORTED_MODELS, TINY_TEST_MODEL, hub_cache_has
+    from arkor.engine.models.registry import SUPPORTED_MODELS, TINY_TEST_MODEL, _REGISTRY, hub_cache_has
 
-    if model_id in (*SUPPORTED_MODELS, TINY_TEST_MODEL):
+    if model_id in _REGISTRY:
         return
     if _HUB_REPO.fullmatch(model_id) and ".." not in model_id and not os.path.lexists(model_id):
         if any_hub_repo or hub_cache_has(model_id):
