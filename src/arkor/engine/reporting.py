@@ -19,7 +19,6 @@ from typing import Any
 
 from arkor.errors import ArkorError
 from arkor.protocol import Artifact, HeartbeatRequest, ReportTarget, WorkerEventBatch
-from arkor.protocol.artifacts import ArtifactLayout
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +55,8 @@ class FolderReporter:
         """Events the job had before this worker (a resumed job's earlier runs, the backend's own)."""
         self.output_dir = output_dir
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        from arkor.protocol.artifacts import ArtifactLayout
+
         self._events_path = ArtifactLayout(output_dir).events
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
