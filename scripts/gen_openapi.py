@@ -28,12 +28,11 @@ def openapi_document() -> dict[str, Any]:
 
 
 # Bodies some routes read as raw JSON (bounded while read, so FastAPI does not model them) and the
-# SSE event payloads: their shapes come from the protocol models themselves.
+# SSE event payloads: their shapes come from the protocol models themselves. (Every answer is a
+# route's `response_model`, so it is in the document's components already.)
 PROTOCOL_MODELS = (
     ("arkor.protocol.jobs", "JobCreateRequest"),
-    ("arkor.protocol.jobs", "JobResponse"),
-    ("arkor.protocol.jobs", "JobListResponse"),
-    ("arkor.protocol.jobs", "CheckpointListResponse"),
+    ("arkor.protocol.deployments", "DeploymentUpdateRequest"),
     ("arkor.protocol.events", "JobEvent"),
 )
 

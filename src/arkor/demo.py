@@ -47,6 +47,7 @@ def engine_demo(argv: list[str] | None = None) -> int:
     from arkor.engine.reporting import FolderReporter
     from arkor.engine.worker import run_spec
     from arkor.protocol import JobConfig, WorkerSpec
+    from arkor.protocol.artifacts import ArtifactLayout
     from arkor.templates.scoring import data_dir
 
     parser = argparse.ArgumentParser(prog="python -m arkor.demo", description=__doc__.splitlines()[0])
@@ -104,18 +105,19 @@ def engine_demo(argv: list[str] | None = None) -> int:
     worker.make_reporter = lambda job_id, output_dir, target: PrintingReporter(job_id, output_dir)
     started = time.monotonic()
     code = run_spec(WorkerSpec(job_id="demo", config=config, output_dir=str(out)))
-    if code != 0 or not (out / "final" / "adapter_model.safetensors").exists():
+    layout = ArtifactLayout(out)
+    if code != 0 or not layout.adapter_weights().exists():
         console.print("[red]Training did not complete.[/red]")
         return 1
     train_seconds = time.monotonic() - started
 
     console.print("[bold]3. Held-out accuracy with the fine-tuned adapter[/bold]")
-    after = evaluate_template(args.template, args.model, adapter_dir=out / "final", max_rows=args.eval_rows, on_row=eval_progress("fine-tuned"))
+    after = evaluate_template(args.template, args.model, adapter_dir=layout.final, max_rows=args.eval_rows, on_row=eval_progress("fine-tuned"))
     console.print(f"  fine-tuned: exact-field accuracy {after.exact_fields:.0%}            ")
 
     console.rule("Results")
     print_results(console, args.template, losses, before, after)
-    console.print(f"training took {train_seconds:.0f}s; adapter in {out / 'final'}")
+    console.print(f"training took {train_seconds:.0f}s; adapter in {layout.final}")
     return 0 if after.exact_fields > before.exact_fields else 1
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from arkor.protocol.artifacts import ADAPTER_CONFIG, adapter_label, adapter_prefix
+
 from ._common import CliError, console, echo_err, open_session, project_root, project_scope
 
 GGUF_NAME = "model.gguf"
@@ -33,12 +35,8 @@ def normalise_modes(folder: Path) -> None:
     normalise(folder)
 
 
-def artifact_prefix(checkpoint: int | None) -> str:
-    return "final/" if checkpoint is None else f"checkpoints/step-{checkpoint}/"
-
-
 def default_out(job_id: str, checkpoint: int | None, merge: bool, gguf: bool) -> Path:
-    step = "" if checkpoint is None else f"-step-{checkpoint}"
+    step = "" if checkpoint is None else f"-{adapter_label(checkpoint)}"
     return Path("exports") / f"{job_id}{step}{'-merged' if merge else ''}{'-gguf' if gguf else ''}"
 
 
@@ -46,7 +44,7 @@ def download_adapter(client: Any, job_id: str, state: Any, checkpoint: int | Non
     """Download the adapter's files into `destination`; returns the paths written."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    prefix = artifact_prefix(checkpoint)
+    prefix = adapter_prefix(checkpoint)
     artifacts = [a for a in client.list_artifacts(job_id, state).artifacts if a.pathname.startswith(prefix)]
     if not artifacts:
         steps = sorted(c.step for c in client.list_checkpoints(job_id, state).checkpoints)
@@ -67,8 +65,8 @@ def download_adapter(client: Any, job_id: str, state: Any, checkpoint: int | Non
             target.write_bytes(data)
             written.append(target)
             progress.advance(task, len(data))
-    if not (destination / "adapter_config.json").is_file():
-        raise CliError(f"The artifacts under {prefix} hold no adapter_config.json; not a LoRA adapter.")
+    if not (destination / ADAPTER_CONFIG).is_file():
+        raise CliError(f"The artifacts under {prefix} hold no {ADAPTER_CONFIG}; not a LoRA adapter.")
     return written
 
 

@@ -117,13 +117,15 @@ def check_gguf_supported(config: dict[str, Any], model_id: str) -> None:
 def copy_adapter(adapter_dir: Path, target: Path, model_id: str, card: dict[str, Any] | None = None) -> Path:
     """Copy the adapter folder, recording the logical base model id in adapter_config.json and in
     the model card (re-rendered with `card`'s facts: config, job_id, run_name, metrics)."""
+    from arkor.protocol.artifacts import ADAPTER_CONFIG
+
     from .model_card import CARD_MARKER, CARD_NAME, write_model_card
 
-    if not (adapter_dir / "adapter_config.json").is_file():
+    if not (adapter_dir / ADAPTER_CONFIG).is_file():
         raise ConfigError(f"{adapter_dir} is not a PEFT adapter folder (adapter_config.json is missing).",
                           field="adapter_dir")
     shutil.copytree(adapter_dir, target, dirs_exist_ok=True)
-    config_path = target / "adapter_config.json"
+    config_path = target / ADAPTER_CONFIG
     config = json.loads(config_path.read_text())
     config["base_model_name_or_path"] = model_id
     config_path.write_text(json.dumps(config, indent=2))

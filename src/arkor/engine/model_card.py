@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from arkor import __version__
+from arkor.protocol.artifacts import CHECKPOINT_INFO, MODEL_CARD
 
-CARD_NAME = "README.md"
-CHECKPOINT_INFO = "arkor-checkpoint.json"
+CARD_NAME = MODEL_CARD
 CARD_MARKER = "<!-- written by arkor -->"
 
 # Wire keys of the hyperparameters worth a line, in reading order (absent ones are skipped).

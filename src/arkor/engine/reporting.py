@@ -59,7 +59,9 @@ class FolderReporter:
         """Events the job had before this worker (a resumed job's earlier runs, the backend's own)."""
         self.output_dir = output_dir
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        self._events_path = output_dir / "events.jsonl"
+        from arkor.protocol.artifacts import ArtifactLayout
+
+        self._events_path = ArtifactLayout(output_dir).events
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
 

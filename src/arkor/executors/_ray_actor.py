@@ -24,6 +24,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from arkor.protocol.artifacts import ArtifactLayout
+
 EXIT_CRASHED = 1
 _LOG_LINES_KEPT = 40
 
@@ -73,7 +75,7 @@ class JobActor:
         spec["outputDir"] = str(self._workdir / "output")
         resume = spec.get("resume") or {}
         if checkpoint and resume.get("step"):
-            folder = self._workdir / "output" / "checkpoints" / f"step-{int(resume['step'])}"
+            folder = ArtifactLayout(self._workdir / "output").checkpoint(int(resume["step"]))
             for name, content in checkpoint.items():
                 target = (folder / name).resolve()
                 if not target.is_relative_to(folder.resolve()):

@@ -180,3 +180,31 @@ class ChatCompletionChunk(OpenAIModel):
     model: str
     choices: list[ChunkChoice]
     usage: Usage | None = None
+
+
+class ModelCard(OpenAIModel):
+    """One entry of OpenAI's `GET /v1/models` list (a deployment serves exactly one: its slug)."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+    root: str
+
+
+class ModelList(OpenAIModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class OpenAIErrorDetail(OpenAIModel):
+    message: str
+    type: str
+    code: str | None = None
+    param: str | None = None
+
+
+class OpenAIErrorBody(OpenAIModel):
+    """OpenAI's error envelope, which the deployments' `/d/<slug>/v1` routes answer with (nulls included)."""
+
+    error: OpenAIErrorDetail

@@ -182,3 +182,10 @@ class CheckpointInfo(WireModel):
 
 class CheckpointListResponse(WireModel):
     checkpoints: list[CheckpointInfo]
+
+
+class JobCancelResponse(WireModel):
+    """Answer to `POST /v1/jobs/{id}/cancel`: the job as it is after a short wait for its worker to stop."""
+
+    ok: bool = True
+    job: TrainingJob

@@ -32,6 +32,10 @@ def encode_frame(event: str | None, data: Any, id: str | int | None = None) -> b
     return ("\n".join(lines) + "\n\n").encode()
 
 
+DONE_FRAME = b"data: [DONE]\n\n"
+"""The frame that ends an OpenAI-style stream of chat completion chunks."""
+
+
 def encode_comment(text: str = "") -> bytes:
     return f": {text}\n\n".encode()
 

@@ -72,6 +72,19 @@ class WorkerEventBatch(WireModel):
     each event is stored exactly once."""
 
 
+class WorkerEventsAccepted(WireModel):
+    """Answer to a worker's event batch: how many of its events were new (the rest were stored before)."""
+
+    accepted: int
+
+
+class HeartbeatResponse(WireModel):
+    """Answer to a worker's heartbeat; `cancel_requested` asks it to stop at its next step boundary."""
+
+    ok: bool = True
+    cancel_requested: bool
+
+
 class HeartbeatRequest(WireModel):
     step: int | None = None
     pid: int | None = None

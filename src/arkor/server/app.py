@@ -29,6 +29,7 @@ from .deps import MAX_INT64, client_header
 from .errors import install_error_handlers
 from .events import Broadcaster, EventLog
 from .identity import anonymous_signup_allowed
+from .inference_service import ChatEngine, default_engine
 from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
 from .manager import JobManager, JobManagerPaths
 from .routes import (artifacts, auth, base_models, datasets, deployments, exports, inference, internal, jobs, ops, projects,
@@ -53,6 +54,8 @@ class Services:
     manager: JobManager
     streams: StreamSlots
     pools: BlockingPools
+    engine: ChatEngine
+    """Runs chat completions for `/v1/inference/chat` and the deployments' `/d/<slug>/v1` routes."""
 
 
 def build_executor(settings: ServerSettings, on_exit) -> Executor:  # type: ignore[no-untyped-def]
@@ -79,7 +82,8 @@ def build_executor(settings: ServerSettings, on_exit) -> Executor:  # type: igno
     raise ValueError(f"ARKOR_EXECUTOR={settings.executor!r} is not available; use 'local' or 'ray'")
 
 
-def build_services(settings: ServerSettings) -> Services:
+def build_services(settings: ServerSettings, *, engine: ChatEngine | None = None) -> Services:
+    """Everything the routes use; `engine` replaces the default inference engine (tests, embedding programs)."""
     protect_data_dir(settings.data_dir)
     remove_stale_uploads(settings.data_dir)
     db = Database(settings.resolved_database_url)
@@ -109,6 +113,7 @@ def build_services(settings: ServerSettings) -> Services:
         settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager,
         streams=StreamSlots(total_limit=settings.max_event_streams, per_token_limit=settings.max_event_streams_per_token),
         pools=BlockingPools(settings.max_blocking_calls, {"validation": settings.upload_validation_workers}),
+        engine=engine if engine is not None else default_engine(),
     )
 
 
@@ -138,9 +143,9 @@ class ClientHeaderGuard:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
+def create_app(settings: ServerSettings | None = None, *, engine: ChatEngine | None = None) -> FastAPI:
     settings = settings or ServerSettings()
-    services = build_services(settings)
+    services = build_services(settings, engine=engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

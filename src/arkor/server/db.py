@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +66,11 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         logger.debug("database schema at head (%s)", self.engine.url.render_as_string(hide_password=True))
+
+    def ping(self) -> None:
+        """Run a trivial query (raises when the database cannot be reached)."""
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

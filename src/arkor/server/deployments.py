@@ -36,6 +36,7 @@ from arkor.protocol.deployments import (
 )
 
 from ._util import iso_now, new_id
+from .adapters import adapter_folder, has_adapter
 from .deps import find_job
 from .errors import ApiError, not_found
 from .models import DeploymentKeyRow, DeploymentRow, JobRow
@@ -84,13 +85,6 @@ def _job_in_org(services: "Services", org_id: str, job_id: str, field: str) -> J
     return job
 
 
-def adapter_folder(services: "Services", job_id: str, kind: str, step: int | None) -> Path:
-    """A local folder with the adapter's files, wherever artifacts are stored (the inference route's rule)."""
-    from .routes.inference import _adapter_folder
-
-    return _adapter_folder(services, job_id, "final" if kind == "final" else f"checkpoints/step-{step}")
-
-
 def validate_target(services: "Services", org_id: str, target: Any) -> dict[str, Any]:
     """The target as stored (wire dict), after checking it exists in the org."""
     if isinstance(target, BaseModelDeploymentTarget):
@@ -102,8 +96,8 @@ def validate_target(services: "Services", org_id: str, target: Any) -> dict[str,
     ref = target.adapter
     job = _job_in_org(services, org_id, ref.job_id, "target.adapter.jobId")
     if ref.kind == "checkpoint":
-        folder = adapter_folder(services, job.id, "checkpoint", ref.step)
-        if not (folder / "adapter_config.json").is_file():
+        folder = adapter_folder(services, job.id, ref.step)
+        if not has_adapter(folder):
             raise ApiError(404, f"Checkpoint step {ref.step} of job `{job.id}` not found",
                            code="not_found", param="target.adapter.step")
     elif job.status in ("failed", "cancelled"):
@@ -277,8 +271,9 @@ def serving_target(services: "Services", row: DeploymentRow) -> ServingTarget:
         job = session.get(JobRow, adapter["jobId"])
     if job is None or job.org_id != row.org_id:
         raise LookupError(f"The job `{adapter['jobId']}` this deployment serves no longer exists.")
-    folder = adapter_folder(services, job.id, adapter["kind"], adapter.get("step"))
-    if not (folder / "adapter_config.json").is_file():
+    step = None if adapter["kind"] == "final" else adapter.get("step")
+    folder = adapter_folder(services, job.id, step)
+    if not has_adapter(folder):
         which = "final adapter" if adapter["kind"] == "final" else f"checkpoint step {adapter.get('step')}"
         raise LookupError(f"The {which} of job `{job.id}` is not available (the job is {job.status}).")
     return ServingTarget(JobConfig.model_validate(job.config).model, folder, row.slug)

@@ -21,6 +21,7 @@ from .models import JobRow, MembershipRow, OrgRow, ProjectRow, TokenRow, UserRow
 
 if TYPE_CHECKING:
     from .app import Services
+    from .inference_service import ChatEngine
 
 
 def get_services(request: Request) -> "Services":
@@ -28,6 +29,14 @@ def get_services(request: Request) -> "Services":
 
 
 ServicesDep = Annotated["Services", Depends(get_services)]
+
+
+def get_inference_engine(services: ServicesDep) -> "ChatEngine":
+    """The app's inference engine (built by `build_services`, or the one passed to `create_app`)."""
+    return services.engine
+
+
+EngineDep = Annotated["ChatEngine", Depends(get_inference_engine)]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/anonymous or `arkor server token create`.")
 

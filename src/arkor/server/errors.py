@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from arkor.protocol import ErrorBody
+from arkor.protocol import ErrorBody, UpgradeRequiredBody
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,19 @@ class ApiError(Exception):
         self.status = status
         self.body = ErrorBody(error=message, code=code, param=param, details=details)
         self.headers = headers
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: `error` says why and what to do; `param` names the field. "
+            "Invalid input is 400 (not 422), with one entry per problem in `details`."},
+}
+"""The documented error answers of every route that raises ApiError (the handlers below shape them)."""
+
+V1_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    426: {"model": UpgradeRequiredBody, "description": "No `X-Arkor-Client: arkor/<version>` header"},
+}
+"""ERROR_RESPONSES plus the 426 every `/v1` route answers a client that does not say who it is."""
 
 
 def not_found(what: str) -> ApiError:

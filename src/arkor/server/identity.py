@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Iterable
 
 from sqlalchemy import select
 
@@ -48,6 +49,14 @@ def create_identity(
             TokenRow(id=new_id("tok"), user_id=user.id, token_hash=hash_token(token), name=user_name, kind=token_kind, created_at=now)
         )
     return Identity(user=user, org=org, token=token)
+
+
+def user_and_orgs(db: Database, user_id: str, org_ids: Iterable[str]) -> tuple[UserRow | None, list[OrgRow]]:
+    """The user and those of `org_ids` that exist, oldest org first."""
+    with db.read() as session:
+        user = session.get(UserRow, user_id)
+        orgs = list(session.execute(select(OrgRow).where(OrgRow.id.in_(list(org_ids))).order_by(OrgRow.created_at)).scalars())
+    return user, orgs
 
 
 ANONYMOUS_OFF_MESSAGE = (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from arkor.errors import ConfigError
@@ -49,6 +49,29 @@ def job_wire(row: JobRow) -> TrainingJob:
         started_at=row.started_at,
         completed_at=row.completed_at,
     )
+
+
+def list_project_jobs(db: Database, project_id: str, limit: int) -> list[JobRow]:
+    """The project's newest `limit` jobs, newest first."""
+    with db.read() as session:
+        return list(session.execute(
+            select(JobRow)
+            .where(JobRow.project_id == project_id)
+            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+            .limit(limit)
+        ).scalars())
+
+
+def job_status(db: Database, job_id: str) -> str | None:
+    """The job's status; None when there is no such job."""
+    with db.read() as session:
+        return session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar_one_or_none()
+
+
+def jobs_by_status(db: Database) -> dict[str, int]:
+    """How many jobs there are in each status."""
+    with db.read() as session:
+        return {status: count for status, count in session.execute(select(JobRow.status, func.count()).group_by(JobRow.status))}
 
 
 def parse_job_request(body: Any) -> JobCreateRequest:

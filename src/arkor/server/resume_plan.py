@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arkor.protocol import ResumeInfo
+from arkor.protocol.artifacts import ArtifactLayout, is_resume_marker
 
 from .models import EventRow
 
-MARKER_SUFFIX = "/trainer_state/COMPLETE"
 MANUAL_RESUME_REASON = "resumed by request"
 
 
@@ -78,7 +78,7 @@ def resumable_step(session: Session, job_id: str) -> int:
     ).scalars()
     for payload in rows:
         names = [a.get("pathname", "") for a in payload.get("artifacts") or [] if isinstance(a, dict)]
-        if any(name.endswith(MARKER_SUFFIX) for name in names) and isinstance(payload.get("step"), int):
+        if any(is_resume_marker(name) for name in names) and isinstance(payload.get("step"), int):
             return payload["step"]
     return 0
 
@@ -90,7 +90,7 @@ def resume_info(session: Session, job_id: str, artifacts_root: Path) -> ResumeIn
     if not started and not resumed:
         return None
     step = resumable_step(session, job_id)
-    folder = artifacts_root / job_id / "checkpoints" / f"step-{step}"
+    folder = ArtifactLayout(artifacts_root / job_id).checkpoint(step)
     return ResumeInfo(
         step=step,
         logged_through_step=last_logged_step(session, job_id),

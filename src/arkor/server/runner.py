@@ -10,6 +10,7 @@ import threading
 import uvicorn
 
 from .app import create_app
+from .inference_service import ChatEngine
 from .settings import ServerSettings
 
 logger = logging.getLogger(__name__)
@@ -48,14 +49,15 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-def make_server(settings: ServerSettings, host: str = "127.0.0.1", port: int = 0) -> tuple[_Server, socket.socket, str]:
+def make_server(settings: ServerSettings, host: str = "127.0.0.1", port: int = 0, *,
+                engine: ChatEngine | None = None) -> tuple[_Server, socket.socket, str]:
     sock = bind_socket(host, port)
     url = url_of(sock)
     updates: dict = {"bind_host": host}
     if settings.public_url is None:
         updates["public_url"] = url
     settings = settings.model_copy(update=updates)
-    app = create_app(settings)
+    app = create_app(settings, engine=engine)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3, access_log=False)
     return _Server(config, app), sock, url
 
@@ -63,8 +65,9 @@ def make_server(settings: ServerSettings, host: str = "127.0.0.1", port: int = 0
 class BackgroundServer:
     """The backend on a thread (tests, the embedded backend): `start()` returns once it serves."""
 
-    def __init__(self, settings: ServerSettings, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server, self._sock, self.url = make_server(settings, host, port)
+    def __init__(self, settings: ServerSettings, host: str = "127.0.0.1", port: int = 0, *,
+                 engine: ChatEngine | None = None) -> None:
+        self.server, self._sock, self.url = make_server(settings, host, port, engine=engine)
         self.app = self.server._app
         self._thread = threading.Thread(target=self._run, name="arkor-backend", daemon=True)
 

@@ -245,8 +245,8 @@ def _server_error_frames() -> bytes:
     import asyncio
 
     from arkor.protocol import ChatCompletionChunk
+    from arkor.server.inference_service import sse_stream
     from arkor.server.limits import BlockingPools
-    from arkor.server.routes.inference import _sse
 
     def chunks():  # type: ignore[no-untyped-def]
         yield ChatCompletionChunk.model_validate({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
@@ -254,7 +254,7 @@ def _server_error_frames() -> bytes:
         raise RuntimeError("CUDA out of memory while decoding")
 
     async def collect() -> bytes:
-        return b"".join([frame async for frame in _sse(chunks(), BlockingPools(1))])
+        return b"".join([frame async for frame in sse_stream(chunks(), BlockingPools(1))])
 
     import concurrent.futures
 

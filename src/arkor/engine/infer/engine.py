@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 from arkor._env import infer_threads
 from arkor.errors import ConfigError
+from arkor.protocol.artifacts import ADAPTER_CONFIG, ADAPTER_WEIGHT_FILES
 from arkor.protocol.inference import ChatCompletion, ChatCompletionChunk, InferenceChatRequest
 
 from .constraints import GrammarConstraint, TokenizerGrammarCache, resolve_grammar
@@ -41,8 +42,7 @@ from .tools import ToolPlan, parse_tool_calls, plan_tools, prepare_messages
 
 logger = logging.getLogger(__name__)
 
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+ADAPTER_WEIGHTS = ADAPTER_WEIGHT_FILES
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from arkor.protocol import JobConfig
+from arkor.protocol.artifacts import ArtifactLayout
 
 from ..reporting import FolderReporter
 from .base import Tracker, open_trackers
@@ -93,7 +94,7 @@ class TrackingReporter:
 
     def _finish(self, event: Any, status: str) -> Any:
         if status == "completed":
-            final = self.output_dir / "final"
+            final = ArtifactLayout(self.output_dir).final
             if final.is_dir():
                 self._each("log_adapter", final)
         self._close(status)

@@ -29,13 +29,17 @@ from typing import Any
 
 from arkor._durable import fsync_dir
 from arkor.errors import ArkorError
+from arkor.protocol.artifacts import (
+    ADAPTER_WEIGHTS,
+    LOOP_FILE,
+    PARTIAL_CHECKPOINT_PREFIX,
+    RESUME_MARKER,
+    STATE_DIR,
+    STATE_FILE,
+    ArtifactLayout,
+    checkpoint_step,
+)
 
-CHECKPOINTS_DIR = "checkpoints"
-STATE_DIR = "trainer_state"
-MARKER = "COMPLETE"
-_STATE_FILE = "state.pt"
-_LOOP_FILE = "loop.json"
-_PARTIAL_PREFIX = ".partial-"
 _FORMAT = 1
 
 
@@ -63,12 +67,23 @@ class LoopState:
 
 
 def checkpoint_dir(output_dir: Path, step: int) -> Path:
-    return Path(output_dir) / CHECKPOINTS_DIR / f"step-{step}"
+    return ArtifactLayout(Path(output_dir)).checkpoint(step)
+
+
+def _checkpoint_folders(output_dir: Path) -> list[tuple[int, Path]]:
+    """(step, folder) of every `step-<N>` folder under the run's checkpoints."""
+    root = ArtifactLayout(Path(output_dir)).checkpoints
+    found = []
+    for folder in root.iterdir() if root.is_dir() else ():
+        step = checkpoint_step(folder.name)
+        if step is not None:
+            found.append((step, folder))
+    return found
 
 
 def is_resumable(folder: Path) -> bool:
     """True when `folder` holds a complete resumable checkpoint (its marker matches its files)."""
-    marker = folder / STATE_DIR / MARKER
+    marker = folder / STATE_DIR / RESUME_MARKER
     try:
         manifest = json.loads(marker.read_text())
         files = manifest["files"]
@@ -79,15 +94,7 @@ def is_resumable(folder: Path) -> bool:
 
 def find_resumable(output_dir: Path, *, at_most: int | None = None) -> tuple[int, Path] | None:
     """The newest complete checkpoint (step, folder) with step <= `at_most`; None when there is none."""
-    root = Path(output_dir) / CHECKPOINTS_DIR
-    candidates = []
-    for folder in root.glob("step-*") if root.is_dir() else ():
-        try:
-            step = int(folder.name.removeprefix("step-"))
-        except ValueError:
-            continue
-        if at_most is None or step <= at_most:
-            candidates.append((step, folder))
+    candidates = [(step, folder) for step, folder in _checkpoint_folders(output_dir) if at_most is None or step <= at_most]
     for step, folder in sorted(candidates, reverse=True):
         if is_resumable(folder):
             return step, folder
@@ -175,7 +182,7 @@ def save_checkpoint(
     from .setup import save_adapter
 
     final = checkpoint_dir(output_dir, loop.step)
-    partial = final.parent / f"{_PARTIAL_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
+    partial = final.parent / f"{PARTIAL_CHECKPOINT_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}"
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         save_adapter(model, plan, partial, step=loop.step, config=config, job_id=job_id)
@@ -183,14 +190,14 @@ def save_checkpoint(
         state_dir.mkdir()
         torch.save(
             {"format": _FORMAT, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": _rng_states()},
-            state_dir / _STATE_FILE,
+            state_dir / STATE_FILE,
         )
-        (state_dir / _LOOP_FILE).write_text(json.dumps(asdict(loop)))
+        (state_dir / LOOP_FILE).write_text(json.dumps(asdict(loop)))
         files = sorted(p for p in partial.rglob("*") if p.is_file())
         for path in files:
             _fsync_file(path)
         manifest = {"format": _FORMAT, "step": loop.step, "files": {p.relative_to(partial).as_posix(): p.stat().st_size for p in files}}
-        marker = state_dir / MARKER
+        marker = state_dir / RESUME_MARKER
         marker.write_text(json.dumps(manifest))
         _fsync_file(marker)
         fsync_dir(state_dir)
@@ -217,17 +224,12 @@ def save_checkpoint(
 
 def prune(output_dir: Path, *, keep: int) -> list[int]:
     """Delete all but the newest `keep` checkpoints (and any temp folder a crash left); returns the steps deleted."""
-    root = Path(output_dir) / CHECKPOINTS_DIR
+    root = ArtifactLayout(Path(output_dir)).checkpoints
     if not root.is_dir():
         return []
-    for leftover in root.glob(f"{_PARTIAL_PREFIX}*"):
+    for leftover in root.glob(f"{PARTIAL_CHECKPOINT_PREFIX}*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    steps = []
-    for folder in root.glob("step-*"):
-        try:
-            steps.append((int(folder.name.removeprefix("step-")), folder))
-        except ValueError:
-            continue
+    steps = _checkpoint_folders(output_dir)
     steps.sort(reverse=True)
     deleted = []
     for step, folder in steps[max(keep, 1):]:
@@ -245,12 +247,12 @@ def restore(folder: Path, *, model: Any, optimizer: Any, scheduler: Any) -> Loop
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    weights = load_file(str(folder / "adapter_model.safetensors"))
+    weights = load_file(str(folder / ADAPTER_WEIGHTS))
     set_peft_model_state_dict(model, weights)
-    state = torch.load(folder / STATE_DIR / _STATE_FILE, map_location="cpu", weights_only=True)
+    state = torch.load(folder / STATE_DIR / STATE_FILE, map_location="cpu", weights_only=True)
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    loop = LoopState(**json.loads((folder / STATE_DIR / _LOOP_FILE).read_text()))
+    loop = LoopState(**json.loads((folder / STATE_DIR / LOOP_FILE).read_text()))
     _set_rng_states(state["rng"])
     return loop
 

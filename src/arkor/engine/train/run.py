@@ -29,6 +29,7 @@ from arkor.protocol import (
     TrainingStarted,
     TrainingStartedMetadata,
 )
+from arkor.protocol.artifacts import ArtifactLayout
 
 from ..config import TrainingPlan, resolve_plan
 from ..reporting import FolderReporter
@@ -333,7 +334,8 @@ def _train(
         budget.pause()
         metrics["trainSeconds"] = round(budget.spent, 2)
     try:
-        folder = save_adapter(model, plan, output_dir / "final", step=steps_done, config=config, job_id=job_id,
+        layout = ArtifactLayout(Path(output_dir))
+        folder = save_adapter(model, plan, layout.final, step=steps_done, config=config, job_id=job_id,
                               metrics=metrics)
     except Exception as exc:
         fault = resume_state.as_disk_fault(exc)
@@ -341,10 +343,10 @@ def _train(
             raise
         raise resume_state.CheckpointWriteError(
             resume_state.disk_fault_message(
-                "Saving the final adapter", output_dir / "final", fault, needed_mb=resume_state.estimated_checkpoint_mb(model) / 3,
+                "Saving the final adapter", layout.final, fault, needed_mb=resume_state.estimated_checkpoint_mb(model) / 3,
                 hint="then resume the job with `arkor jobs resume JOB` (it goes on from its last checkpoint)",
             )
         ) from None
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    layout.metrics.write_text(json.dumps(metrics, indent=2))
     reporter.emit(TrainingCompleted(metrics=metrics, artifacts=reporter.publish_files(folder)))
     return "completed"

@@ -9,6 +9,7 @@ from typing import Any
 from arkor import __version__
 from arkor.errors import ConfigError
 from arkor.protocol import JobConfig
+from arkor.protocol.artifacts import ADAPTER_CONFIG, CHECKPOINT_INFO
 
 from ..config import TrainingPlan
 
@@ -86,7 +87,7 @@ def save_adapter(model: Any, plan: TrainingPlan, folder: Path, *, step: int, con
 
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(folder))
-    config_path = folder / "adapter_config.json"
+    config_path = folder / ADAPTER_CONFIG
     adapter_config = json.loads(config_path.read_text())
     # peft records the local converted folder; the logical id is what other machines can resolve.
     adapter_config["base_model_name_or_path"] = plan.model_id
@@ -96,6 +97,6 @@ def save_adapter(model: Any, plan: TrainingPlan, folder: Path, *, step: int, con
         info["jobId"] = job_id
     if metrics:
         info["metrics"] = metrics
-    (folder / "arkor-checkpoint.json").write_text(json.dumps(info, indent=2))
+    (folder / CHECKPOINT_INFO).write_text(json.dumps(info, indent=2))
     write_model_card(folder, model_id=plan.model_id)
     return folder

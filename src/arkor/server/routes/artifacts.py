@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response, StreamingResponse
-from sqlalchemy import select
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from arkor.protocol import Artifact, ArtifactListResponse, CheckpointInfo, CheckpointListResponse
 
+from .. import artifacts_store
 from ..deps import ScopeDep, ServicesDep, load_job
-from ..errors import not_found
-from ..models import ArtifactRow, EventRow
+from ..errors import V1_RESPONSES, not_found
 from ..storage import storage_for
 from ..uploads import safe_pathname
+from ..wire import wire
 
-router = APIRouter(tags=["artifacts"])
+router = APIRouter(tags=["artifacts"], responses=V1_RESPONSES)
 
 
 def artifact_url(job_id: str, pathname: str) -> str:
@@ -28,29 +28,29 @@ def artifact_root(data_dir: Path, job_id: str) -> Path:
     return data_dir / "artifacts" / job_id
 
 
-@router.get("/v1/jobs/{job_id}/artifacts", summary="Files the job produced")
-def list_artifacts(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
+@router.get("/v1/jobs/{job_id}/artifacts", summary="Files the job produced", response_model=ArtifactListResponse)
+def list_artifacts(services: ServicesDep, scope: ScopeDep, job_id: str) -> JSONResponse:
     job_id = load_job(services, scope, job_id).id
-    with services.db.read() as session:
-        rows = session.execute(
-            select(ArtifactRow).where(ArtifactRow.job_id == job_id).order_by(ArtifactRow.pathname)
-        ).scalars().all()
-    return ArtifactListResponse(
+    rows = artifacts_store.list_artifacts(services.db, job_id)
+    return wire(ArtifactListResponse(
         artifacts=[Artifact(pathname=r.pathname, size=r.size, sha256=r.sha256, url=artifact_url(job_id, r.pathname)) for r in rows]
-    ).to_wire()
+    ))
 
 
-@router.get("/v1/jobs/{job_id}/artifacts/{pathname:path}", summary="Download one artifact")
+@router.get(
+    "/v1/jobs/{job_id}/artifacts/{pathname:path}",
+    summary="Download one artifact",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "The file's bytes"}},
+)
 def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathname: str) -> Response:
     job_id = load_job(services, scope, job_id).id
     relative = safe_pathname(pathname)
-    with services.db.read() as session:
-        known = session.execute(
-            select(ArtifactRow.id).where(ArtifactRow.job_id == job_id, ArtifactRow.pathname == str(relative))
-        ).scalar_one_or_none()
+    known = artifacts_store.is_indexed(services.db, job_id, str(relative))
     storage = storage_for(services.settings)
     path = storage.local_path(job_id, relative)
-    if known is None or not (path.is_file() if path is not None else storage.exists(job_id, relative)):
+    if not known or not (path.is_file() if path is not None else storage.exists(job_id, relative)):
         raise not_found(f"Artifact `{pathname}` of job `{job_id}`")
     if path is not None:
         return FileResponse(path, media_type="application/octet-stream", filename=relative.name)
@@ -61,15 +61,12 @@ def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathn
     )
 
 
-@router.get("/v1/jobs/{job_id}/checkpoints", summary="The job's saved checkpoints (from its checkpoint.saved events)")
-def list_checkpoints(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
+@router.get("/v1/jobs/{job_id}/checkpoints", summary="The job's saved checkpoints (from its checkpoint.saved events)",
+            response_model=CheckpointListResponse)
+def list_checkpoints(services: ServicesDep, scope: ScopeDep, job_id: str) -> JSONResponse:
     job_id = load_job(services, scope, job_id).id
-    with services.db.read() as session:
-        payloads = session.execute(
-            select(EventRow.payload).where(EventRow.job_id == job_id, EventRow.type == "checkpoint.saved").order_by(EventRow.seq)
-        ).scalars().all()
     checkpoints = [
         CheckpointInfo(step=p["step"], artifacts=[Artifact.model_validate(a) for a in p.get("artifacts", [])], created_at=p.get("timestamp"))
-        for p in payloads
+        for p in artifacts_store.checkpoint_events(services.db, job_id)
     ]
-    return CheckpointListResponse(checkpoints=checkpoints).to_wire()
+    return wire(CheckpointListResponse(checkpoints=checkpoints))

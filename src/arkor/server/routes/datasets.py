@@ -10,21 +10,19 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 
 from arkor.engine.data.readers import DatasetTooLarge, RowLimits
 from arkor.errors import ArkorError, DatasetValidationError
 from arkor.protocol import DATASET_FILE_EXTENSIONS, DatasetIssue, DatasetUploadResponse
 
-from .._util import iso_now, new_id
+from .. import datasets_store
 from ..deps import ScopeDep, ServicesDep
-from ..errors import ApiError
-from ..models import DatasetRow
+from ..errors import V1_RESPONSES, ApiError
 from ..uploads import place, receive_file
+from ..wire import wire
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["datasets"])
+router = APIRouter(tags=["datasets"], responses=V1_RESPONSES)
 
 _EXTENSIONS = DATASET_FILE_EXTENSIONS
 
@@ -36,12 +34,6 @@ def validate_dataset_file(path: Path, filename: str, fmt: str | None, limits: Ro
     from arkor.engine.data.scan import scan_dataset
 
     return scan_dataset(path, label=filename, extension=PurePath(filename).suffix, fmt=fmt, limits=limits)
-
-
-def _org_usage(services, org_id: str) -> int:  # type: ignore[no-untyped-def]
-    with services.db.read() as session:
-        used = session.execute(select(func.coalesce(func.sum(DatasetRow.size), 0)).where(DatasetRow.org_id == org_id)).scalar_one()
-    return int(used or 0)
 
 
 def _over_quota(quota: int, used: int) -> ApiError:
@@ -61,6 +53,8 @@ def _issue_wire(issue: Any) -> dict:
 @router.post(
     "/v1/datasets",
     summary="Upload a dataset file (raw body); 400 with line-numbered issues when rows are invalid",
+    response_model=DatasetUploadResponse,
+    responses={201: {"model": DatasetUploadResponse, "description": "Stored (200: the org had these bytes already)"}},
     openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def upload_dataset(
@@ -76,7 +70,7 @@ async def upload_dataset(
         raise ApiError(400, f"X-Arkor-Filename {filename!r} must end in one of {', '.join(_EXTENSIONS)}", param="X-Arkor-Filename")
     settings = services.settings
     datasets_dir = settings.data_dir / "datasets"
-    used = await anyio.to_thread.run_sync(_org_usage, services, scope.org.id)
+    used = await anyio.to_thread.run_sync(datasets_store.org_usage, services.db, scope.org.id)
     room = settings.org_storage_quota_bytes - used
     if room < settings.max_upload_bytes:
         cap, too_large = max(0, room), _over_quota(settings.org_storage_quota_bytes, used)
@@ -104,42 +98,15 @@ async def upload_dataset(
             place(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
-    row, created = await anyio.to_thread.run_sync(_store, services, scope.org.id, sha256, filename, size, rows, fmt, final)
-    if created and await anyio.to_thread.run_sync(_org_usage, services, scope.org.id) > settings.org_storage_quota_bytes:
+    row, created = await anyio.to_thread.run_sync(
+        lambda: datasets_store.add_dataset(services.db, scope.org.id, sha256=sha256, filename=filename, size=size,
+                                           rows=rows, fmt=fmt, path=final))
+    if created and await anyio.to_thread.run_sync(datasets_store.org_usage, services.db, scope.org.id) > settings.org_storage_quota_bytes:
         # Two uploads raced past the check above; the later one gives its room back.
-        await anyio.to_thread.run_sync(_forget, services, row.id)
+        await anyio.to_thread.run_sync(datasets_store.delete_dataset, services.db, row.id)
         raise _over_quota(settings.org_storage_quota_bytes, used)
     body = DatasetUploadResponse(
         dataset_id=row.id, filename=row.filename, rows=row.rows, format=row.format, size=row.size, sha256=row.sha256, created=created
     )
-    return JSONResponse(body.to_wire(), status_code=201 if created else 200)
+    return wire(body, status_code=201 if created else 200)
 
-
-def _store(services, org_id: str, sha256: str, filename: str, size: int, rows: int, fmt: str, path: Path):  # type: ignore[no-untyped-def]
-    def existing() -> DatasetRow | None:
-        with services.db.read() as session:
-            return session.execute(
-                select(DatasetRow).where(DatasetRow.org_id == org_id, DatasetRow.sha256 == sha256)
-            ).scalar_one_or_none()
-
-    found = existing()
-    if found is not None:
-        return found, False
-    row = DatasetRow(
-        id=new_id("ds"), org_id=org_id, sha256=sha256, filename=filename, size=size, rows=rows, format=fmt,
-        path=str(path.resolve()), created_at=iso_now(),
-    )
-    try:
-        with services.db.write() as session:
-            session.add(row)
-    except IntegrityError:
-        found = existing()
-        if found is None:
-            raise
-        return found, False
-    return row, True
-
-
-def _forget(services, dataset_id: str) -> None:  # type: ignore[no-untyped-def]
-    with services.db.write() as session:
-        session.execute(delete(DatasetRow).where(DatasetRow.id == dataset_id))

@@ -25,64 +25,70 @@ from arkor.protocol import (
 
 from .. import deployments as store
 from ..deps import ScopeDep, ServicesDep
-from ..errors import validation_api_error
+from ..errors import V1_RESPONSES, validation_api_error
+from ..wire import wire
 
-router = APIRouter(tags=["deployments"])
+router = APIRouter(tags=["deployments"], responses=V1_RESPONSES)
 
 
-@router.get("/v1/endpoints", summary="List the project's deployments")
-def list_endpoints(services: ServicesDep, scope: ScopeDep) -> dict:
+@router.get("/v1/endpoints", summary="List the project's deployments", response_model=DeploymentListResponse)
+def list_endpoints(services: ServicesDep, scope: ScopeDep) -> JSONResponse:
     rows = store.list_deployments(services, scope)
-    return DeploymentListResponse(deployments=[store.deployment_wire(r) for r in rows]).to_wire()
+    return wire(DeploymentListResponse(deployments=[store.deployment_wire(r) for r in rows]))
 
 
 @router.post("/v1/endpoints", status_code=201,
-             summary="Create a deployment (409 `Slug already taken`; 400 for a reserved slug or a missing target)")
+             summary="Create a deployment (409 `Slug already taken`; 400 for a reserved slug or a missing target)",
+             response_model=DeploymentResponse)
 def create_endpoint(services: ServicesDep, scope: ScopeDep, body: DeploymentCreateRequest) -> JSONResponse:
     row = store.create_deployment(services, scope, body)
-    return JSONResponse(DeploymentResponse(deployment=store.deployment_wire(row)).to_wire(), status_code=201)
+    return wire(DeploymentResponse(deployment=store.deployment_wire(row)), status_code=201)
 
 
-@router.get("/v1/endpoints/{deployment_id}", summary="One deployment")
-def get_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> dict:
+@router.get("/v1/endpoints/{deployment_id}", summary="One deployment", response_model=DeploymentResponse)
+def get_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> JSONResponse:
     row = store.get_deployment(services, scope, deployment_id)
-    return DeploymentResponse(deployment=store.deployment_wire(row)).to_wire()
+    return wire(DeploymentResponse(deployment=store.deployment_wire(row)))
 
 
 @router.patch("/v1/endpoints/{deployment_id}",
-              summary="Partial update: target, authMode, enabled, retention (the slug is immutable)")
+              summary="Partial update: target, authMode, enabled, retention (the slug is immutable)",
+              response_model=DeploymentResponse)
 def update_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str,
-                    raw: dict[str, Any] = Body(..., description="DeploymentUpdateRequest")) -> dict:
+                    raw: dict[str, Any] = Body(..., description="DeploymentUpdateRequest")) -> JSONResponse:
     try:
         body = DeploymentUpdateRequest.model_validate(raw)
     except ValidationError as exc:
         raise validation_api_error(exc) from None
     row = store.update_deployment(services, scope, deployment_id, body, raw)
-    return DeploymentResponse(deployment=store.deployment_wire(row)).to_wire()
+    return wire(DeploymentResponse(deployment=store.deployment_wire(row)))
 
 
-@router.delete("/v1/endpoints/{deployment_id}", status_code=204, summary="Delete a deployment and its keys")
+@router.delete("/v1/endpoints/{deployment_id}", status_code=204, summary="Delete a deployment and its keys",
+               response_class=Response)
 def delete_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> Response:
     store.delete_deployment(services, scope, deployment_id)
     return Response(status_code=204)
 
 
-@router.get("/v1/endpoints/{deployment_id}/keys", summary="The deployment's API keys (never their plaintext)")
-def list_endpoint_keys(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> dict:
+@router.get("/v1/endpoints/{deployment_id}/keys", summary="The deployment's API keys (never their plaintext)",
+            response_model=DeploymentKeyListResponse)
+def list_endpoint_keys(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> JSONResponse:
     rows = store.list_keys(services, scope, deployment_id)
-    return DeploymentKeyListResponse(keys=[store.key_wire(r) for r in rows]).to_wire()
+    return wire(DeploymentKeyListResponse(keys=[store.key_wire(r) for r in rows]))
 
 
 @router.post("/v1/endpoints/{deployment_id}/keys", status_code=201,
-             summary="Issue an API key; the plaintext is in this response only")
+             summary="Issue an API key; the plaintext is in this response only",
+             response_model=DeploymentKeyCreateResponse)
 def create_endpoint_key(services: ServicesDep, scope: ScopeDep, deployment_id: str,
                         body: DeploymentKeyCreateRequest) -> JSONResponse:
     key = store.create_key(services, scope, deployment_id, body.label)
-    return JSONResponse(DeploymentKeyCreateResponse(key=key).to_wire(), status_code=201)
+    return wire(DeploymentKeyCreateResponse(key=key), status_code=201)
 
 
 @router.delete("/v1/endpoints/{deployment_id}/keys/{key_id}", status_code=204,
-               summary="Revoke a key (it stays listed with enabled=false)")
+               summary="Revoke a key (it stays listed with enabled=false)", response_class=Response)
 def revoke_endpoint_key(services: ServicesDep, scope: ScopeDep, deployment_id: str, key_id: str) -> Response:
     store.revoke_key(services, scope, deployment_id, key_id)
     return Response(status_code=204)

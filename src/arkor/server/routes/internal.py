@@ -11,21 +11,22 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.dialects import postgresql, sqlite
 
-from arkor.protocol import HeartbeatRequest, WorkerEventBatch, parse_event
+from arkor.protocol import Artifact, HeartbeatRequest, WorkerEventBatch, parse_event
+from arkor.protocol.worker import HeartbeatResponse, WorkerEventsAccepted
 
-from .._util import iso_now
+from .. import artifacts_store
 from ..deps import INVALID_WORKER_TOKEN, ServicesDep, worker_token_valid
-from ..errors import ApiError, validation_api_error
+from ..errors import ERROR_RESPONSES, ApiError, validation_api_error
 from ..manager import JobConflict
-from ..models import ArtifactRow
 from ..storage import storage_for
 from ..uploads import receive_file, safe_pathname
+from ..wire import wire
 from .artifacts import artifact_url
 
-router = APIRouter(prefix="/internal", tags=["internal"])
+router = APIRouter(prefix="/internal", tags=["internal"], responses=ERROR_RESPONSES)
 _bearer = HTTPBearer(auto_error=False, description="The job's worker token from its WorkerSpec.")
 
 
@@ -38,8 +39,9 @@ def _authorize_worker(services, job_id: str, credentials: HTTPAuthorizationCrede
 WorkerAuth = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-@router.post("/jobs/{job_id}/events", summary="A worker reports events (a terminal one ends the job)")
-def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, credentials: WorkerAuth) -> dict:
+@router.post("/jobs/{job_id}/events", summary="A worker reports events (a terminal one ends the job)",
+             response_model=WorkerEventsAccepted)
+def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, credentials: WorkerAuth) -> JSONResponse:
     _authorize_worker(services, job_id, credentials)
     payloads = []
     for index, raw in enumerate(batch.events):
@@ -57,22 +59,24 @@ def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, cre
         raise ApiError(409, str(exc), code="job_finished") from None
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    return {"accepted": len(stored_events)}
+    return wire(WorkerEventsAccepted(accepted=len(stored_events)))
 
 
-@router.post("/jobs/{job_id}/heartbeat", summary="A worker says it is alive (and whether it should stop)")
-def heartbeat(services: ServicesDep, job_id: str, body: HeartbeatRequest, credentials: WorkerAuth) -> dict:
+@router.post("/jobs/{job_id}/heartbeat", summary="A worker says it is alive (and whether it should stop)",
+             response_model=HeartbeatResponse)
+def heartbeat(services: ServicesDep, job_id: str, body: HeartbeatRequest, credentials: WorkerAuth) -> JSONResponse:
     _authorize_worker(services, job_id, credentials)
     keep_going = services.manager.record_heartbeat(job_id, step=body.step, pid=body.pid)
-    return {"ok": True, "cancelRequested": not keep_going}
+    return wire(HeartbeatResponse(ok=True, cancel_requested=not keep_going))
 
 
 @router.put(
     "/jobs/{job_id}/artifacts/{pathname:path}",
     summary="A worker uploads one artifact file (raw body)",
+    response_model=Artifact,
     openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
 )
-async def put_artifact(request: Request, services: ServicesDep, job_id: str, pathname: str, credentials: WorkerAuth) -> dict:
+async def put_artifact(request: Request, services: ServicesDep, job_id: str, pathname: str, credentials: WorkerAuth) -> JSONResponse:
     relative = safe_pathname(pathname)
     await anyio.to_thread.run_sync(_authorize_worker, services, job_id, credentials)
     storage = storage_for(services.settings)
@@ -85,8 +89,8 @@ async def put_artifact(request: Request, services: ServicesDep, job_id: str, pat
             tmp.unlink(missing_ok=True)
     except OSError as exc:  # a full or failing disk: the worker ends the job with this, it does not retry
         raise ApiError(507, _storage_fault(str(relative), storage.url, exc), code="insufficient_storage") from None
-    await anyio.to_thread.run_sync(_index_artifact, services, job_id, str(relative), size, sha256)
-    return {"pathname": str(relative), "size": size, "sha256": sha256, "url": artifact_url(job_id, str(relative))}
+    await anyio.to_thread.run_sync(artifacts_store.index_artifact, services.db, job_id, str(relative), size, sha256)
+    return wire(Artifact(pathname=str(relative), size=size, sha256=sha256, url=artifact_url(job_id, str(relative))))
 
 
 def _storage_fault(pathname: str, where: str, exc: OSError) -> str:
@@ -102,13 +106,3 @@ def _storage_fault(pathname: str, where: str, exc: OSError) -> str:
         "`arkor jobs resume JOB` (it goes on from its last stored checkpoint)."
     )
 
-
-def _index_artifact(services, job_id: str, pathname: str, size: int, sha256: str) -> None:  # type: ignore[no-untyped-def]
-    values = {"job_id": job_id, "pathname": pathname, "size": size, "sha256": sha256, "created_at": iso_now()}
-    dialect = postgresql if not services.db.is_sqlite else sqlite
-    statement = dialect.insert(ArtifactRow).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["job_id", "pathname"], set_={"size": size, "sha256": sha256, "created_at": values["created_at"]}
-    )
-    with services.db.write() as session:
-        session.execute(statement)

@@ -8,21 +8,22 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from arkor.protocol import TERMINAL_STATUSES, JobListResponse, JobResponse
+from arkor.protocol.jobs import JobCancelResponse
 
 from ..deps import ScopeDep, ServicesDep, load_job
-from ..errors import ApiError, not_found
+from ..errors import V1_RESPONSES, ApiError, not_found
 from ..events import EventLog
-from ..jobs_store import create_job, job_wire, parse_job_request, request_fingerprint
+from ..jobs_store import create_job, job_wire, list_project_jobs, parse_job_request, request_fingerprint
 from ..manager import JobConflict
-from ..models import JobRow
+from ..wire import wire
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=V1_RESPONSES)
 
 
-@router.post("/v1/jobs", status_code=201, summary="Queue a training job")
+@router.post("/v1/jobs", status_code=201, summary="Queue a training job (Idempotent-Replayed: true on a replay)",
+             response_model=JobResponse)
 def create(
     services: ServicesDep,
     scope: ScopeDep,
@@ -41,35 +42,29 @@ def create(
     if not created.replayed:
         services.manager.wake()
     headers = {"Idempotent-Replayed": "true"} if created.replayed else None
-    return JSONResponse(JobResponse(job=job_wire(created.row)).to_wire(), status_code=201, headers=headers)
+    return wire(JobResponse(job=job_wire(created.row)), status_code=201, headers=headers)
 
 
-@router.get("/v1/jobs", summary="The project's jobs, newest first")
+@router.get("/v1/jobs", summary="The project's jobs, newest first", response_model=JobListResponse)
 def list_jobs(
     services: ServicesDep,
     scope: ScopeDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> dict:
-    with services.db.read() as session:
-        rows = session.execute(
-            select(JobRow)
-            .where(JobRow.project_id == scope.project.id)
-            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
-            .limit(limit)
-        ).scalars().all()
-    return JobListResponse(jobs=[job_wire(r) for r in rows]).to_wire()
+) -> JSONResponse:
+    rows = list_project_jobs(services.db, scope.project.id, limit)
+    return wire(JobListResponse(jobs=[job_wire(r) for r in rows]))
 
 
-@router.get("/v1/jobs/{job_id}", summary="One job (and its events with ?events=true)")
+@router.get("/v1/jobs/{job_id}", summary="One job (and its events with ?events=true)", response_model=JobResponse)
 def get_job(
     services: ServicesDep,
     scope: ScopeDep,
     job_id: str,
     events: Annotated[bool, Query(description="include the job's event log")] = False,
-) -> dict:
+) -> JSONResponse:
     row = load_job(services, scope, job_id)
     payloads = [e.payload for e in _all_events(services.log, row.id)] if events else None
-    return JobResponse(job=job_wire(row), events=payloads).to_wire()
+    return wire(JobResponse(job=job_wire(row), events=payloads))
 
 
 def _all_events(log: EventLog, job_id: str) -> list:
@@ -82,8 +77,9 @@ def _all_events(log: EventLog, job_id: str) -> list:
         last = batch[-1].seq
 
 
-@router.post("/v1/jobs/{job_id}/cancel", summary="Cancel a job (409 when it already ended)")
-async def cancel(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
+@router.post("/v1/jobs/{job_id}/cancel", summary="Cancel a job (409 when it already ended)",
+             response_model=JobCancelResponse)
+async def cancel(services: ServicesDep, scope: ScopeDep, job_id: str) -> JSONResponse:
     job_id = (await anyio.to_thread.run_sync(load_job, services, scope, job_id)).id
     try:
         status = await anyio.to_thread.run_sync(services.manager.cancel, job_id)
@@ -98,14 +94,15 @@ async def cancel(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
         row = await anyio.to_thread.run_sync(load_job, services, scope, job_id)
         status = row.status
     row = await anyio.to_thread.run_sync(load_job, services, scope, job_id)
-    return {"ok": True, "job": job_wire(row).to_wire()}
+    return wire(JobCancelResponse(ok=True, job=job_wire(row)))
 
 
 @router.post(
     "/v1/jobs/{job_id}/resume",
     summary="Resume a failed or cancelled job from its last checkpoint, as the same job (409 otherwise)",
+    response_model=JobResponse,
 )
-async def resume(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
+async def resume(services: ServicesDep, scope: ScopeDep, job_id: str) -> JSONResponse:
     await anyio.to_thread.run_sync(load_job, services, scope, job_id)
     try:
         await anyio.to_thread.run_sync(services.manager.resume, job_id)
@@ -114,4 +111,4 @@ async def resume(services: ServicesDep, scope: ScopeDep, job_id: str) -> dict:
     except KeyError:
         raise not_found(f"Job `{job_id}`") from None
     row = await anyio.to_thread.run_sync(load_job, services, scope, job_id)
-    return JobResponse(job=job_wire(row)).to_wire()
+    return wire(JobResponse(job=job_wire(row)))

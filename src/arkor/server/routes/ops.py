@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
-from sqlalchemy import func, select, text
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from arkor import __version__
+from arkor.protocol.ops import HealthResponse
 
 from ..deps import ServicesDep
-from ..models import JobRow
+from ..jobs_store import jobs_by_status
+from ..wire import wire
 
 router = APIRouter(tags=["ops"])
 
 _STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 
 
-@router.get("/healthz", summary="Liveness and database reachability")
-def healthz(services: ServicesDep) -> dict:
-    with services.db.read() as session:
-        session.execute(text("SELECT 1"))
-    return {"ok": True, "version": __version__}
+@router.get("/healthz", summary="Liveness and database reachability", response_model=HealthResponse)
+def healthz(services: ServicesDep) -> JSONResponse:
+    services.db.ping()
+    return wire(HealthResponse(ok=True, version=__version__))
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics",
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format 0.0.4"}})
 def metrics(services: ServicesDep) -> PlainTextResponse:
-    with services.db.read() as session:
-        counts = dict(session.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all())
+    counts = jobs_by_status(services.db)
     lines = [
         "# HELP arkor_jobs Jobs by status.",
         "# TYPE arkor_jobs gauge",

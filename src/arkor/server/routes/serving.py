@@ -24,12 +24,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
 from arkor.errors import ArkorError, ConfigError, ModelNotAvailableError
-from arkor.protocol import InferenceChatRequest
+from arkor.protocol import ChatCompletion, InferenceChatRequest
+from arkor.protocol.inference import ModelCard, ModelList, OpenAIErrorBody, OpenAIErrorDetail
 
 from .. import deployments as store
-from ..deps import ServicesDep
+from ..deps import EngineDep, ServicesDep
 from ..errors import describe_validation_errors
-from .inference import _sse
+from ..inference_service import SSE_HEADERS, sse_stream
+from ..wire import wire
 
 router = APIRouter(tags=["serving"])
 
@@ -45,9 +47,10 @@ class OpenAIError(Exception):
         self.status, self.message, self.error_type, self.code, self.param = status, message, error_type, code, param
 
     def response(self) -> JSONResponse:
-        body = {"error": {"message": self.message, "type": self.error_type, "code": self.code, "param": self.param}}
+        body = OpenAIErrorBody(error=OpenAIErrorDetail(message=self.message, type=self.error_type, code=self.code,
+                                                       param=self.param))
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return JSONResponse(body, status_code=self.status, headers=headers)
+        return JSONResponse(body.model_dump(mode="json"), status_code=self.status, headers=headers)
 
 
 def _presented_key(request: Request) -> str | None:
@@ -108,8 +111,18 @@ def _named(chunks: Iterator[Any], name: str) -> Iterator[Any]:
             close()
 
 
-@router.post("/d/{slug}/v1/chat/completions", summary="OpenAI Chat Completions for a deployment (SSE when stream=true)")
-async def chat_completions(services: ServicesDep, slug: str, request: Request) -> Any:
+_OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": OpenAIErrorBody, "description": "OpenAI's error envelope: 400 an invalid request, 401 a missing "
+            "or invalid API key, 404 no enabled deployment of that slug (or its target is gone)"},
+    503: {"model": OpenAIErrorBody, "description": "The deployment's model is not available on this backend"},
+}
+
+
+@router.post("/d/{slug}/v1/chat/completions", summary="OpenAI Chat Completions for a deployment (SSE when stream=true)",
+             response_model=ChatCompletion,
+             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string",
+                        "description": "`data: <ChatCompletionChunk>` frames, then `data: [DONE]`"}}}}, **_OPENAI_ERRORS})
+async def chat_completions(services: ServicesDep, engine: EngineDep, slug: str, request: Request) -> Any:
     try:
         row = await anyio.to_thread.run_sync(_authorised_deployment, services, slug, request)
         try:
@@ -122,9 +135,6 @@ async def chat_completions(services: ServicesDep, slug: str, request: Request) -
             target = await anyio.to_thread.run_sync(store.serving_target, services, row)
         except LookupError as exc:
             raise OpenAIError(404, str(exc), "not_found_error", "target_not_found") from None
-        from arkor.engine.infer import get_engine
-
-        engine = get_engine()
         try:
             if not chat.stream:
                 completion = await services.pools.run(
@@ -136,11 +146,11 @@ async def chat_completions(services: ServicesDep, slug: str, request: Request) -
             raise _engine_error(exc) from None
     except OpenAIError as error:
         return error.response()
-    return StreamingResponse(_sse(chunks, services.pools), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(sse_stream(chunks, services.pools), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-@router.get("/d/{slug}/v1/models", summary="The one model a deployment serves, in OpenAI's list shape")
+@router.get("/d/{slug}/v1/models", summary="The one model a deployment serves, in OpenAI's list shape",
+            response_model=ModelList, responses={"4XX": _OPENAI_ERRORS["4XX"]})
 async def list_models(services: ServicesDep, slug: str, request: Request) -> Any:
     try:
         row = await anyio.to_thread.run_sync(_authorised_deployment, services, slug, request)
@@ -149,5 +159,4 @@ async def list_models(services: ServicesDep, slug: str, request: Request) -> Any
     created = int(calendar.timegm(time.strptime(row.created_at[:19], "%Y-%m-%dT%H:%M:%S")))
     target = row.target
     base = target.get("baseModel") if target.get("kind") == "base_model" else None
-    return {"object": "list", "data": [{"id": row.slug, "object": "model", "created": created,
-                                        "owned_by": "arkor", "root": base or row.slug}]}
+    return wire(ModelList(data=[ModelCard(id=row.slug, created=created, owned_by="arkor", root=base or row.slug)]))

@@ -9,16 +9,15 @@ from typing import Annotated, Any, AsyncIterator, Callable
 import anyio
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 
 from arkor.protocol import TERMINAL_STATUSES
 
 from ..deps import MAX_INT64, ScopeDep, ServicesDep, load_job
-from ..errors import ApiError
+from ..errors import V1_RESPONSES, ApiError
 from ..events import stream_job_events
-from ..models import JobRow
+from ..jobs_store import job_status
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=V1_RESPONSES)
 _EVENT_ID = re.compile(r"[0-9]{1,19}")
 
 
@@ -26,7 +25,9 @@ _EVENT_ID = re.compile(r"[0-9]{1,19}")
     "/v1/jobs/{job_id}/events/stream",
     summary="Server-sent events of a job: replay after Last-Event-ID, then live; `end` after the last",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string",
+               "description": "`id: <seq>` / `event: <JobEvent type>` / `data: <JobEvent>` frames, then `event: end`"}}},
+                     "description": "The job's events as server-sent events"}},
 )
 async def stream_events(
     services: ServicesDep,
@@ -39,8 +40,7 @@ async def stream_events(
     release = services.streams.acquire(scope.caller.token_id or scope.caller.user_id)
 
     def job_is_terminal() -> bool:
-        with services.db.read() as session:
-            status = session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar_one_or_none()
+        status = job_status(services.db, job_id)
         return status is None or status in TERMINAL_STATUSES
 
     body = stream_job_events(
