@@ -247,6 +247,7 @@ def resume_command(job_id: str, follow: bool, as_json: bool) -> None:
             click.echo(f"Resumed job {job_id} (status={job.status}); it goes on from its last checkpoint.")
         if follow:
             try:
-                _follow(client, job_id, state, as_json)
+                follow_job(client, job_id, state,
+                           lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)))
             except KeyboardInterrupt:
                 sys.exit(130)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -282,7 +281,7 @@ class CloudApiClient(_BaseClient):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "CloudApiClient":
+    def __enter__(self) -> CloudApiClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -322,7 +321,7 @@ class AsyncCloudApiClient(_BaseClient):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> "AsyncCloudApiClient":
+    async def __aenter__(self) -> AsyncCloudApiClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .app import Services
 
 
-def get_services(request: Request) -> "Services":
+def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -57,7 +57,7 @@ class Caller:
     """The credential this request presented (event-stream slots are counted per token)."""
 
 
-def token_caller(services: "Services", token: str) -> Caller | None:
+def token_caller(services: Services, token: str) -> Caller | None:
     """Who `token` belongs to, or None for an unknown or revoked token."""
     with services.db.read() as session:
         found = session.execute(
@@ -70,7 +70,7 @@ def token_caller(services: "Services", token: str) -> Caller | None:
     return Caller(user_id=user_id, org_ids=frozenset(org_ids), token_id=token_id)
 
 
-def worker_token_valid(services: "Services", job_id: str, token: str) -> bool:
+def worker_token_valid(services: Services, job_id: str, token: str) -> bool:
     """True when `token` is the running job's worker token (cleared when the job ends)."""
     with services.db.read() as session:
         expected = session.execute(select(JobRow.worker_token_hash).where(JobRow.id == job_id)).scalar_one_or_none()
@@ -166,7 +166,7 @@ def find_job(session, job_id: str, *, org_id: str, project_id: str | None = None
                    code="ambiguous_id", details=ids)
 
 
-def load_job(services: "Services", scope: Scope, job_id: str) -> JobRow:
+def load_job(services: Services, scope: Scope, job_id: str) -> JobRow:
     """The job (full id or unique prefix) if it lives in the scope's project; 404 otherwise (whoever owns it).
     Routes use the returned row's `id` from here on, never the path's text."""
     with services.db.read() as session:
@@ -176,6 +176,6 @@ def load_job(services: "Services", scope: Scope, job_id: str) -> JobRow:
     return job
 
 
-def user_row(services: "Services", user_id: str) -> UserRow | None:
+def user_row(services: Services, user_id: str) -> UserRow | None:
     with services.db.read() as session:
         return session.get(UserRow, user_id)
