@@ -49,13 +49,11 @@ def test_cancelled_run_resumed_from_the_cli_completes_as_the_same_job(arkor: Ark
         if process.poll() is None:
             process.kill()
 
-    # `--follow` prints the resumed run's events until it ends (then `logs -f` replays them all)
-    resumed = arkor("jobs", "resume", job_id, "--follow", cwd=project, timeout=240)
+    resumed = arkor("jobs", "resume", job_id, cwd=project)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     # queued, or already running when a free worker took it before the answer was written
     assert re.search(rf"Resumed job {job_id} \(status=(queued|running)\); it goes on from its last checkpoint\.",
                      resumed.stdout), resumed.stdout
-    assert " training.completed" in resumed.stdout.splitlines()[-1], resumed.stdout
     followed = [json.loads(line) for line in arkor("jobs", "logs", job_id, "-f", "--json", cwd=project, timeout=240).stdout.splitlines()]
     kinds = [e["type"] for e in followed]
     assert kinds.count("training.cancelled") == 1 and kinds[-1] == "training.completed", kinds
