@@ -4,7 +4,7 @@ rules checked, every problem reported with the trainer field that causes it."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from arkor.errors import ConfigError
 from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig, parse_duration
@@ -44,7 +44,6 @@ class TrainingPlan:
     eval_rows: int = 24
     device: str = "cpu"
     dtype: str = "float32"
-    extra: dict = field(default_factory=dict)
 
     def total_steps(self, train_rows: int) -> int:
         """Optimizer steps to run: `max_steps` if given, else epochs over the data (at least 1)."""

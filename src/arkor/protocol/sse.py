@@ -32,10 +32,6 @@ def encode_frame(event: str | None, data: Any, id: str | int | None = None) -> b
     return ("\n".join(lines) + "\n\n").encode()
 
 
-def encode_comment(text: str = "") -> bytes:
-    return f": {text}\n\n".encode()
-
-
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ._util import hash_token
 from .errors import ApiError, not_found
-from .models import JobRow, MembershipRow, OrgRow, ProjectRow, TokenRow, UserRow
+from .models import JobRow, MembershipRow, OrgRow, ProjectRow, TokenRow
 
 if TYPE_CHECKING:
     from .app import Services
@@ -74,7 +74,7 @@ def worker_token_valid(services: Services, job_id: str, token: str) -> bool:
     """True when `token` is the running job's worker token (cleared when the job ends)."""
     with services.db.read() as session:
         expected = session.execute(select(JobRow.worker_token_hash).where(JobRow.id == job_id)).scalar_one_or_none()
-    return bool(expected) and hmac.compare_digest(expected, hash_token(token))
+    return expected is not None and bool(expected) and hmac.compare_digest(expected, hash_token(token))
 
 
 def get_caller(
@@ -174,8 +174,3 @@ def load_job(services: Services, scope: Scope, job_id: str) -> JobRow:
     if job is None:
         raise not_found(f"Job `{job_id}`")
     return job
-
-
-def user_row(services: Services, user_id: str) -> UserRow | None:
-    with services.db.read() as session:
-        return session.get(UserRow, user_id)
