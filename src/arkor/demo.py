@@ -52,8 +52,9 @@ def print_results(console: Console, template: str, losses: list[float], before: 
 
 
 def _arkor(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env, text=True,
-                          capture_output=True)
+    return subprocess.run(
+        [sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env, text=True, capture_output=True
+    )
 
 
 ACCURACY_LINE = re.compile(r"accuracy step=(\d+) (\d+)%(?: \((.*)\))? on (\d+) held-out rows")
@@ -64,8 +65,14 @@ def _stream_start(
 ) -> tuple[int, str | None, list[float], list[tuple[int, str, str]]]:
     """Run `arkor start`, echoing its output; returns (exit code, job id, losses, accuracy per eval
     step as (step, all-fields-exact, per field))."""
-    process = subprocess.Popen([sys.executable, "-m", "arkor.cli.main", "start"], cwd=cwd, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arkor.cli.main", "start"],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     job_id: str | None = None
     losses: list[float] = []
     accuracy: list[tuple[int, str, str]] = []
@@ -127,12 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         if exported.returncode != 0:
             console.print(f"[red]arkor export failed:[/red] {exported.stderr}")
             return 1
-        after = evaluate_template(TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, max_rows=args.eval_rows,
-                                  on_row=progress("fine-tuned"))
+        after = evaluate_template(
+            TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, max_rows=args.eval_rows, on_row=progress("fine-tuned")
+        )
         console.print(f"  fine-tuned: exact-field accuracy {after.exact_fields:.0%}            ")
         console.print("[bold]5. Generalisation[/bold]: tickets written by hand, in words the data generator never uses")
-        handwritten = evaluate_template(TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, split="handwritten",
-                                        on_row=progress("hand-written"))
+        handwritten = evaluate_template(
+            TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, split="handwritten", on_row=progress("hand-written")
+        )
     finally:
         _arkor(env, project, "server", "stop")
 

@@ -19,8 +19,14 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 def _lint_imports(src: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(src)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--config", str(PYPROJECT)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(PYPROJECT)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_import_contracts_hold(tmp_path: Path) -> None:

@@ -36,12 +36,20 @@ def _problems(source: str, where: str) -> list[str]:
 
 
 def test_no_unit_test_starts_a_process_or_a_server():
-    problems = [problem for path in sorted(UNIT.rglob("*.py"))
-                for problem in _problems(path.read_text(encoding="utf-8"), str(path.relative_to(UNIT.parent)))]
+    problems = [
+        problem
+        for path in sorted(UNIT.rglob("*.py"))
+        for problem in _problems(path.read_text(encoding="utf-8"), str(path.relative_to(UNIT.parent)))
+    ]
     assert not problems, "move these tests to tests/integration/<area>/:\n" + "\n".join(problems)
 
 
 def test_the_check_sees_a_process_or_server_start():
-    source = "import subprocess\nfrom http.server import HTTPServer\nimport os\nsubprocess.Popen(['true'])\nos.getcwd()\n"
-    assert _problems(source, "x.py") == ["x.py:1: imports subprocess", "x.py:2: imports http.server",
-                                         "x.py:4: calls Popen()"]
+    source = (
+        "import subprocess\nfrom http.server import HTTPServer\nimport os\nsubprocess.Popen(['true'])\nos.getcwd()\n"
+    )
+    assert _problems(source, "x.py") == [
+        "x.py:1: imports subprocess",
+        "x.py:2: imports http.server",
+        "x.py:4: calls Popen()",
+    ]
