@@ -38,7 +38,8 @@ def _format_event(event: dict[str, Any]) -> str:
                 parts.append(f"{label}={value:.4g}" if key == "learningRate" else f"{label}={value:.4f}")
         detail = " ".join(parts)
     elif kind == "evaluation.completed":
-        scores = event.get("fields") if isinstance(event.get("fields"), dict) else {}
+        given = event.get("fields")
+        scores = given if isinstance(given, dict) else {}
         fields = ", ".join(f"{k} {v:.0%}" for k, v in scores.items() if isinstance(v, (int, float)))
         accuracy = event.get("accuracy")
         detail = (f"step={event.get('step')} accuracy={accuracy:.0%}" if isinstance(accuracy, (int, float))
