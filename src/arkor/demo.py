@@ -1,21 +1,31 @@
-"""`make demo`: the product path end to end, then proof that the model learned.
+"""`make demo` (`python -m arkor.demo`): a user's first fine-tune, end to end, then proof that the model learned.
 
-Default (CLI) flow: `arkor init --template triage` into a scratch folder, `arkor start` on the
-embedded local backend (its ARKOR_HOME inside the scratch folder), `arkor export` of the final
-adapter, held-out exact-field accuracy before and after, and how to open Studio.
-`--engine` runs the older engine-only demo (the worker in-process, no backend).
+1. `arkor init --template triage` into a scratch folder; 2. held-out accuracy of the base model;
+3. `arkor start` on the embedded backend (ARKOR_HOME inside the scratch folder, so nothing of the
+user's own arkor state is touched); 4. `arkor export` of the final adapter and held-out accuracy
+with it; 5. accuracy on hand-written tickets; 6. how to open Studio on that project. The backend is
+stopped at the end. Every step runs the `arkor` CLI in a subprocess, exactly as a user types it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from arkor.engine.evaluate import EvalReport
+
+TEMPLATE = "triage"
 
 SPARK = " ▁▂▃▄▅▆▇█"
 
@@ -26,7 +36,7 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARK[1 + int((v - low) / span * (len(SPARK) - 2))] for v in values)
 
 
-def print_results(console: Console, template: str, losses: list[float], before, after) -> None:  # type: ignore[no-untyped-def]
+def print_results(console: Console, template: str, losses: list[float], before: EvalReport, after: EvalReport) -> None:
     """The loss curve, the base vs fine-tuned accuracy table and one sample answer."""
     if losses:
         console.print(f"loss curve ({losses[0]:.3f} -> {losses[-1]:.3f}): {sparkline(losses)}")
@@ -41,94 +51,115 @@ def print_results(console: Console, template: str, losses: list[float], before, 
     console.print(f"sample output: {predicted}\nexpected:      {expected}", highlight=False, markup=False)
 
 
-def engine_demo(argv: list[str] | None = None) -> int:
-    from arkor.engine.evaluate import evaluate_template
-    from arkor.engine.models import DEFAULT_MODEL, resolve_model_path
-    from arkor.engine.reporting import FolderReporter
-    from arkor.engine.worker import run_spec
-    from arkor.protocol import JobConfig, WorkerSpec
-    from arkor.protocol.artifacts import ArtifactLayout
-    from arkor.templates.scoring import data_dir
+def _arkor(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env, text=True, capture_output=True
+    )
 
-    parser = argparse.ArgumentParser(prog="python -m arkor.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--template", default="triage", choices=["triage", "translate", "redaction"])
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--eval-rows", type=int, default=30)
-    args = parser.parse_args(argv)
-    console = Console()
 
-    console.rule(f"arkor demo: fine-tune {args.model} on the {args.template} template")
-    resolve_model_path(args.model, progress=True)
+ACCURACY_LINE = re.compile(r"accuracy step=(\d+) (\d+)%(?: \((.*)\))? on (\d+) held-out rows")
 
-    def eval_progress(label: str):
-        def show(done: int, total: int) -> None:
-            console.print(f"  {label}: {done}/{total} held-out rows", end="\r")
-        return show
 
-    console.print("[bold]1. Held-out accuracy of the base model[/bold]")
-    before = evaluate_template(args.template, args.model, max_rows=args.eval_rows, on_row=eval_progress("base"))
-    console.print(f"  base model: exact-field accuracy {before.exact_fields:.0%}            ")
-
-    console.print(f"[bold]2. LoRA fine-tuning, {args.steps} steps[/bold]")
-    out = Path(tempfile.mkdtemp(prefix="arkor-demo-"))
-    config = JobConfig.model_validate({
-        "model": args.model,
-        "datasetSource": {"type": "file", "path": str(data_dir(args.template) / "train.jsonl")},
-        "maxSteps": args.steps,
-        "batchSize": 4,
-        "learningRate": 4e-4,
-        "loraR": 16,
-        "loraAlpha": 32,
-        "maxLength": 512,
-        "lrSchedulerType": "cosine",
-        "warmupSteps": 3,
-        "loggingSteps": 1,
-    })
+def _stream_start(
+    env: dict[str, str], cwd: Path, console: Console
+) -> tuple[int, str | None, list[float], list[tuple[int, str, str]]]:
+    """Run `arkor start`, echoing its output; returns (exit code, job id, losses, accuracy per eval
+    step as (step, all-fields-exact, per field))."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arkor.cli.main", "start"],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    job_id: str | None = None
     losses: list[float] = []
-
-    class PrintingReporter(FolderReporter):
-        def emit(self, event):
-            payload = super().emit(event)
-            if payload["type"] == "training.started":
-                meta = payload.get("metadata", {})
-                console.print(f"  {meta.get('datasetRows')} rows, {meta.get('trainableParams'):,} trainable params on {meta.get('device')}")
-            elif payload["type"] == "training.log" and payload.get("loss") is not None:
-                losses.append(payload["loss"])
-                console.print(f"  step {payload['step']:>3}/{args.steps}  loss {payload['loss']:.4f}  {payload.get('tokensPerSecond', 0):.0f} tok/s")
-            elif payload["type"] == "training.failed":
-                console.print(f"[red]  training failed: {payload['error']}[/red]")
-            return payload
-
-    import arkor.engine.worker as worker
-
-    worker.make_reporter = lambda job_id, output_dir, target: PrintingReporter(job_id, output_dir)
-    started = time.monotonic()
-    code = run_spec(WorkerSpec(job_id="demo", config=config, output_dir=str(out)))
-    layout = ArtifactLayout(out)
-    if code != 0 or not layout.adapter_weights().exists():
-        console.print("[red]Training did not complete.[/red]")
-        return 1
-    train_seconds = time.monotonic() - started
-
-    console.print("[bold]3. Held-out accuracy with the fine-tuned adapter[/bold]")
-    after = evaluate_template(args.template, args.model, adapter_dir=layout.final, max_rows=args.eval_rows, on_row=eval_progress("fine-tuned"))
-    console.print(f"  fine-tuned: exact-field accuracy {after.exact_fields:.0%}            ")
-
-    console.rule("Results")
-    print_results(console, args.template, losses, before, after)
-    console.print(f"training took {train_seconds:.0f}s; adapter in {layout.final}")
-    return 0 if after.exact_fields > before.exact_fields else 1
+    accuracy: list[tuple[int, str, str]] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        console.print("  " + line.rstrip(), highlight=False, markup=False)
+        if job_id is None and (match := re.search(r"Started job (\S+)", line)):
+            job_id = match.group(1)
+        if match := re.match(r"step=\d+ loss=([0-9.]+)", line):
+            losses.append(float(match.group(1)))
+        if match := ACCURACY_LINE.search(line):
+            accuracy.append((int(match.group(1)), f"{match.group(2)}%", match.group(3) or ""))
+    return process.wait(), job_id, losses, accuracy
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if "--engine" in args:
-        args.remove("--engine")
-        return engine_demo(args)
-    from arkor.cli.demo import cli_demo
+    from arkor.engine.evaluate import evaluate_template
+    from arkor.engine.models import DEFAULT_MODEL, resolve_model_path
 
-    return cli_demo(args)
+    parser = argparse.ArgumentParser(prog="python -m arkor.demo", description="arkor's first-run demo")
+    parser.add_argument("--dir", type=Path, help="scratch folder (default: a new temporary folder)")
+    parser.add_argument("--eval-rows", type=int, default=30)
+    args = parser.parse_args(argv)
+    console = Console()
+    scratch = (args.dir or Path(tempfile.mkdtemp(prefix="arkor-demo-"))).resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    project, home = scratch / "triage-demo", scratch / "arkor-home"
+    env = {k: v for k, v in os.environ.items() if k not in ("ARKOR_CLOUD_API_URL", "CI")}
+    env.update(ARKOR_HOME=str(home), PYTHONUNBUFFERED="1")
+
+    console.rule(f"arkor demo: fine-tune {DEFAULT_MODEL} on the {TEMPLATE} template")
+    console.print(f"[bold]1. arkor init --template {TEMPLATE}[/bold] into {project}")
+    init = _arkor(env, scratch, "init", str(project), "--template", TEMPLATE, "-y", "--skip-git")
+    console.print(init.stdout.rstrip(), highlight=False, markup=False)
+    if init.returncode != 0:
+        console.print(f"[red]arkor init failed:[/red] {init.stderr}")
+        return 1
+    resolve_model_path(DEFAULT_MODEL, progress=True)
+
+    def progress(label: str):  # type: ignore[no-untyped-def]
+        return lambda done, total: console.print(f"  {label}: {done}/{total} held-out rows", end="\r")
+
+    console.print("[bold]2. Held-out accuracy of the base model[/bold]")
+    before = evaluate_template(TEMPLATE, DEFAULT_MODEL, max_rows=args.eval_rows, on_row=progress("base"))
+    console.print(f"  base model: exact-field accuracy {before.exact_fields:.0%}            ")
+
+    try:
+        console.print("[bold]3. arkor start[/bold] (embedded local backend)")
+        started = time.monotonic()
+        code, job_id, losses, accuracy = _stream_start(env, project, console)
+        seconds = time.monotonic() - started
+        if code != 0 or job_id is None:
+            console.print(f"[red]arkor start exited with {code}.[/red]")
+            return 1
+
+        console.print(f"[bold]4. arkor export {job_id}[/bold] and held-out accuracy with the adapter")
+        adapter = scratch / "adapter"
+        exported = _arkor(env, project, "export", job_id, "--out", str(adapter))
+        if exported.returncode != 0:
+            console.print(f"[red]arkor export failed:[/red] {exported.stderr}")
+            return 1
+        after = evaluate_template(
+            TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, max_rows=args.eval_rows, on_row=progress("fine-tuned")
+        )
+        console.print(f"  fine-tuned: exact-field accuracy {after.exact_fields:.0%}            ")
+        console.print("[bold]5. Generalisation[/bold]: tickets written by hand, in words the data generator never uses")
+        handwritten = evaluate_template(
+            TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, split="handwritten", on_row=progress("hand-written")
+        )
+    finally:
+        _arkor(env, project, "server", "stop")
+
+    console.rule("Results")
+    if accuracy:
+        table = Table(title="held-out accuracy while training (every field exact; scored by the engine)")
+        for column in ("step", "all fields exact", "per field"):
+            table.add_column(column)
+        for step, value, fields in accuracy:
+            table.add_row(str(step), value, fields)
+        console.print(table)
+    print_results(console, TEMPLATE, losses, before, after)
+    fields = ", ".join(f"{k} {v:.0%}" for k, v in handwritten.accuracy.items() if k != "exact_fields")
+    console.print(f"hand-written tickets ({handwritten.rows} rows): {fields}", highlight=False)
+    console.print(f"`arkor start` took {seconds:.0f}s; adapter in {adapter}")
+    console.print("[bold]Open Studio[/bold] on this project (jobs, loss curve, playground):")
+    console.print(f"  cd {project} && ARKOR_HOME={home} arkor dev", highlight=False, markup=False)
+    return 0 if after.exact_fields > before.exact_fields else 1
 
 
 if __name__ == "__main__":

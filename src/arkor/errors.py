@@ -3,8 +3,7 @@
 ArkorError
 ├── ConfigError (ValueError)            bad trainer input or job config; names the field
 ├── DatasetValidationError (ValueError) every problem found in a dataset, with file and line
-├── ModelNotAvailableError              a model that cannot be loaded here, and what can
-└── TrainingError                       training stopped for a reason the user can act on
+└── ModelNotAvailableError              a model that cannot be loaded here, and what can
 """
 
 from __future__ import annotations
@@ -55,7 +54,3 @@ class DatasetValidationError(ArkorError, ValueError):
 
 class ModelNotAvailableError(ArkorError):
     """A model id that cannot be loaded on this machine (no network, not cached, unknown)."""
-
-
-class TrainingError(ArkorError):
-    """Training failed for a reason with an actionable message (out of memory, all labels masked, ...)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -87,6 +88,6 @@ def test_project_folder_named_arkor_never_shadows_the_library(tmp_path):
 def test_create_arkor_is_frozen_and_is_arkor():
     manifest = create_arkor(trainer="t")
     assert manifest["_kind"] == "arkor" and manifest.trainer == "t" and is_arkor(manifest)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         manifest.trainer = "other"  # type: ignore[misc]
     assert is_arkor({"_kind": "arkor"}) and not is_arkor(None) and not is_arkor({"_kind": "x"}) and not is_arkor(3)

@@ -19,7 +19,7 @@ import pytest
 from arkor.server.runner import BackgroundServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "server"))
-from server_helpers import FAKE_WORKER, backend_factory  # noqa: E402
+from server_helpers import backend_factory  # noqa: E402
 CLIENT_HEADER = {"X-Arkor-Client": "arkor/0.1.0"}
 
 
@@ -108,7 +108,7 @@ class Origin:
         self.url = f"http://{host}:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Origin":
+    def __enter__(self) -> Origin:
         self.thread.start()
         return self
 

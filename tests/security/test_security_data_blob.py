@@ -6,7 +6,6 @@ the API; and a cached download is reused only for the same token and the same or
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest

@@ -35,7 +35,7 @@ class _Studio:
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
-    def __enter__(self) -> "_Studio":
+    def __enter__(self) -> _Studio:
         self.thread.start()
         while not self.server.started:
             if not self.thread.is_alive():

@@ -148,7 +148,7 @@ def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, 
             "entry": source.name,
             "source": _relative(source, cwd),
             "sourceDigest": digest,
-            "builtAt": _dt.datetime.now(_dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+            "builtAt": _dt.datetime.now(_dt.UTC).isoformat().replace("+00:00", "Z"),
             "arkorVersion": __version__,
             "trainer": trainer_summary(trainer),
         }

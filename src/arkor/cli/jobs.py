@@ -38,7 +38,8 @@ def _format_event(event: dict[str, Any]) -> str:
                 parts.append(f"{label}={value:.4g}" if key == "learningRate" else f"{label}={value:.4f}")
         detail = " ".join(parts)
     elif kind == "evaluation.completed":
-        scores = event.get("fields") if isinstance(event.get("fields"), dict) else {}
+        given = event.get("fields")
+        scores = given if isinstance(given, dict) else {}
         fields = ", ".join(f"{k} {v:.0%}" for k, v in scores.items() if isinstance(v, (int, float)))
         accuracy = event.get("accuracy")
         detail = (f"step={event.get('step')} accuracy={accuracy:.0%}" if isinstance(accuracy, (int, float))
@@ -246,6 +247,7 @@ def resume_command(job_id: str, follow: bool, as_json: bool) -> None:
             click.echo(f"Resumed job {job_id} (status={job.status}); it goes on from its last checkpoint.")
         if follow:
             try:
-                _follow(client, job_id, state, as_json)
+                follow_job(client, job_id, state,
+                           lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)))
             except KeyboardInterrupt:
                 sys.exit(130)

@@ -32,16 +32,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _studio_placeholder() -> click.Command:
-    @click.command("dev", help=COMMANDS["dev"][2])
-    @click.option("-p", "--port", type=int, default=None)
-    @click.option("--open", "open_browser", is_flag=True)
-    def dev(port: int | None, open_browser: bool) -> None:
-        raise click.ClickException("Studio is not built yet in this arkor checkout (arkor.cli.dev is missing).")
-
-    return dev
-
-
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
@@ -52,8 +42,6 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, attribute, _ = COMMANDS[name]
-        if module_name == "arkor.cli.dev" and importlib.util.find_spec(module_name) is None:
-            return _studio_placeholder()
         return getattr(importlib.import_module(module_name), attribute)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -71,7 +71,7 @@ class RunCurves:
             self.add_evaluation(event.get("step"), event.get("accuracy"), event.get("fields"))
 
     @classmethod
-    def from_events(cls, events: Iterable[dict[str, Any]]) -> "RunCurves":
+    def from_events(cls, events: Iterable[dict[str, Any]]) -> RunCurves:
         curves = cls()
         for event in events:
             if isinstance(event, dict):

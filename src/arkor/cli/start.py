@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -48,7 +47,7 @@ class LossLine:
         )
         self.task = self.progress.add_task("training", total=None, loss="")
 
-    def __enter__(self) -> "LossLine":
+    def __enter__(self) -> LossLine:
         self.progress.start()
         return self
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from arkor.errors import ConfigError
 from arkor.model_families import get_family
@@ -46,7 +46,6 @@ class TrainingPlan:
     eval_rows: int = 24
     device: str = "cpu"
     dtype: str = "float32"
-    extra: dict = field(default_factory=dict)
 
     def total_steps(self, train_rows: int) -> int:
         """Optimizer steps to run: `max_steps` if given, else epochs over the data (at least 1)."""

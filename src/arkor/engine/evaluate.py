@@ -66,7 +66,8 @@ def evaluate_template(
     rows = pick_eval_rows(template, max_rows, split)
     budget = max_tokens or answer_budget(model_id, rows)
     engine = engine or get_engine()
-    scores, samples = [], []
+    scores: list[Any] = []
+    samples: list[tuple[str, str]] = []
     for index, row in enumerate(rows):
         messages = row["messages"]
         expected = messages[-1]["content"]

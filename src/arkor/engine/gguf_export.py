@@ -86,7 +86,7 @@ class _TensorPlan:
     embedding: Any  # for token_embd / output
 
     @classmethod
-    def for_type(cls, gguf_type: str) -> "_TensorPlan":
+    def for_type(cls, gguf_type: str) -> _TensorPlan:
         import gguf
 
         kind = gguf.GGMLQuantizationType[GGUF_TYPES[gguf_type][0]]

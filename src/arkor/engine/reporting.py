@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def describe_file(path: Path, pathname: str) -> Artifact:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -51,7 +51,7 @@ class UploadedDatasetSource(WireModel):
 
 
 DatasetSource = Annotated[
-    Union[HuggingfaceDatasetSource, BlobDatasetSource, FileDatasetSource, UploadedDatasetSource],
+    HuggingfaceDatasetSource | BlobDatasetSource | FileDatasetSource | UploadedDatasetSource,
     Field(discriminator="type"),
 ]
 

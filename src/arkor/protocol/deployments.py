@@ -8,7 +8,7 @@ key label length); the backend adds what needs one (reserved slugs, uniqueness, 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SerializationInfo, model_serializer, model_validator
 
@@ -41,7 +41,7 @@ class BaseModelDeploymentTarget(WireModel):
     base_model: str = Field(min_length=1, max_length=500)
 
 
-DeploymentTarget = Annotated[Union[AdapterDeploymentTarget, BaseModelDeploymentTarget], Field(discriminator="kind")]
+DeploymentTarget = Annotated[AdapterDeploymentTarget | BaseModelDeploymentTarget, Field(discriminator="kind")]
 
 
 class DeploymentRetention(WireModel):
@@ -51,7 +51,7 @@ class DeploymentRetention(WireModel):
     run_retention_days: int | None = Field(default=None, ge=1, le=3650)
 
     @model_validator(mode="after")
-    def _days_iff_days_mode(self) -> "DeploymentRetention":
+    def _days_iff_days_mode(self) -> DeploymentRetention:
         if self.run_retention_mode == "days" and self.run_retention_days is None:
             raise ValueError("runRetentionDays (>= 1) is required when runRetentionMode is 'days'")
         if self.run_retention_mode != "days" and self.run_retention_days is not None:

@@ -6,7 +6,7 @@ On the SSE stream each frame is `id: <per-job integer>`, `event: <type>` and
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -112,16 +112,7 @@ class TrainingResumed(_EventBase):
 
 
 JobEvent = Annotated[
-    Union[
-        TrainingStarted,
-        TrainingLog,
-        EvaluationCompleted,
-        CheckpointSaved,
-        TrainingCompleted,
-        TrainingFailed,
-        TrainingCancelled,
-        TrainingResumed,
-    ],
+    TrainingStarted | TrainingLog | EvaluationCompleted | CheckpointSaved | TrainingCompleted | TrainingFailed | TrainingCancelled | TrainingResumed,
     Field(discriminator="type"),
 ]
 

@@ -7,7 +7,7 @@ the rest of the arkor API, and also accepts the snake_case spelling.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -65,7 +65,7 @@ class NamedToolChoice(OpenAIModel):
     function: dict[str, str]
 
 
-ToolChoice = Union[Literal["auto", "none", "required"], NamedToolChoice]
+ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
 
 
 class JsonSchemaSpec(OpenAIModel):
@@ -112,7 +112,7 @@ class AdapterRef(WireModel):
     step: int | None = None
 
     @model_validator(mode="after")
-    def _step_for_checkpoint(self) -> "AdapterRef":
+    def _step_for_checkpoint(self) -> AdapterRef:
         if self.kind == "checkpoint" and self.step is None:
             raise ValueError("adapter.step is required when adapter.kind is 'checkpoint'")
         return self

@@ -36,10 +36,6 @@ DONE_FRAME = b"data: [DONE]\n\n"
 """The frame that ends an OpenAI-style stream of chat completion chunks."""
 
 
-def encode_comment(text: str = "") -> bytes:
-    return f": {text}\n\n".encode()
-
-
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 

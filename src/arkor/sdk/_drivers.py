@@ -156,7 +156,7 @@ async def drive_async(flow: Generator[Any, Any, Any], *, client: AsyncCloudApiCl
                     elif signal is not None:
                         try:
                             await asyncio.wait_for(signal.wait_async(), timeout=command.seconds)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             pass
                     else:
                         await asyncio.sleep(command.seconds)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -317,7 +316,7 @@ class CloudApiClient(_BaseClient):
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> "CloudApiClient":
+    def __enter__(self) -> CloudApiClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -359,7 +358,7 @@ class AsyncCloudApiClient(_BaseClient):
     async def aclose(self) -> None:
         await self._transport.aclose()
 
-    async def __aenter__(self) -> "AsyncCloudApiClient":
+    async def __aenter__(self) -> AsyncCloudApiClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -77,7 +77,7 @@ class TrainingResult:
     job: TrainingJob
     artifacts: list[Artifact | dict[str, Any]]
 
-    def raise_for_status(self) -> "TrainingResult":
+    def raise_for_status(self) -> TrainingResult:
         """Raise `JobFailedError` / `JobCancelledError` unless the job completed; else return self."""
         from .errors import JobCancelledError, JobFailedError
 

@@ -191,7 +191,7 @@ class InferResponse(_ResponseBase):
     def close(self) -> None:
         self.response.close()
 
-    def __enter__(self) -> "InferResponse":
+    def __enter__(self) -> InferResponse:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -77,7 +77,7 @@ def key_wire(row: DeploymentKeyRow) -> DeploymentKey:
 # ----- targets -----------------------------------------------------------------------------------
 
 
-def _job_in_org(services: "Services", org_id: str, job_id: str, field: str) -> JobRow:
+def _job_in_org(services: Services, org_id: str, job_id: str, field: str) -> JobRow:
     with services.db.read() as session:
         job = find_job(session, job_id, org_id=org_id)
     if job is None:
@@ -120,7 +120,7 @@ def check_slug(slug: str) -> None:
         raise ApiError(400, f"slug {slug!r} is reserved; pick another", code="slug_reserved", param="slug")
 
 
-def create_deployment(services: "Services", scope: "Scope", body: DeploymentCreateRequest) -> DeploymentRow:
+def create_deployment(services: Services, scope: Scope, body: DeploymentCreateRequest) -> DeploymentRow:
     check_slug(body.slug)
     target = validate_target(services, scope.org.id, body.target)
     mode, days = _retention(body.retention)
@@ -138,7 +138,7 @@ def create_deployment(services: "Services", scope: "Scope", body: DeploymentCrea
     return row
 
 
-def list_deployments(services: "Services", scope: "Scope") -> list[DeploymentRow]:
+def list_deployments(services: Services, scope: Scope) -> list[DeploymentRow]:
     with services.db.read() as session:
         return list(session.execute(
             select(DeploymentRow)
@@ -147,7 +147,7 @@ def list_deployments(services: "Services", scope: "Scope") -> list[DeploymentRow
         ).scalars())
 
 
-def get_deployment(services: "Services", scope: "Scope", deployment_id: str) -> DeploymentRow:
+def get_deployment(services: Services, scope: Scope, deployment_id: str) -> DeploymentRow:
     """The deployment if it lives in the scope's project; 404 otherwise (whoever owns it)."""
     with services.db.read() as session:
         row = session.get(DeploymentRow, deployment_id)
@@ -156,7 +156,7 @@ def get_deployment(services: "Services", scope: "Scope", deployment_id: str) -> 
     return row
 
 
-def update_deployment(services: "Services", scope: "Scope", deployment_id: str, body: DeploymentUpdateRequest,
+def update_deployment(services: Services, scope: Scope, deployment_id: str, body: DeploymentUpdateRequest,
                       raw: dict[str, Any]) -> DeploymentRow:
     if "slug" in raw:
         raise ApiError(400, "slug cannot be changed; create a new deployment for a new slug",
@@ -182,7 +182,7 @@ def update_deployment(services: "Services", scope: "Scope", deployment_id: str, 
     return row
 
 
-def delete_deployment(services: "Services", scope: "Scope", deployment_id: str) -> None:
+def delete_deployment(services: Services, scope: Scope, deployment_id: str) -> None:
     get_deployment(services, scope, deployment_id)
     with services.db.write() as session:
         session.execute(DeploymentKeyRow.__table__.delete().where(DeploymentKeyRow.deployment_id == deployment_id))
@@ -194,7 +194,7 @@ def delete_deployment(services: "Services", scope: "Scope", deployment_id: str) 
 # ----- keys --------------------------------------------------------------------------------------
 
 
-def create_key(services: "Services", scope: "Scope", deployment_id: str, label: str) -> CreatedDeploymentKey:
+def create_key(services: Services, scope: Scope, deployment_id: str, label: str) -> CreatedDeploymentKey:
     get_deployment(services, scope, deployment_id)
     label = label.strip()
     if not label or len(label) > 80:
@@ -209,7 +209,7 @@ def create_key(services: "Services", scope: "Scope", deployment_id: str, label: 
                                 created_at=row.created_at)
 
 
-def list_keys(services: "Services", scope: "Scope", deployment_id: str) -> list[DeploymentKeyRow]:
+def list_keys(services: Services, scope: Scope, deployment_id: str) -> list[DeploymentKeyRow]:
     get_deployment(services, scope, deployment_id)
     with services.db.read() as session:
         return list(session.execute(
@@ -218,7 +218,7 @@ def list_keys(services: "Services", scope: "Scope", deployment_id: str) -> list[
         ).scalars())
 
 
-def revoke_key(services: "Services", scope: "Scope", deployment_id: str, key_id: str) -> None:
+def revoke_key(services: Services, scope: Scope, deployment_id: str, key_id: str) -> None:
     get_deployment(services, scope, deployment_id)
     with services.db.write() as session:
         row = session.get(DeploymentKeyRow, key_id)
@@ -237,12 +237,12 @@ class ServingTarget:
     label: str  # what `/v1/models` and the completion's `model` call it
 
 
-def find_by_slug(services: "Services", slug: str) -> DeploymentRow | None:
+def find_by_slug(services: Services, slug: str) -> DeploymentRow | None:
     with services.db.read() as session:
         return session.execute(select(DeploymentRow).where(DeploymentRow.slug == slug)).scalar_one_or_none()
 
 
-def key_is_valid(services: "Services", deployment_id: str, plaintext: str) -> bool:
+def key_is_valid(services: Services, deployment_id: str, plaintext: str) -> bool:
     """Whether an enabled key of this deployment matches; records lastUsedAt (best effort)."""
     digest = hash_key(plaintext)
     with services.db.read() as session:
@@ -261,7 +261,7 @@ def key_is_valid(services: "Services", deployment_id: str, plaintext: str) -> bo
     return True
 
 
-def serving_target(services: "Services", row: DeploymentRow) -> ServingTarget:
+def serving_target(services: Services, row: DeploymentRow) -> ServingTarget:
     """The model and adapter folder a deployment serves. Raises LookupError when it is gone."""
     target = row.target
     if target.get("kind") == "base_model":

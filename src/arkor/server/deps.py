@@ -17,14 +17,14 @@ from sqlalchemy import select
 
 from ._util import hash_token
 from .errors import ApiError, not_found
-from .models import JobRow, MembershipRow, OrgRow, ProjectRow, TokenRow, UserRow
+from .models import JobRow, MembershipRow, OrgRow, ProjectRow, TokenRow
 
 if TYPE_CHECKING:
     from .app import Services
     from .inference_service import ChatEngine
 
 
-def get_services(request: Request) -> "Services":
+def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -66,7 +66,7 @@ class Caller:
     """The credential this request presented (event-stream slots are counted per token)."""
 
 
-def token_caller(services: "Services", token: str) -> Caller | None:
+def token_caller(services: Services, token: str) -> Caller | None:
     """Who `token` belongs to, or None for an unknown or revoked token."""
     with services.db.read() as session:
         found = session.execute(
@@ -79,11 +79,11 @@ def token_caller(services: "Services", token: str) -> Caller | None:
     return Caller(user_id=user_id, org_ids=frozenset(org_ids), token_id=token_id)
 
 
-def worker_token_valid(services: "Services", job_id: str, token: str) -> bool:
+def worker_token_valid(services: Services, job_id: str, token: str) -> bool:
     """True when `token` is the running job's worker token (cleared when the job ends)."""
     with services.db.read() as session:
         expected = session.execute(select(JobRow.worker_token_hash).where(JobRow.id == job_id)).scalar_one_or_none()
-    return bool(expected) and hmac.compare_digest(expected, hash_token(token))
+    return expected is not None and bool(expected) and hmac.compare_digest(expected, hash_token(token))
 
 
 def get_caller(
@@ -175,7 +175,7 @@ def find_job(session, job_id: str, *, org_id: str, project_id: str | None = None
                    code="ambiguous_id", details=ids)
 
 
-def load_job(services: "Services", scope: Scope, job_id: str) -> JobRow:
+def load_job(services: Services, scope: Scope, job_id: str) -> JobRow:
     """The job (full id or unique prefix) if it lives in the scope's project; 404 otherwise (whoever owns it).
     Routes use the returned row's `id` from here on, never the path's text."""
     with services.db.read() as session:
@@ -183,8 +183,3 @@ def load_job(services: "Services", scope: Scope, job_id: str) -> JobRow:
     if job is None:
         raise not_found(f"Job `{job_id}`")
     return job
-
-
-def user_row(services: "Services", user_id: str) -> UserRow | None:
-    with services.db.read() as session:
-        return session.get(UserRow, user_id)

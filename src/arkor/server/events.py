@@ -255,7 +255,7 @@ async def stream_job_events(
             wakeup = channel.wakeup
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=ping_interval_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield PING_FRAME
     finally:
         broadcaster.unsubscribe(job_id, channel)

@@ -45,7 +45,7 @@ def _libpq_dsn(sqlalchemy_url: str) -> str:
 class PostgresFanout:
     """Publishes this replica's new events to the others and relays theirs to local streams."""
 
-    def __init__(self, db: "Database", broadcaster: "Broadcaster") -> None:
+    def __init__(self, db: Database, broadcaster: Broadcaster) -> None:
         self.db = db
         self.dsn = _libpq_dsn(db.url)
         self.broadcaster = broadcaster

@@ -110,7 +110,7 @@ def _bearer(headers: dict[str, str]) -> str | None:
 class RequestGuard:
     """ASGI middleware: body caps while reading, and the credential checked before the body."""
 
-    def __init__(self, app: Any, services: "Services", routes_of: Any) -> None:
+    def __init__(self, app: Any, services: Services, routes_of: Any) -> None:
         self.app = app
         self.services = services
         self._routes_of = routes_of

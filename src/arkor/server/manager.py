@@ -540,7 +540,7 @@ class JobManager:
                 select(JobRow.id, JobRow.last_step).where(JobRow.status == "running", JobRow.heartbeat_at < deadline)
             ).all()
         pending = getattr(self.executor, "pending", None)
-        for job_id, last_step in silent:
+        for job_id, _last_step in silent:
             if pending is not None and pending(job_id):
                 # Waiting in Ray's queue for resources is not silence; keep it from looking stale to any replica.
                 with self.db.write() as session:

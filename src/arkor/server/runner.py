@@ -74,7 +74,7 @@ class BackgroundServer:
     def _run(self) -> None:
         self.server.run(sockets=[self._sock])
 
-    def start(self, timeout: float = 60.0) -> "BackgroundServer":
+    def start(self, timeout: float = 60.0) -> BackgroundServer:
         self._thread.start()
         if not self.server.ready.wait(timeout):
             raise RuntimeError(f"arkor backend did not start within {timeout:g} s")
@@ -85,7 +85,7 @@ class BackgroundServer:
         self._thread.join(timeout)
         self._sock.close()
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -58,7 +58,7 @@ async def read_manifest(cwd: Path, *, timeout: float = TIMEOUT_S) -> dict[str, A
     )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise ManifestError(f"Importing src/arkor/index.py took longer than {timeout:.0f}s") from None

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class TrainRun:
     def __init__(self, process: asyncio.subprocess.Process, *, dry_run: bool) -> None:
         self.process = process
         self.dry_run = dry_run
-        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.exit_code: int | None = None
         self.stop_requested = False
         self._output = bytearray()
@@ -118,7 +118,8 @@ class TrainRun:
         position = 0
         while True:
             async with self._changed:
-                await self._changed.wait_for(lambda: self._dropped + len(self._output) > position or self._done)
+                # wait_for calls the predicate before this iteration moves `position`
+                await self._changed.wait_for(lambda: self._dropped + len(self._output) > position or self._done)  # noqa: B023
                 if position < self._dropped:
                     skipped, position = self._dropped - position, self._dropped
                     data = f"[{skipped} bytes of earlier output not kept]\n".encode()
@@ -139,7 +140,7 @@ class TrainRun:
             _signal_group(self.process.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), KILL_GRACE_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 _signal_group(self.process.pid, signal.SIGKILL)
                 with contextlib.suppress(Exception):
                     await self.process.wait()

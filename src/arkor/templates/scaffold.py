@@ -8,7 +8,6 @@ Never overwrites a user's file. Each file gets an action: `created`, `kept` (exi
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,10 +166,3 @@ def scaffold(root: Path, *, template: str, name: str, agents_md: bool = True, mo
     readme = _render((PROJECT_FILES / "README.md.tmpl").read_text(encoding="utf-8"), {**values, "agents_bullet": bullet})
     _write_new(root, "README.md", readme.rstrip("\n") + "\n", report)
     return report
-
-
-def copy_template_data(template: str, destination: Path) -> None:
-    """Copy a template's `train.jsonl`/`eval.jsonl` into `destination` (overwriting)."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for split in ("train.jsonl", "eval.jsonl"):
-        shutil.copyfile(TEMPLATES_ROOT / template / "data" / split, destination / split)

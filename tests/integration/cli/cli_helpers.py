@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO_SRC = Path(__file__).resolve().parents[3] / "src"
 

@@ -93,7 +93,7 @@ def test_jobs_commands(arkor: Arkor, completed: tuple[Path, str]) -> None:
     table = arkor("jobs", "list", cwd=project).stdout
     assert job_id in table and "completed" in table
     show = arkor("jobs", "show", job_id, cwd=project)
-    assert f"status=completed" in show.stdout and "model:     arkor/tiny-test" in show.stdout
+    assert "status=completed" in show.stdout and "model:     arkor/tiny-test" in show.stdout
     logs = arkor("jobs", "logs", job_id, cwd=project).stdout.splitlines()
     assert "training.started" in logs[0] and "training.completed" in logs[-1]
     followed = [json.loads(line) for line in arkor("jobs", "logs", job_id, "-f", "--json", cwd=project, timeout=60).stdout.splitlines()]
@@ -111,7 +111,7 @@ def test_jobs_show_plot_writes_a_png(arkor: Arkor, completed: tuple[Path, str], 
     result = arkor("jobs", "show", job_id[:12], "--plot", str(tmp_path / "curves.png"), cwd=project)
     assert result.returncode == 0, result.stderr
     assert f"Wrote the plot of job {job_id} to {tmp_path / 'curves.png'}" in result.stdout
-    assert f"status=completed" in result.stdout  # still the usual summary
+    assert "status=completed" in result.stdout  # still the usual summary
     data = (tmp_path / "curves.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])

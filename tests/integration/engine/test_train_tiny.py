@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from arkor.engine.reporting import FolderReporter
 from arkor.engine.worker import EXIT_STOPPED, run_spec
@@ -168,5 +166,5 @@ def test_worker_process_exits_143_on_sigterm(tmp_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == EXIT_STOPPED
-    types = [json.loads(l)["type"] for l in events_path.read_text().splitlines()]
+    types = [json.loads(line)["type"] for line in events_path.read_text().splitlines()]
     assert "training.completed" not in types and "training.failed" not in types

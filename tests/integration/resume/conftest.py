@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # server_helpers.Api, the fake worker
 
 from arkor.server.runner import BackgroundServer  # noqa: E402
-from arkor.server.settings import ServerSettings  # noqa: E402
 
-from server_helpers import FAKE_WORKER, backend_factory  # noqa: E402
+from server_helpers import backend_factory  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

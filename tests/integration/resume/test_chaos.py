@@ -33,7 +33,7 @@ from server_helpers import Api
 TINY = "arkor/tiny-test"
 SEED = 20261201
 STEPS = 16
-ATOL = 1e-6  # see tests/unit/engine/test_resume_state.py: CPU fp32 replays the same ops in the same order
+ATOL = 1e-6  # see tests/integration/engine/test_resume_state.py: CPU fp32 replays the same ops in the same order
 
 
 def _free_port() -> int:

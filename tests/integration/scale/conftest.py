@@ -17,7 +17,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # server_helpers.Api
 
 from scale_services import RAY_ENV, MotoS3, Postgres, RayHead, Replica  # noqa: E402
-from scale_data import chat_rows
 
 
 @pytest.fixture(scope="session")

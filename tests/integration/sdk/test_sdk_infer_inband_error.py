@@ -8,7 +8,6 @@ route, its SSE framing and the SDK's decoding are the real ones."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 

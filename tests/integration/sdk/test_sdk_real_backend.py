@@ -5,10 +5,8 @@ with real values, `infer` inside `on_checkpoint` answering from that checkpoint,
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-import pytest
 
 from arkor import create_trainer, read_credentials, read_state
 

@@ -3,16 +3,14 @@ and SQLite database (the worker is the scripted fake unless a test says otherwis
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 from arkor.server.runner import BackgroundServer
-from arkor.server.settings import ServerSettings
 
-from server_helpers import FAKE_WORKER, Api, backend_factory
+from server_helpers import Api, backend_factory
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,6 @@ and, half the time, the caller's real org/project scope so requests get past the
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

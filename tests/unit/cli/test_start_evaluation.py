@@ -42,7 +42,7 @@ def test_jobs_lists_an_evaluation_with_its_fields():
 
 
 def test_make_demo_reads_the_line_arkor_start_prints():
-    from arkor.cli.demo import ACCURACY_LINE
+    from arkor.demo import ACCURACY_LINE
     from arkor.cli.start import format_evaluation
 
     ctx = EvaluationContext(step=45, accuracy=0.83, fields={"category": 0.97}, scorer="triage", rows=24,

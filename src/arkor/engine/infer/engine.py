@@ -54,7 +54,7 @@ class _LoadedBase:
     context_length: int | None
     grammar_tokenizer: TokenizerGrammarCache
     lock: threading.Lock = field(default_factory=threading.Lock)
-    adapters: "OrderedDict[str, Path]" = field(default_factory=OrderedDict)
+    adapters: OrderedDict[str, Path] = field(default_factory=OrderedDict)
 
 
 def _adapter_weights(adapter_dir: Path) -> Path:
@@ -99,7 +99,7 @@ class InferenceEngine:
         self.device = device
         self._model_loader = model_loader
         self._tokenizer_loader = tokenizer_loader
-        self._bases: "OrderedDict[str, _LoadedBase]" = OrderedDict()
+        self._bases: OrderedDict[str, _LoadedBase] = OrderedDict()
         self._cache_lock = threading.Lock()  # guards _bases and serialises loading
         self.base_loads = 0
         self.adapter_loads = 0
@@ -138,7 +138,6 @@ class InferenceEngine:
     def _load_adapter(self, base: _LoadedBase, key: str, adapter_dir: Path) -> None:
         """Load an adapter into the base (caller holds base.lock)."""
         import torch
-        from peft import PeftModel
 
         # The token loop enters torch.inference_mode inside a generator that streaming resumes on another
         # thread, so a worker thread can be left in inference mode; adapter weights created there would be
@@ -258,7 +257,8 @@ class InferenceEngine:
         finished: Finished | None = None
         prompt_tokens = 0
         plan_box: list[ToolPlan] = []
-        for prompt_tokens, event in self._events(request, model_id, adapter_dir, plan_box):
+        # prompt_tokens is read after the loop: every event carries the same count
+        for prompt_tokens, event in self._events(request, model_id, adapter_dir, plan_box):  # noqa: B007
             if isinstance(event, TextDelta):
                 parts.append(event.text)
             else:

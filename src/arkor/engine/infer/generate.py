@@ -43,7 +43,7 @@ class SamplingSettings:
 class TokenConstraint(Protocol):
     """Restricts which token may come next (structured outputs). Stateful: one per request."""
 
-    def mask_logits(self, logits: "torch.Tensor") -> None:
+    def mask_logits(self, logits: torch.Tensor) -> None:
         """Set the logits of every disallowed next token to -inf, in place (1-D tensor)."""
 
     def accept(self, token_id: int) -> None:
@@ -68,7 +68,7 @@ class Finished:
     completion_tokens: int
 
 
-def _sample(logits: "torch.Tensor", settings: SamplingSettings, generator: "torch.Generator | None") -> int:
+def _sample(logits: torch.Tensor, settings: SamplingSettings, generator: torch.Generator | None) -> int:
     import torch
 
     if settings.temperature <= 0:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from arkor._durable import fsync_dir
@@ -125,7 +125,7 @@ def ensure_built(model_id: str, *, recipe: str, builder: Builder, title: str, pr
                     "modelId": model_id,
                     "recipe": recipe,
                     "storeFormat": STORE_FORMAT,
-                    "createdAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "buildSeconds": round(time.monotonic() - started, 2),
                     **extra,
                 }

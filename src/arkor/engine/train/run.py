@@ -14,9 +14,8 @@ import math
 import threading
 import time
 import traceback
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from arkor.errors import ArkorError, ConfigError, DatasetValidationError, ModelNotAvailableError
 from arkor.protocol import (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -21,11 +20,6 @@ router = APIRouter(tags=["artifacts"], responses=V1_RESPONSES)
 
 def artifact_url(job_id: str, pathname: str) -> str:
     return f"/v1/jobs/{job_id}/artifacts/{pathname}"
-
-
-def artifact_root(data_dir: Path, job_id: str) -> Path:
-    """The job's folder in the default local store (`ARKOR_ARTIFACTS_URL` unset)."""
-    return data_dir / "artifacts" / job_id
 
 
 @router.get("/v1/jobs/{job_id}/artifacts", summary="Files the job produced", response_model=ArtifactListResponse)

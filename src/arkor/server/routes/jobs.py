@@ -68,7 +68,8 @@ def get_job(
 
 
 def _all_events(log: EventLog, job_id: str) -> list:
-    out, last = [], 0
+    out: list = []
+    last = 0
     while True:
         batch = log.read_after(job_id, last)
         if not batch:
