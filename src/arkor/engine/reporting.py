@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from arkor.errors import ArkorError
-from arkor.protocol import Artifact, HeartbeatRequest, ReportTarget, WorkerEventBatch
+from arkor.protocol import Artifact, HeartbeatRequest, JobEventBase, ReportTarget, WorkerEventBatch
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,16 @@ class FolderReporter:
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
 
-    def emit(self, event: Any) -> dict[str, Any]:
-        """Record one event model (from arkor.protocol.events); returns its wire JSON."""
+    def emit(self, event: JobEventBase) -> dict[str, Any]:
+        """Record one registered event model (see arkor.protocol.events); returns its wire JSON."""
+        event = event.model_copy(update={"job_id": event.job_id or self.job_id,
+                                         "timestamp": event.timestamp or utc_now_iso()})
         payload = event.to_wire()
-        payload.setdefault("jobId", self.job_id)
-        payload.setdefault("timestamp", utc_now_iso())
         with self._lock:
             self.events.append(payload)
             with self._events_path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(payload) + "\n")
-        self._deliver_event(payload, index=self.event_base + len(self.events) - 1)
+        self._deliver_event(event, index=self.event_base + len(self.events) - 1)
         return payload
 
     def publish_files(self, folder: Path) -> list[Artifact]:
@@ -86,7 +86,7 @@ class FolderReporter:
     def close(self) -> None:
         """Flush anything pending."""
 
-    def _deliver_event(self, payload: dict[str, Any], index: int) -> None:
+    def _deliver_event(self, event: JobEventBase, index: int) -> None:
         pass
 
     def _deliver_file(self, path: Path, pathname: str) -> None:
@@ -139,8 +139,8 @@ class BackendReporter(FolderReporter):
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    def _deliver_event(self, payload: dict[str, Any], index: int) -> None:
-        batch = WorkerEventBatch(events=[payload], first_index=index)
+    def _deliver_event(self, event: JobEventBase, index: int) -> None:
+        batch = WorkerEventBatch(events=[event], first_index=index)
         with self._send_lock:
             self._request("POST", "/events", json=batch.to_wire())
 

@@ -49,11 +49,16 @@ from .deployments import (
 from .durations import parse_duration
 from .errors import ErrorBody, UpgradeRequiredBody
 from .events import (
+    EVENT_STATUS,
     TERMINAL_EVENT_TYPES,
+    AnyJobEvent,
     Artifact,
     CheckpointSaved,
     EvaluationCompleted,
+    EventType,
+    GenericEvent,
     JobEvent,
+    JobEventBase,
     TrainingCancelled,
     TrainingCompleted,
     TrainingFailed,
@@ -61,7 +66,13 @@ from .events import (
     TrainingResumed,
     TrainingStarted,
     TrainingStartedMetadata,
+    event_status,
+    event_types,
+    is_terminal,
+    job_event,
     parse_event,
+    register_event_type,
+    unregister_event_type,
 )
 from .inference import (
     AdapterRef,
@@ -82,7 +93,6 @@ from .jobs import (
     OPTIMIZERS_CUDA_ONLY,
     DEFAULT_MAX_RESTARTS,
     DEFAULT_SAVE_TOTAL_LIMIT,
-    TERMINAL_STATUSES,
     CheckpointInfo,
     CheckpointListResponse,
     ArtifactListResponse,
@@ -95,6 +105,7 @@ from .jobs import (
     TrainingJob,
     unknown_config_keys,
 )
+from .status import TERMINAL_STATUSES
 from .worker import DatasetAccess, HeartbeatRequest, ReportTarget, ResumeInfo, WorkerEventBatch, WorkerSpec
 
 __all__ = [name for name in dir() if not name.startswith("_")]

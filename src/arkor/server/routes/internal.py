@@ -11,14 +11,13 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 
-from arkor.protocol import HeartbeatRequest, WorkerEventBatch, parse_event
+from arkor.protocol import Artifact, HeartbeatRequest, JobEventBase, WorkerEventBatch
 
 from .._util import iso_now
 from ..deps import INVALID_WORKER_TOKEN, ServicesDep, worker_token_valid
-from ..errors import ApiError, validation_api_error
+from ..errors import ApiError
 from ..manager import JobConflict
 from ..models import ArtifactRow
 from ..storage import storage_for
@@ -41,23 +40,23 @@ WorkerAuth = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 @router.post("/jobs/{job_id}/events", summary="A worker reports events (a terminal one ends the job)")
 def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, credentials: WorkerAuth) -> dict:
     _authorize_worker(services, job_id, credentials)
-    payloads = []
-    for index, raw in enumerate(batch.events):
-        try:
-            event = parse_event(raw)
-        except ValidationError as exc:
-            raise validation_api_error(exc, prefix=f"events[{index}].") from None
-        payload = event.to_wire()
-        for artifact in payload.get("artifacts", []) or []:
-            artifact.setdefault("url", artifact_url(job_id, artifact["pathname"]))
-        payloads.append(payload)
+    events = [_with_artifact_urls(job_id, event) for event in batch.events]
     try:
-        stored_events = services.manager.record_worker_events(job_id, payloads, first_index=batch.first_index)
+        stored_events = services.manager.record_worker_events(job_id, events, first_index=batch.first_index)
     except JobConflict as exc:
         raise ApiError(409, str(exc), code="job_finished") from None
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     return {"accepted": len(stored_events)}
+
+
+def _with_artifact_urls(job_id: str, event: JobEventBase) -> JobEventBase:
+    """The event with each artifact it names given the URL a client downloads it from."""
+    artifacts = getattr(event, "artifacts", None)
+    if not isinstance(artifacts, list) or not all(isinstance(a, Artifact) for a in artifacts):
+        return event
+    linked = [a if a.url else a.model_copy(update={"url": artifact_url(job_id, a.pathname)}) for a in artifacts]
+    return event.model_copy(update={"artifacts": linked})
 
 
 @router.post("/jobs/{job_id}/heartbeat", summary="A worker says it is alive (and whether it should stop)")
