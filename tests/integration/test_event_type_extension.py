@@ -63,7 +63,7 @@ if __name__ == "__main__":
     sys.exit(worker_main())
 
 
-import pytest  # noqa: E402  (not needed by the worker above)
+import pytest
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ class _Studio:
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )
 
-    def __enter__(self) -> "_Studio":
+    def __enter__(self) -> _Studio:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
