@@ -61,14 +61,20 @@ class FolderReporter:
 
     def emit(self, event: JobEventBase) -> dict[str, Any]:
         """Record one registered event model (see arkor.protocol.events); returns its wire JSON."""
-        event = event.model_copy(update={"job_id": event.job_id or self.job_id,
-                                         "timestamp": event.timestamp or utc_now_iso()})
-        payload = event.to_wire()
+        sent: JobEventBase | dict[str, Any]
+        if isinstance(event, JobEventBase):
+            sent = event = event.model_copy(update={"job_id": event.job_id or self.job_id,
+                                                    "timestamp": event.timestamp or utc_now_iso()})
+            payload = event.to_wire()
+        else:  # another wire model: its JSON is checked against protocol when it is sent
+            sent = payload = {**event.to_wire()}
+            payload.setdefault("jobId", self.job_id)
+            payload.setdefault("timestamp", utc_now_iso())
         with self._lock:
             self.events.append(payload)
             with self._events_path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(payload) + "\n")
-        self._deliver_event(event, index=self.event_base + len(self.events) - 1)
+        self._deliver_event(sent, index=self.event_base + len(self.events) - 1)
         return payload
 
     def publish_files(self, folder: Path) -> list[Artifact]:
@@ -86,7 +92,7 @@ class FolderReporter:
     def close(self) -> None:
         """Flush anything pending."""
 
-    def _deliver_event(self, event: JobEventBase, index: int) -> None:
+    def _deliver_event(self, event: JobEventBase | dict[str, Any], index: int) -> None:
         pass
 
     def _deliver_file(self, path: Path, pathname: str) -> None:
@@ -139,7 +145,7 @@ class BackendReporter(FolderReporter):
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    def _deliver_event(self, event: JobEventBase, index: int) -> None:
+    def _deliver_event(self, event: JobEventBase | dict[str, Any], index: int) -> None:
         batch = WorkerEventBatch(events=[event], first_index=index)
         with self._send_lock:
             self._request("POST", "/events", json=batch.to_wire())

@@ -114,17 +114,20 @@ def event_types() -> list[EventType]:
     return list(_registry.values())
 
 
-def _name_of(event_or_type: JobEventBase | str | dict[str, Any]) -> Any:
-    if isinstance(event_or_type, JobEventBase):
-        return event_or_type.type
+def _name_of(event_or_type: JobEventBase | str | dict[str, Any]) -> str | None:
     if isinstance(event_or_type, dict):
-        return event_or_type.get("type")
-    return event_or_type
+        name = event_or_type.get("type")
+    elif isinstance(event_or_type, str):
+        name = event_or_type
+    else:  # an event model, or anything else with a `type`
+        name = getattr(event_or_type, "type", None)
+    return name if isinstance(name, str) else None
 
 
 def event_status(event_or_type: JobEventBase | str | dict[str, Any]) -> JobStatus | None:
     """The job status an event (or an event type name) announces; None for most events and unknown types."""
-    known = _registry.get(_name_of(event_or_type))  # type: ignore[arg-type]
+    name = _name_of(event_or_type)
+    known = _registry.get(name) if name is not None else None
     return known.status if known is not None else None
 
 
