@@ -172,7 +172,8 @@ def follow_job(client: Any, job_id: str, state: Any, print_event: Callable[[dict
     cursor = WaitState(job=job)
     while True:
         flow = wait_flow(cursor, policy or ReconnectPolicy(), TrainerCallbacks(),
-                         lambda step, job, artifacts: None, lambda: None, on_event=print_event)
+                         lambda step, job, artifacts: None, lambda: None,
+                         on_event=lambda event: print_event(event.to_wire()))
         result = _drivers.drive_sync(flow, client=client, job_id=job.id, scope=state, signal=None, sleep=sleep)
         latest = client.get_job(job.id, state).job
         if latest.status in TERMINAL_STATUSES:

@@ -12,12 +12,12 @@ import hashlib
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from arkor.errors import ArkorError
-from arkor.protocol import Artifact, HeartbeatRequest, ReportTarget, WorkerEventBatch
+from arkor.protocol import Artifact, HeartbeatRequest, JobEventBase, ReportTarget, WorkerEventBatch
 from arkor.transport import NO_RETRY, ApiConnectionError, RetryPolicy, Transport
 
 WORKER_CLIENT = "arkor-worker/1"
@@ -65,16 +65,22 @@ class FolderReporter:
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
 
-    def emit(self, event: Any) -> dict[str, Any]:
-        """Record one event model (from arkor.protocol.events); returns its wire JSON."""
-        payload = event.to_wire()
-        payload.setdefault("jobId", self.job_id)
-        payload.setdefault("timestamp", utc_now_iso())
+    def emit(self, event: JobEventBase) -> dict[str, Any]:
+        """Record one registered event model (see arkor.protocol.events); returns its wire JSON."""
+        sent: JobEventBase | dict[str, Any]
+        if isinstance(event, JobEventBase):
+            sent = event = event.model_copy(update={"job_id": event.job_id or self.job_id,
+                                                    "timestamp": event.timestamp or utc_now_iso()})
+            payload = event.to_wire()
+        else:  # another wire model: its JSON is checked against protocol when it is sent
+            sent = payload = {**event.to_wire()}
+            payload.setdefault("jobId", self.job_id)
+            payload.setdefault("timestamp", utc_now_iso())
         with self._lock:
             self.events.append(payload)
             with self._events_path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(payload) + "\n")
-        self._deliver_event(payload, index=self.event_base + len(self.events) - 1)
+        self._deliver_event(sent, index=self.event_base + len(self.events) - 1)
         return payload
 
     def publish_files(self, folder: Path) -> list[Artifact]:
@@ -92,7 +98,7 @@ class FolderReporter:
     def close(self) -> None:
         """Flush anything pending."""
 
-    def _deliver_event(self, payload: dict[str, Any], index: int) -> None:
+    def _deliver_event(self, event: JobEventBase | dict[str, Any], index: int) -> None:
         pass
 
     def _deliver_file(self, path: Path, pathname: str) -> None:
@@ -139,8 +145,8 @@ class BackendReporter(FolderReporter):
                 f"the backend still answered {response.status_code} after {self._give_up_after_s:.0f}s"))
         log.error("backend refused %s %s: %s %s", method, path, response.status_code, response.text[:300])
 
-    def _deliver_event(self, payload: dict[str, Any], index: int) -> None:
-        batch = WorkerEventBatch(events=[payload], first_index=index)
+    def _deliver_event(self, event: JobEventBase | dict[str, Any], index: int) -> None:
+        batch = WorkerEventBatch(events=[event], first_index=index)
         with self._send_lock:
             self._request("POST", "/events", json=batch.to_wire())
 

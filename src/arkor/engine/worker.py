@@ -58,7 +58,7 @@ class _FailedAtStart(Exception):
 
 def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None, heartbeat_interval: float = HEARTBEAT_INTERVAL_S) -> int:
     """Run `spec` in this process and return the worker's exit code."""
-    from .train import TrainingCancelled, run_training
+    from .train import StopRequested, run_training
     from .train.run import _Progress
 
     stop_requested = stop_requested or threading.Event()
@@ -74,7 +74,7 @@ def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None,
         run_training(spec.job_id, spec.config, output_dir, reporter, stop_requested=stop_requested, progress=progress,
                      dataset_access=spec.dataset_access, resume=spec.resume)
         return 0
-    except TrainingCancelled as exc:
+    except StopRequested as exc:
         log.info("stopped on request at step %s", exc.step)
         return EXIT_STOPPED
     except _FailedAtStart:

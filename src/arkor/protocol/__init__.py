@@ -50,11 +50,16 @@ from .deployments import (
 from .durations import parse_duration
 from .errors import ErrorBody, UpgradeRequiredBody
 from .events import (
+    EVENT_STATUS,
     TERMINAL_EVENT_TYPES,
+    AnyJobEvent,
     Artifact,
     CheckpointSaved,
     EvaluationCompleted,
+    EventType,
+    GenericEvent,
     JobEvent,
+    JobEventBase,
     TrainingCancelled,
     TrainingCompleted,
     TrainingFailed,
@@ -62,7 +67,13 @@ from .events import (
     TrainingResumed,
     TrainingStarted,
     TrainingStartedMetadata,
+    event_status,
+    event_types,
+    is_terminal,
+    job_event,
     parse_event,
+    register_event_type,
+    unregister_event_type,
 )
 from .inference import (
     AdapterRef,
@@ -83,7 +94,6 @@ from .jobs import (
     OPTIMIZERS_CUDA_ONLY,
     DEFAULT_MAX_RESTARTS,
     DEFAULT_SAVE_TOTAL_LIMIT,
-    TERMINAL_STATUSES,
     CheckpointInfo,
     CheckpointListResponse,
     ArtifactListResponse,
@@ -96,6 +106,7 @@ from .jobs import (
     TrainingJob,
     unknown_config_keys,
 )
+from .status import TERMINAL_STATUSES
 from .worker import DatasetAccess, HeartbeatRequest, ReportTarget, ResumeInfo, WorkerEventBatch, WorkerSpec
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -11,8 +11,7 @@ from ._base import WireModel
 from .datasets import DatasetFormat, DatasetSource
 from .durations import parse_duration
 from .events import Artifact
-
-JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+from .status import JobStatus
 
 # The optimizer and scheduler names the engine trains with (read by the engine and by `create_trainer`).
 OPTIMIZERS_ANYWHERE: tuple[str, ...] = ("adamw_torch", "adamw", "sgd", "adafactor")
@@ -28,7 +27,6 @@ LR_SCHEDULER_TYPES: tuple[str, ...] = (
     "cosine_with_min_lr",
     "warmup_stable_decay",
 )
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 DEFAULT_MAX_RESTARTS = 2
 DEFAULT_SAVE_TOTAL_LIMIT = 3
 # Experiment trackers a job can report to (`report_to`), each an optional extra of the same name.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._base import WireModel
+from .events import AnyJobEvent
 from .jobs import JobConfig
 
 
@@ -63,9 +62,9 @@ class WorkerSpec(WireModel):
 
 
 class WorkerEventBatch(WireModel):
-    """Events a worker posts, each a JSON of an `arkor.protocol.events` model."""
+    """Events a worker posts, each a registered `arkor.protocol.events` model (validated on arrival)."""
 
-    events: list[dict[str, Any]]
+    events: list[AnyJobEvent]
     first_index: int | None = None
     """0-based index of `events[0]` among all events this worker has emitted for the job. A worker
     retries a batch whose answer it did not get; the backend skips events it already stored, so

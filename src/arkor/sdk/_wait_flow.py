@@ -25,10 +25,11 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from arkor.protocol import Artifact, TrainingJob
+from arkor.protocol import TERMINAL_STATUSES, Artifact, JobEventBase, TrainingJob, event_status, is_terminal, parse_event
 from arkor.protocol.sse import SSEDecoder
 
-from .contexts import CompletedContext, EvaluationContext, FailedContext, LogContext, StartedContext, TrainingResult
+from .contexts import (CompletedContext, EvaluationContext, EventContext, FailedContext, LogContext, StartedContext,
+                       TrainingResult)
 from .errors import CloudApiError, TrainerStreamError
 
 PERMANENT_STATUSES = frozenset({401, 403, 410, 426})
@@ -89,14 +90,16 @@ class StreamClosedEmpty(Exception):
         super().__init__("SSE stream closed without emitting any frame")
 
 
-def _num(data: dict[str, Any], camel: str, snake: str) -> Any:
-    value = data.get(camel, data.get(snake))
+def _num(value: Any) -> Any:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _artifacts(raw: Any) -> list[Artifact | dict[str, Any]]:
     out: list[Artifact | dict[str, Any]] = []
     for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, Artifact):
+            out.append(item)
+            continue
         try:
             out.append(Artifact.model_validate(item))
         except Exception:  # noqa: BLE001 - keep what the backend sent, as the original does
@@ -112,53 +115,92 @@ class WaitState:
     attempt: int = 0
 
 
-def fold_event(state: WaitState, data: dict[str, Any], callbacks: Any, make_checkpoint_ctx: Callable[..., Any]
-               ) -> tuple[Callable[[Any], Any] | None, Any, bool]:
-    """Apply one event to the job snapshot; return (callback or None, its context, terminal?)."""
-    kind = data.get("type")
-    stamp = data.get("timestamp")
-    if kind == "training.started":
-        state.job = state.job.model_copy(update={"status": "running", "started_at": stamp})
-        return callbacks.on_started, StartedContext(job=state.job), False
-    if kind == "training.log":
-        ctx = LogContext(
-            step=_num(data, "step", "step"), loss=_num(data, "loss", "loss"),
-            eval_loss=_num(data, "evalLoss", "eval_loss"), learning_rate=_num(data, "learningRate", "learning_rate"),
-            epoch=_num(data, "epoch", "epoch"), samples_per_second=_num(data, "samplesPerSecond", "samples_per_second"),
-            tokens_per_second=_num(data, "tokensPerSecond", "tokens_per_second"), job=state.job,
-        )
-        return callbacks.on_log, ctx, False
-    if kind == "evaluation.completed":
-        raw_fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
-        scores = {str(k): float(v) for k, v in raw_fields.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        scorer = data.get("scorer")
-        ctx = EvaluationContext(step=_num(data, "step", "step"), accuracy=_num(data, "accuracy", "accuracy"),
-                                fields=scores, scorer=scorer if isinstance(scorer, str) else None,
-                                rows=_num(data, "rows", "rows"), job=state.job)
-        return callbacks.on_evaluation, ctx, False
-    if kind == "checkpoint.saved":
-        step = _num(data, "step", "step")
-        return callbacks.on_checkpoint, make_checkpoint_ctx(step, state.job, _artifacts(data.get("artifacts"))), False
-    if kind == "training.completed":
-        state.job = state.job.model_copy(update={"status": "completed", "completed_at": stamp})
-        state.artifacts = _artifacts(data.get("artifacts"))
-        metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
-        return callbacks.on_completed, CompletedContext(job=state.job, artifacts=state.artifacts, metrics=metrics), True
-    if kind == "training.failed":
-        error = str(data.get("error") or "")
-        state.job = state.job.model_copy(update={"status": "failed", "error": error, "completed_at": stamp})
-        return callbacks.on_failed, FailedContext(job=state.job, error=error), True
-    if kind == "training.cancelled":
-        state.job = state.job.model_copy(update={"status": "cancelled", "completed_at": stamp})
-        return None, None, True
-    return None, None, False
+# One fold per event type that has an SDK callback: (state, event, callbacks, make_checkpoint_ctx) ->
+# (callback or None, its context). The job status an event announces, and whether it ends the wait,
+# come from `arkor.protocol` (`event_status`, `is_terminal`), so a type with no entry here still does both.
+Fold = Callable[[WaitState, JobEventBase, Any, Callable[..., Any]], tuple[Callable[[Any], Any] | None, Any]]
+
+
+def _fold_started(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
+    return callbacks.on_started, StartedContext(job=state.job)
+
+
+def _fold_log(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
+    value = lambda name: _num(getattr(event, name, None))  # noqa: E731
+    return callbacks.on_log, LogContext(
+        step=value("step"), loss=value("loss"), eval_loss=value("eval_loss"), learning_rate=value("learning_rate"),
+        epoch=value("epoch"), samples_per_second=value("samples_per_second"),
+        tokens_per_second=value("tokens_per_second"), job=state.job)
+
+
+def _fold_evaluation(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
+    raw_fields = getattr(event, "fields", None)
+    raw_fields = raw_fields if isinstance(raw_fields, dict) else {}
+    scores = {str(k): float(v) for k, v in raw_fields.items() if _num(v) is not None}
+    scorer = getattr(event, "scorer", None)
+    return callbacks.on_evaluation, EvaluationContext(
+        step=_num(getattr(event, "step", None)), accuracy=_num(getattr(event, "accuracy", None)), fields=scores,
+        scorer=scorer if isinstance(scorer, str) else None, rows=_num(getattr(event, "rows", None)), job=state.job)
+
+
+def _fold_checkpoint(state: WaitState, event: JobEventBase, callbacks: Any, make_checkpoint_ctx: Callable[..., Any]
+                     ) -> tuple[Any, Any]:
+    step = _num(getattr(event, "step", None))
+    return callbacks.on_checkpoint, make_checkpoint_ctx(step, state.job, _artifacts(getattr(event, "artifacts", None)))
+
+
+def _fold_completed(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
+    state.artifacts = _artifacts(getattr(event, "artifacts", None))
+    metrics = getattr(event, "metrics", None)
+    return callbacks.on_completed, CompletedContext(job=state.job, artifacts=state.artifacts,
+                                                    metrics=metrics if isinstance(metrics, dict) else {})
+
+
+def _fold_failed(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
+    return callbacks.on_failed, FailedContext(job=state.job, error=state.job.error or "")
+
+
+FOLDS: dict[str, Fold] = {
+    "training.started": _fold_started, "training.log": _fold_log, "evaluation.completed": _fold_evaluation,
+    "checkpoint.saved": _fold_checkpoint, "training.completed": _fold_completed, "training.failed": _fold_failed,
+}
+
+
+def _apply_status(state: WaitState, event: JobEventBase) -> None:
+    """Move the local job snapshot to the status the event announces (protocol's map)."""
+    status = event_status(event)
+    if status is None:
+        return
+    stamp = event.timestamp
+    update: dict[str, Any] = {"status": status}
+    if status == "running":
+        update["started_at"] = stamp
+    elif status in TERMINAL_STATUSES:
+        update["completed_at"] = stamp
+    if status == "failed":
+        update["error"] = str(getattr(event, "error", None) or "")
+    state.job = state.job.model_copy(update=update)
+
+
+def fold_event(state: WaitState, data: JobEventBase | dict[str, Any], callbacks: Any,
+               make_checkpoint_ctx: Callable[..., Any]) -> tuple[Callable[[Any], Any] | None, Any, bool]:
+    """Apply one event to the job snapshot; return (callback or None, its context, terminal?).
+
+    Dispatch goes through `FOLDS` by type; a type without a fold (a newer backend's, or one added to
+    protocol without an SDK callback) updates the status protocol gives it and fires nothing."""
+    event = data if isinstance(data, JobEventBase) else parse_event(data, lenient=True)
+    _apply_status(state, event)
+    fold = FOLDS.get(event.type) if isinstance(event.type, str) else None
+    callback, ctx = fold(state, event, callbacks, make_checkpoint_ctx) if fold is not None else (None, None)
+    return callback, ctx, is_terminal(event)
 
 
 def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_checkpoint_ctx: Callable[..., Any],
               is_aborted: Callable[[], BaseException | None],
-              on_event: Callable[[dict[str, Any]], Any] | None = None) -> Generator[Any, Any, TrainingResult]:
+              on_event: Callable[[JobEventBase], Any] | None = None) -> Generator[Any, Any, TrainingResult]:
     """Drive one `wait()`; see the module docstring for the rules. `on_event` sees every parsed
-    event first, unknown types included (`arkor jobs logs -f` prints them)."""
+    event (a typed model; a `GenericEvent` for unknown types) before the snapshot is updated
+    (`arkor jobs logs -f` prints them); the `on_event` callback sees it after, with the snapshot."""
     while True:
         reason = is_aborted()
         if reason is not None:
@@ -197,15 +239,20 @@ def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_ch
                         continue
                     state.attempt = 0
                     progressed = True
+                    event = parse_event(data, lenient=True)
                     if on_event is not None:
-                        yield Call(on_event, data)
-                    callback, ctx, terminal = fold_event(state, data, callbacks, make_checkpoint_ctx)
+                        yield Call(on_event, event)
+                    callback, ctx, terminal = fold_event(state, event, callbacks, make_checkpoint_ctx)
+                    calls: list[tuple[str, Callable[[Any], Any], Any]] = []
+                    if getattr(callbacks, "on_event", None) is not None:
+                        calls.append(("on_event", callbacks.on_event, EventContext(event=event, job=state.job)))
                     if callback is not None:
+                        calls.append((CALLBACK_OF_EVENT.get(event.type, "callback"), callback, ctx))
+                    for name, function, context in calls:
                         try:
-                            yield Call(callback, ctx)  # its exception propagates: never retried
+                            yield Call(function, context)  # its exception propagates: never retried
                         except Exception as exc:
                             if not terminal:
-                                name = CALLBACK_OF_EVENT.get(str(data.get("type")), "callback")
                                 add_note_once(exc, f"{name} raised, so wait() stopped following the job. "
                                                    + keeps_running_note(state.job.id))
                             raise

@@ -24,6 +24,8 @@ class TrainerCallbacks:
     on_evaluation: Callback | None = None
     on_completed: Callback | None = None
     on_failed: Callback | None = None
+    on_event: Callback | None = None
+    """Every event, known types and newer ones alike (`EventContext`), before its own callback."""
 
 
 CALLBACK_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TrainerCallbacks))

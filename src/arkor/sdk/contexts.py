@@ -10,9 +10,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from arkor.protocol import Artifact, TrainingJob
+from arkor.protocol import Artifact, JobEventBase, TrainingJob
 
 from .infer import AsyncInferResponse, InferResponse
+
+
+@dataclass
+class EventContext:
+    """Every event of the job (`on_event`), as its `arkor.protocol` model: a type this SDK does not
+    know arrives as a `GenericEvent` with all its fields. `job` is the snapshot after the event."""
+
+    event: JobEventBase
+    job: TrainingJob
 
 
 @dataclass

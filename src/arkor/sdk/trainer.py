@@ -342,7 +342,7 @@ def create_trainer(
         eval_rows: rows of `eval_dataset` answered per eval step, default 24.
         report_to: "tensorboard", "mlflow", "wandb" or a list of them.
         callbacks: a dict or `TrainerCallbacks` (`on_started`, `on_log`, `on_checkpoint`,
-            `on_evaluation`, `on_completed`, `on_failed`); or pass them as keywords.
+            `on_evaluation`, `on_completed`, `on_failed`, `on_event` for every event); or pass them as keywords.
         abort_signal: stops waiting (not the job: call `cancel()` for that).
         context: internal knobs (backend URL, credentials, project folder); subject to change.
 

@@ -24,7 +24,7 @@ import anyio
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from arkor.protocol import TERMINAL_EVENT_TYPES
+from arkor.protocol import JobEventBase, is_terminal, parse_event
 from arkor.protocol.sse import encode_frame
 
 from ._util import iso_now
@@ -41,11 +41,19 @@ _REPLAY_BATCH = 1000
 class StoredEvent:
     job_id: str
     seq: int
-    type: str
-    payload: dict[str, Any]
+    event: JobEventBase
+
+    @property
+    def type(self) -> str:
+        return self.event.type
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The event's wire JSON (what the stream's `data:` carries)."""
+        return self.event.to_wire()
 
     def frame(self) -> bytes:
-        return encode_frame(self.type, self.payload, id=self.seq)
+        return encode_frame(self.event.type, self.event.to_wire(), id=self.seq)
 
 
 class EventLog:
@@ -57,22 +65,22 @@ class EventLog:
         self.notify: Callable[[Session, str, int], None] | None = None
         """Called inside the appending transaction with (session, job id, newest seq): cross-replica fan-out."""
 
-    def append(self, session: Session, job_id: str, payloads: list[dict[str, Any]]) -> list[StoredEvent]:
+    def append(self, session: Session, job_id: str, events: list[JobEventBase]) -> list[StoredEvent]:
         """Add events to `job_id` inside the caller's write transaction; returns them with their seq.
 
-        The job row is locked first (FOR UPDATE on PostgreSQL; SQLite's write lock is already held),
-        so concurrent appends to one job take turns and seqs stay gap-free and unique.
+        Each is stamped with the job's id (and the time, when it came without one). The job row is
+        locked first (FOR UPDATE on PostgreSQL; SQLite's write lock is already held), so concurrent
+        appends to one job take turns and seqs stay gap-free and unique.
         """
         session.execute(select(JobRow.id).where(JobRow.id == job_id).with_for_update())
         seq = self.last_seq(session, job_id)
         stored = []
         now = iso_now()
-        for payload in payloads:
+        for event in events:
             seq += 1
-            body = {**payload, "jobId": job_id}
-            body.setdefault("timestamp", now)
-            session.add(EventRow(job_id=job_id, seq=seq, type=body["type"], payload=body, created_at=now))
-            stored.append(StoredEvent(job_id=job_id, seq=seq, type=body["type"], payload=body))
+            event = event.model_copy(update={"job_id": job_id, "timestamp": event.timestamp or now})
+            session.add(EventRow(job_id=job_id, seq=seq, type=event.type, payload=event.to_wire(), created_at=now))
+            stored.append(StoredEvent(job_id=job_id, seq=seq, event=event))
         self.appended_total += len(stored)
         if stored and self.notify is not None:
             self.notify(session, job_id, stored[-1].seq)
@@ -86,12 +94,13 @@ class EventLog:
     def read_after(self, job_id: str, after_seq: int, limit: int = 1000) -> list[StoredEvent]:
         with self.db.read() as session:
             rows = session.execute(
-                select(EventRow.seq, EventRow.type, EventRow.payload)
+                select(EventRow.seq, EventRow.payload)
                 .where(EventRow.job_id == job_id, EventRow.seq > after_seq)
                 .order_by(EventRow.seq)
                 .limit(limit)
             ).all()
-        return [StoredEvent(job_id=job_id, seq=seq, type=type_, payload=payload) for seq, type_, payload in rows]
+        # Leniently: a row of a type this version does not know (written by a newer replica) still streams.
+        return [StoredEvent(job_id=job_id, seq=seq, event=parse_event(payload, lenient=True)) for seq, payload in rows]
 
 
 class _Channel:
@@ -232,7 +241,7 @@ async def stream_job_events(
                     continue
                 yield event.frame()
                 last = event.seq
-                if event.type in TERMINAL_EVENT_TYPES:
+                if is_terminal(event.event):
                     # A job resumed after this end (`POST /v1/jobs/:id/resume`) has events after it.
                     if not await anyio.to_thread.run_sync(log.read_after, job_id, event.seq, 1):
                         yield END_FRAME

@@ -42,9 +42,15 @@ from arkor.protocol import (
     DatasetAccess,
     FileDatasetSource,
     JobConfig,
+    JobEventBase,
     ReportTarget,
+    TrainingCancelled,
+    TrainingFailed,
+    TrainingResumed,
     UploadedDatasetSource,
     WorkerSpec,
+    event_status,
+    is_terminal,
 )
 
 from ._util import hash_token, iso_now, new_token
@@ -177,7 +183,7 @@ class JobManager:
         target: str,
         *,
         error: str | None = None,
-        event: dict[str, Any] | None = None,
+        event: JobEventBase | None = None,
         values: dict[str, Any] | None = None,
     ) -> list[StoredEvent] | None:
         """Move `job_id` from `expected` to `target` inside `session`; None if it was no longer `expected`.
@@ -207,16 +213,14 @@ class JobManager:
 
     def finish(self, job_id: str, expected: str, target: str, *, error: str | None = None, step: int | None = None) -> bool:
         """A terminal transition decided by the backend (not reported by a worker), with its event."""
-        event: dict[str, Any]
+        event: JobEventBase
         if target == "failed":
-            event = {"type": "training.failed", "error": error or "job failed"}
+            event = TrainingFailed(error=error or "job failed", step=step)
         elif target == "cancelled":
-            event = {"type": "training.cancelled", "reason": error or "cancelled by user"}
+            event = TrainingCancelled(reason=error or "cancelled by user", step=step)
             error = None
         else:
             raise ValueError(f"finish() does not decide {target}")
-        if step is not None:
-            event["step"] = step
         with self.db.write() as session:
             stored = self.transition(session, job_id, expected, target, error=error, event=event)
         if stored is None:
@@ -267,7 +271,7 @@ class JobManager:
         return bool(result.rowcount) and not cancel_requested
 
     def record_worker_events(
-        self, job_id: str, payloads: list[dict[str, Any]], *, first_index: int | None = None
+        self, job_id: str, payloads: list[JobEventBase], *, first_index: int | None = None
     ) -> list[StoredEvent]:
         """Store events a worker reported; a terminal one also ends the job. Raises JobConflict if it ended.
 
@@ -275,10 +279,10 @@ class JobManager:
         has seq i + 1 (the backend itself only ever appends a terminal event, after which nothing more
         is accepted), so events already stored are skipped.
         """
-        terminal = [p for p in payloads if p["type"] in ("training.completed", "training.failed", "training.cancelled")]
+        terminal = [p for p in payloads if is_terminal(p)]
         if terminal and (len(terminal) > 1 or payloads[-1] is not terminal[0]):
             raise ValueError("a terminal event must be the last event of its batch, and only one")
-        last_step = max((p["step"] for p in payloads if isinstance(p.get("step"), int)), default=None)
+        last_step = max((p.step for p in payloads if isinstance(getattr(p, "step", None), int)), default=None)
         with self.db.write() as session:
             status = session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar_one_or_none()
             if first_index is not None:
@@ -298,9 +302,8 @@ class JobManager:
             if body:
                 stored += self.log.append(session, job_id, body)
             if terminal:
-                kind = terminal[0]["type"]
-                target = {"training.completed": "completed", "training.failed": "failed", "training.cancelled": "cancelled"}[kind]
-                error = terminal[0].get("error") if target == "failed" else None
+                target = str(event_status(terminal[0]))
+                error = getattr(terminal[0], "error", None) if target == "failed" else None
                 result = self.transition(session, job_id, "running", target, error=error, event=terminal[0])
                 if result is None:  # pragma: no cover - guarded by the status read under the write lock
                     raise JobConflict("job is no longer running")
@@ -314,13 +317,13 @@ class JobManager:
             self.wake()
         return stored
 
-    def _drop_replayed(self, session: Session, job_id: str, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _drop_replayed(self, session: Session, job_id: str, payloads: list[JobEventBase]) -> list[JobEventBase]:
         """A resumed worker redoes the steps after its checkpoint; a client must see each step once.
 
         The worker already leaves out what its spec says was stored; this guards against any worker
         that does not: log and checkpoint steps never go backwards or repeat, `training.started` is said once.
         """
-        kinds = {p["type"] for p in payloads}
+        kinds = {p.type for p in payloads}
         if not kinds & {"training.log", "training.started", "checkpoint.saved"}:
             return payloads
         last_step = {"training.log": resume_plan.last_logged_step(session, job_id)}
@@ -329,12 +332,12 @@ class JobManager:
         started = "training.started" in kinds and resume_plan.has_event(session, job_id, "training.started")
         kept = []
         for payload in payloads:
-            kind = payload["type"]
-            if kind in last_step and isinstance(payload.get("step"), int):
-                if payload["step"] <= last_step[kind]:
+            kind, step = payload.type, getattr(payload, "step", None)
+            if kind in last_step and isinstance(step, int):
+                if step <= last_step[kind]:
                     continue
-                last_step[kind] = payload["step"]
-            if payload["type"] == "training.started" and started:
+                last_step[kind] = step
+            if kind == "training.started" and started:
                 continue
             kept.append(payload)
         return kept
@@ -372,25 +375,22 @@ class JobManager:
                 return None
             step = job.last_step
             if job.cancel_requested:
-                target, event, error = "cancelled", {"type": "training.cancelled", "reason": "cancelled by user"}, None
+                target, event, error = "cancelled", TrainingCancelled(reason="cancelled by user", step=step), None
             else:
                 past = resume_plan.history(session, job_id)
                 limit = _max_restarts(job.config)
                 if past.restarts >= limit:
                     error = resume_plan.exhausted_message(limit, [*past.reasons, reason])
-                    target, event = "failed", {"type": "training.failed", "error": error}
+                    target, event = "failed", TrainingFailed(error=error, step=step)
                 else:
                     resume_step = resume_plan.resumable_step(session, job_id)
                     target, error = "queued", None
-                    event = {"type": "training.resumed", "step": resume_step, "reason": reason, "restarts": past.restarts + 1}
-                    step = None
-            if step is not None:
-                event["step"] = step
+                    event = TrainingResumed(step=resume_step, reason=reason, restarts=past.restarts + 1)
             stored = self.transition(session, job_id, "running", target, error=error, event=event)
         if stored is None:
             return None
         if target == "queued":
-            logger.warning("job %s was interrupted (%s); re-queued to resume from step %s", job_id, reason, event["step"])
+            logger.warning("job %s was interrupted (%s); re-queued to resume from step %s", job_id, reason, event.step)
         self.broadcaster.publish(stored)
         self.wake()
         return target
@@ -407,8 +407,8 @@ class JobManager:
             if job.status not in ("failed", "cancelled"):
                 what = "it completed; there is nothing left to train" if job.status == "completed" else f"it is {job.status}"
                 raise JobConflict(f"only a failed or cancelled job can be resumed; {what}")
-            event = {"type": "training.resumed", "step": resume_plan.resumable_step(session, job_id),
-                     "reason": resume_plan.MANUAL_RESUME_REASON, "restarts": 0}
+            event = TrainingResumed(step=resume_plan.resumable_step(session, job_id),
+                                    reason=resume_plan.MANUAL_RESUME_REASON, restarts=0)
             stored = self.transition(
                 session, job_id, job.status, "queued", event=event,
                 values={"error": None, "completed_at": None, "cancel_requested": False},

@@ -16,7 +16,7 @@ import pytest
 
 from arkor.engine.reporting import FolderReporter
 from arkor.engine.train import resume_state
-from arkor.engine.train.run import TrainingCancelled, run_training
+from arkor.engine.train.run import StopRequested, run_training
 from arkor.protocol import JobConfig, ResumeInfo
 
 TINY = "arkor/tiny-test"
@@ -80,7 +80,7 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path: Path
     out = tmp_path / "b"
     stop = threading.Event()
     first = _StopAfter("job_b", out, 5, stop)
-    with pytest.raises(TrainingCancelled) as stopped:
+    with pytest.raises(StopRequested) as stopped:
         run_training("job_b", config, out, first, device="cpu", stop_requested=stop)
     assert stopped.value.step == 5
     # step 6 would be next; the newest checkpoint is step 4, so steps 5 is trained again but not reported

@@ -3,11 +3,12 @@ published out of order, are a gap (read the database), never skipped."""
 
 from __future__ import annotations
 
+from arkor.protocol import TrainingLog
 from arkor.server.events import StoredEvent, _Channel
 
 
 def _event(seq: int) -> StoredEvent:
-    return StoredEvent(job_id="job_x", seq=seq, type="training.log", payload={"step": seq})
+    return StoredEvent(job_id="job_x", seq=seq, event=TrainingLog(step=seq))
 
 
 def _channel(*seqs: int, known: int = 0) -> _Channel:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from arkor.protocol import JobConfig
+from arkor.protocol import JobConfig, JobEventBase, event_status, is_terminal
 from arkor.protocol.artifacts import ArtifactLayout
 
 from ..reporting import FolderReporter
@@ -29,7 +29,6 @@ LOG_METRICS = {
     "tokensPerSecond": "train/tokens_per_second",
     "evalLoss": "eval/loss",
 }
-_TERMINAL = {"training.completed": "completed", "training.failed": "failed"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
 
 
@@ -80,19 +79,17 @@ class TrackingReporter:
                             tracker.name, action, type(exc).__name__, exc)
                 self._trackers.remove(tracker)
 
-    def emit(self, event: Any) -> dict[str, Any]:
-        payload = event.to_wire()
-        metrics, step = metrics_of(payload)
+    def emit(self, event: JobEventBase) -> dict[str, Any]:
+        metrics, step = metrics_of(event.to_wire())
         if isinstance(step, int):
             self._last_step = step
         if metrics:
             self._each("log_metrics", metrics, step if isinstance(step, int) else self._last_step)
-        status = _TERMINAL.get(payload.get("type", ""))
-        if status is not None:
-            event = self._finish(event, status)
+        if is_terminal(event):
+            event = self._finish(event, str(event_status(event)))
         return self._inner.emit(event)
 
-    def _finish(self, event: Any, status: str) -> Any:
+    def _finish(self, event: JobEventBase, status: str) -> JobEventBase:
         if status == "completed":
             final = ArtifactLayout(self.output_dir).final
             if final.is_dir():

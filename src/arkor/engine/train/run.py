@@ -3,7 +3,7 @@
 Phases: resolve the plan, load the tokenizer, prepare (validate + tokenize) the dataset, load the
 base model and wrap it with LoRA, run the optimizer loop (logging, eval, checkpoints), save the
 final adapter. Every failure becomes one `training.failed` event with a message a user can act on;
-a stop request ends the run at the next step boundary with `TrainingCancelled`.
+a stop request ends the run at the next step boundary with `StopRequested`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ from .setup import build_optimizer, build_scheduler, load_lora_model, save_adapt
 log = logging.getLogger(__name__)
 
 
-class TrainingCancelled(Exception):
-    """Raised at a step boundary after a stop was requested."""
+class StopRequested(Exception):
+    """Raised at a step boundary after a stop was requested (the worker exits; no event is emitted:
+    whoever asked for the stop records the job's `training.cancelled`)."""
 
     def __init__(self, step: int) -> None:
         super().__init__(f"cancelled at step {step}")
@@ -132,7 +133,7 @@ def run_training(
     resume: Any = None,
 ) -> str:
     """Run one job, emitting its events through `reporter`. Returns "completed" or "failed";
-    raises TrainingCancelled when `stop_requested` is set (no terminal event is emitted for that:
+    raises StopRequested when `stop_requested` is set (no terminal event is emitted for that:
     whoever asked for the stop records the cancellation). `resume` (a `ResumeInfo`) continues an
     interrupted run from its checkpoint (see `resume_state`)."""
     stop_requested = stop_requested or threading.Event()
@@ -141,7 +142,7 @@ def run_training(
     try:
         plan = resolve_plan(config, device=device, dtype=None if device is None else ("float32" if device == "cpu" else "bfloat16"))
         return _train(job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress, dataset_access, resume)
-    except TrainingCancelled:
+    except StopRequested:
         raise
     except (ConfigError, DatasetValidationError, ModelNotAvailableError, ArkorError) as exc:
         message = str(exc)
@@ -177,7 +178,7 @@ def _train(
     tokenizer = load_tokenizer(plan.model_id)
     dataset = prepare_dataset(config, tokenizer, base_dir=base_dir, access=dataset_access)
     if stop_requested.is_set():
-        raise TrainingCancelled(0)
+        raise StopRequested(0)
     model = load_lora_model(plan)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
@@ -234,7 +235,7 @@ def _train(
         budget.resume()
     for step in range(loop.step + 1, total_steps + 1):
         if stop_requested.is_set():
-            raise TrainingCancelled(step - 1)
+            raise StopRequested(step - 1)
         step_started = time.monotonic()
         if budget is not None:
             scheduler.before_step(step)

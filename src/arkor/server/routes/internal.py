@@ -12,14 +12,13 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
-from arkor.protocol import Artifact, HeartbeatRequest, WorkerEventBatch, parse_event
+from arkor.protocol import Artifact, HeartbeatRequest, JobEventBase, WorkerEventBatch
 from arkor.protocol.worker import HeartbeatResponse, WorkerEventsAccepted
 
 from .. import artifacts_store
 from ..deps import INVALID_WORKER_TOKEN, ServicesDep, worker_token_valid
-from ..errors import ERROR_RESPONSES, ApiError, validation_api_error
+from ..errors import ERROR_RESPONSES, ApiError
 from ..manager import JobConflict
 from ..storage import storage_for
 from ..uploads import receive_file, safe_pathname
@@ -43,23 +42,23 @@ WorkerAuth = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
              response_model=WorkerEventsAccepted)
 def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, credentials: WorkerAuth) -> JSONResponse:
     _authorize_worker(services, job_id, credentials)
-    payloads = []
-    for index, raw in enumerate(batch.events):
-        try:
-            event = parse_event(raw)
-        except ValidationError as exc:
-            raise validation_api_error(exc, prefix=f"events[{index}].") from None
-        payload = event.to_wire()
-        for artifact in payload.get("artifacts", []) or []:
-            artifact.setdefault("url", artifact_url(job_id, artifact["pathname"]))
-        payloads.append(payload)
+    events = [_with_artifact_urls(job_id, event) for event in batch.events]
     try:
-        stored_events = services.manager.record_worker_events(job_id, payloads, first_index=batch.first_index)
+        stored_events = services.manager.record_worker_events(job_id, events, first_index=batch.first_index)
     except JobConflict as exc:
         raise ApiError(409, str(exc), code="job_finished") from None
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     return wire(WorkerEventsAccepted(accepted=len(stored_events)))
+
+
+def _with_artifact_urls(job_id: str, event: JobEventBase) -> JobEventBase:
+    """The event with each artifact it names given the URL a client downloads it from."""
+    artifacts = getattr(event, "artifacts", None)
+    if not isinstance(artifacts, list) or not all(isinstance(a, Artifact) for a in artifacts):
+        return event
+    linked = [a if a.url else a.model_copy(update={"url": artifact_url(job_id, a.pathname)}) for a in artifacts]
+    return event.model_copy(update={"artifacts": linked})
 
 
 @router.post("/jobs/{job_id}/heartbeat", summary="A worker says it is alive (and whether it should stop)",

@@ -1,4 +1,5 @@
 // Small DOM and formatting helpers shared by the pages (no framework).
+import { TERMINAL_STATUSES } from "./protocol.js";
 
 // h("div.card", {onclick}, child, ...) -> element. Strings become text nodes (never HTML).
 export function h(spec, attrs, ...children) {
@@ -84,7 +85,7 @@ export function formatDuration(ms) {
   return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const TERMINAL = new Set(TERMINAL_STATUSES);
 export const isTerminal = (status) => TERMINAL.has(status);
 
 // Duration of a job: running ones tick; terminal ones without completedAt read N/A.

@@ -2,6 +2,7 @@
 // statistics, the event log (each event at its own time), artifacts, metadata, cancel.
 import { apiJson, download, eventSourceUrl } from "../api.js";
 import { PALETTE, addPoint, fmt, lossChart } from "../chart.js";
+import { EVENT_TYPES } from "../protocol.js";
 import { summarise } from "../stats.js";
 import { copyText, formatBytes, formatClock, formatDateTime, h, isTerminal, jobDuration, poll, replace, statusBadge } from "../ui.js";
 
@@ -213,9 +214,18 @@ export function render(container, { params: [jobId] }) {
 
   const num = (v, digits = 4) => (typeof v === "number" && isFinite(v) ? v.toFixed(digits) : null);
   const source = new EventSource(eventSourceUrl(jobId));
-  const on = (name, fn) => source.addEventListener(name, (e) => { let data = {}; try { data = JSON.parse(e.data); } catch { /* keep {} */ } fn(data); draw(); });
+  // The job status an event announces comes from protocol (EVENT_TYPES); the handlers below only render.
+  const handled = new Set();
+  const announce = (name) => {
+    const kind = EVENT_TYPES[name];
+    if (!kind || !kind.status) return;
+    if (kind.terminal) terminalFromStream = kind.status; else liveStatus = kind.status;
+  };
+  const on = (name, fn) => {
+    handled.add(name);
+    source.addEventListener(name, (e) => { let data = {}; try { data = JSON.parse(e.data); } catch { /* keep {} */ } announce(name); fn(data); draw(); });
+  };
   on("training.started", (d) => {
-    liveStatus = "running";
     const m = d.metadata || {};
     logLine("started", [m.model, m.device, m.datasetRows != null ? `${m.datasetRows} rows` : null, m.maxSteps ? `${m.maxSteps} steps` : null].filter(Boolean).join(", ") || "training started", d.timestamp);
   });
@@ -245,14 +255,19 @@ export function render(container, { params: [jobId] }) {
       perField || null, d.rows != null ? `rows=${d.rows}` : null].filter(Boolean).join(" "), d.timestamp);
   });
   on("checkpoint.saved", (d) => { logLine("checkpoint", `step=${d.step}`, d.timestamp); loadArtifacts(); });
-  on("training.completed", (d) => { terminalFromStream = "completed"; logLine("completed", "training completed", d.timestamp); loadArtifacts(); });
+  on("training.completed", (d) => { logLine("completed", "training completed", d.timestamp); loadArtifacts(); });
   on("training.failed", (d) => {
-    terminalFromStream = "failed";
     errorText = d.error || null;
     logLine("failed", `${d.error || "no error message"}${d.step != null ? ` (at step ${d.step})` : ""}`, d.timestamp);
     loadArtifacts();
   });
-  on("training.cancelled", (d) => { terminalFromStream = "cancelled"; logLine("cancelled", d.reason || "cancelled", d.timestamp); loadArtifacts(); });
+  on("training.cancelled", (d) => { logLine("cancelled", d.reason || "cancelled", d.timestamp); loadArtifacts(); });
+  // Any other type protocol knows (a newer one): one log line with its own fields.
+  const extra = (d) => Object.entries(d).filter(([k, v]) => !["type", "jobId", "timestamp"].includes(k) && v !== null)
+    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ");
+  for (const name of Object.keys(EVENT_TYPES).filter((n) => !handled.has(n))) {
+    on(name, (d) => { logLine(name, extra(d) || name, d.timestamp); if (EVENT_TYPES[name].terminal) loadArtifacts(); });
+  }
   source.addEventListener("end", () => { logLine("end", "stream ended"); source.close(); refreshJob(); });
   source.addEventListener("error", () => { if (source.readyState !== EventSource.CLOSED) logLine("stream", "interrupted, reconnecting…"); });
 
