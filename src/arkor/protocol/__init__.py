@@ -95,6 +95,15 @@ from .jobs import (
     TrainingJob,
     unknown_config_keys,
 )
-from .worker import DatasetAccess, HeartbeatRequest, ReportTarget, ResumeInfo, WorkerEventBatch, WorkerSpec
+from .worker import (
+    DatasetAccess,
+    HeartbeatRequest,
+    ReportTarget,
+    ResumeInfo,
+    WorkerEventBatch,
+    WorkerExitCode,
+    WorkerExitReason,
+    WorkerSpec,
+)
 
 __all__ = [name for name in dir() if not name.startswith("_")]
