@@ -81,8 +81,8 @@ class Executor(Protocol):
         worker cannot be started (the manager fails the job with the error)."""
 
     def cancel(self, job_id: str, *, grace_s: float) -> bool:
-        """Ask the worker to stop at its next step boundary (it then ends with `WorkerExitCode.STOPPED`),
-        and force it after `grace_s`. Idempotent: asking again neither restarts the grace period nor
+        """Ask the worker to stop at its next step boundary (it then ends with `WorkerExitCode.STOPPED`;
+        a local worker still starting up may end by the signal instead), and force it after `grace_s`. Idempotent: asking again neither restarts the grace period nor
         fails. False when no worker of the job runs here (the manager then ends the job itself)."""
 
     def kill(self, job_id: str) -> bool:

@@ -156,9 +156,10 @@ class MotoS3:
 
 
 class Replica:
-    """One `python -m arkor.server serve` process."""
+    """One `python -m arkor.server serve` process (or `program serve` for a launcher that registers plug-ins first)."""
 
-    def __init__(self, name: str, root: Path, env: dict[str, str], *, port: int | None = None) -> None:
+    def __init__(self, name: str, root: Path, env: dict[str, str], *, port: int | None = None,
+                 program: list[str] | None = None) -> None:
         self.name = name
         self.data_dir = root / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +168,7 @@ class Replica:
         self.port = port or free_port()
         self.log_path = root / f"{name}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "arkor.server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [*(program or [sys.executable, "-m", "arkor.server"]), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--record", str(record)],
             env={**os.environ, **env}, stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT,
         )
