@@ -92,15 +92,20 @@ class RayHead:
         )
 
     def own_pids(self) -> list[int]:
-        """Processes of this cluster (their command lines name its temp dir)."""
+        """Processes of this cluster: their command lines name its temp dir, or (agents and the client
+        server, whose titles Ray rewrites) they hold a log file open under it."""
+        temp = str(self.temp)
         pids = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
+            if not entry.isdigit() or int(entry) == os.getpid():
                 continue
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if str(self.temp).encode() in handle.read():
+                    if temp.encode() in handle.read():
                         pids.append(int(entry))
+                        continue
+                if any(os.readlink(f"/proc/{entry}/fd/{fd}").startswith(temp) for fd in os.listdir(f"/proc/{entry}/fd")):
+                    pids.append(int(entry))
             except OSError:
                 pass
         return pids
