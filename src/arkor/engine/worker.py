@@ -66,8 +66,8 @@ def run_worker(spec_json: str | bytes, *, stop_requested: threading.Event | None
         return WorkerExitCode.BAD_SPEC
     try:
         return run_spec(spec, stop_requested=stop_requested)
-    except Exception as exc:
-        log.exception("job %s crashed: %s: %s", spec.job_id, type(exc).__name__, exc)
+    except Exception:
+        log.exception("job %s crashed", spec.job_id)
         return WorkerExitCode.CRASHED
 
 

@@ -10,9 +10,10 @@ any thread. `arkor.server.executors.register_executor` makes one selectable with
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from arkor.protocol import WorkerExitCode, WorkerExitReason
 

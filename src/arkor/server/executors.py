@@ -9,7 +9,7 @@ manager binds itself to it). Nothing else in the backend names an executor.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from arkor.errors import ConfigError
 from arkor.executors.base import Executor

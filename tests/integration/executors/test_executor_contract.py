@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scale_data import chat_rows
+from server_helpers import Api, events_of
 
 from arkor.executors.base import Executor, WorkerExit
 from arkor.protocol import JobConfig, WorkerExitCode, WorkerExitReason, WorkerSpec
-from scale_data import chat_rows
-from server_helpers import Api, events_of
 
 TINY = "arkor/tiny-test"
 OUTLIVES_BACKEND = {"ray"}  # executors whose workers keep running when the backend is gone
