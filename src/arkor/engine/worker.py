@@ -1,15 +1,14 @@
 """`python -m arkor.engine.worker --spec spec.json`: run one training job in this process.
 
-The same entry runs under every executor (a local subprocess, a Ray task). It writes events and
-artifacts under the spec's `output_dir` and, when the spec names a backend, reports to it too.
-Exit codes: 0 after a terminal event (completed or failed), 143 after a stop request (SIGTERM or
-SIGINT; no terminal event — the backend records the cancellation), 2 for an unreadable spec.
+Every executor runs the same entry, `run_worker(spec_json, stop_requested=...)`: this command (the
+local executor's subprocess), a Ray actor's thread, a test executor's thread. It writes events and
+artifacts under the spec's `output_dir` and, when the spec names a backend, reports to it too. It
+returns an `arkor.protocol.WorkerExitCode` (this command exits with it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -17,12 +16,10 @@ import sys
 import threading
 from pathlib import Path
 
-from arkor.protocol import WorkerSpec
+from arkor.protocol import WorkerExitCode, WorkerSpec
 
 from .reporting import make_reporter
 
-EXIT_STOPPED = 143
-EXIT_BAD_SPEC = 2
 HEARTBEAT_INTERVAL_S = 5.0
 
 log = logging.getLogger("arkor.worker")
@@ -56,8 +53,26 @@ class _FailedAtStart(Exception):
     """The job failed before training (its training.failed event is already out)."""
 
 
-def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None, heartbeat_interval: float = HEARTBEAT_INTERVAL_S) -> int:
-    """Run `spec` in this process and return the worker's exit code."""
+def run_worker(spec_json: str | bytes, *, stop_requested: threading.Event | None = None) -> WorkerExitCode:
+    """The worker entry of every executor: run the job `spec_json` (a `WorkerSpec`) in this process.
+
+    Never raises for the job's sake: an unreadable spec is `BAD_SPEC`, an unexpected error is logged
+    with its traceback (the executor's log tail shows it) and is `CRASHED`.
+    """
+    try:
+        spec = WorkerSpec.model_validate_json(spec_json)
+    except ValueError as exc:
+        log.error("cannot read the job spec: %s", exc)
+        return WorkerExitCode.BAD_SPEC
+    try:
+        return run_spec(spec, stop_requested=stop_requested)
+    except Exception:
+        log.exception("job %s crashed", spec.job_id)
+        return WorkerExitCode.CRASHED
+
+
+def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None, heartbeat_interval: float = HEARTBEAT_INTERVAL_S) -> WorkerExitCode:
+    """Run `spec` in this process and return the worker's exit code (an error propagates)."""
     from .train import StopRequested, run_training
     from .train.run import _Progress
 
@@ -73,12 +88,12 @@ def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None,
         reporter = _with_trackers(reporter, spec)
         run_training(spec.job_id, spec.config, output_dir, reporter, stop_requested=stop_requested, progress=progress,
                      dataset_access=spec.dataset_access, resume=spec.resume)
-        return 0
+        return WorkerExitCode.REPORTED
     except StopRequested as exc:
         log.info("stopped on request at step %s", exc.step)
-        return EXIT_STOPPED
+        return WorkerExitCode.STOPPED
     except _FailedAtStart:
-        return 0
+        return WorkerExitCode.REPORTED
     finally:
         done.set()
         reporter.close()
@@ -90,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("ARKOR_LOG", "INFO").upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        spec = WorkerSpec.model_validate(json.loads(Path(args.spec).read_text()))
-    except (OSError, ValueError) as exc:
+        spec_json = Path(args.spec).read_bytes()
+    except OSError as exc:
         print(f"arkor worker: cannot read job spec {args.spec}: {exc}", file=sys.stderr)
-        return EXIT_BAD_SPEC
+        return WorkerExitCode.BAD_SPEC
 
     stop_requested = threading.Event()
 
@@ -103,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    return run_spec(spec, stop_requested=stop_requested)
+    return run_worker(spec_json, stop_requested=stop_requested)
 
 
 if __name__ == "__main__":

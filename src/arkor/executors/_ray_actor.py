@@ -1,6 +1,6 @@
 """`JobActor`: the Ray actor that runs one job (imported inside Ray workers, never by the backend itself).
 
-The actor runs the same worker code as the local executor (`arkor.engine.worker.run_spec`) on a
+The actor runs the same worker entry as every executor (`arkor.engine.worker.run_worker`) on a
 thread started by its constructor, so creating the actor *is* starting the job: a detached actor's
 creation survives the backend that asked for it, and a restarted backend (or another replica) only
 needs the actor's name to `wait()` for the result. Everything the job needs travels by value: the
@@ -26,7 +26,6 @@ from typing import Any
 
 from arkor.protocol.artifacts import ArtifactLayout
 
-EXIT_CRASHED = 1
 _LOG_LINES_KEPT = 40
 
 
@@ -93,30 +92,25 @@ class JobActor:
         return spec
 
     def _run(self, spec_wire: dict[str, Any]) -> None:
-        from arkor.engine.worker import run_spec
-        from arkor.protocol import WorkerSpec
+        from arkor.engine.worker import run_worker
+        from arkor.protocol import WorkerExitCode
 
-        result: dict[str, Any]
+        returncode = WorkerExitCode.CRASHED
         try:
-            spec = WorkerSpec.model_validate(spec_wire)
-            returncode = run_spec(spec, stop_requested=self._stop)
-            result = {"returncode": returncode, "error": None}
-        except BaseException as exc:  # the job's crash is reported, not raised into Ray's machinery
-            logging.getLogger("arkor.worker").exception("job %s crashed", self.job_id)
-            result = {"returncode": EXIT_CRASHED, "error": f"{type(exc).__name__}: {exc}"}
-        result["logTail"] = "\n".join(self._tail.lines)
-        self._result = result
-        shutil.rmtree(self._workdir, ignore_errors=True)
-        self._done.set()
+            returncode = run_worker(json.dumps(spec_wire), stop_requested=self._stop)
+        finally:  # even a BaseException ends the job's watch with a result, not a wait forever
+            self._result = {"returncode": int(returncode), "logTail": "\n".join(self._tail.lines)}
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._done.set()
 
     def wait(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """The job's end (`returncode`, `error`, `logTail`), or None when `timeout` passed first."""
+        """The job's end (`returncode`: a `WorkerExitCode`, `logTail`), or None when `timeout` passed first."""
         if not self._done.wait(timeout):
             return None
         return self._result
 
     def stop(self) -> bool:
-        """Ask the job to stop at its next step boundary (the worker then ends with code 143)."""
+        """Ask the job to stop at its next step boundary (the worker then ends `WorkerExitCode.STOPPED`)."""
         self._stop.set()
         return not self._done.is_set()
 

@@ -5,6 +5,9 @@ tree the worker started (data loaders, tokenizer pools) and nothing is left behi
 the group, SIGKILL after a grace period. A reaper thread per worker waits for its exit, sweeps the
 group once more, and reports a `WorkerExit` (exit code or signal, tail of the worker's log) through
 the callback. The executor knows nothing about job status or the server.
+
+Workers end with their backend (`shutdown` stops them); one a crashed backend left behind cannot be
+watched from a new process, so `adopt` stops it and reports the job lost.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import ExitCallback, WorkerExit
+from arkor.protocol import WorkerExitReason
+
+from .base import Adoption, ExitCallback, WorkerExit
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ class LocalProcessExecutor:
         *,
         max_workers: int,
         log_dir: Path,
-        on_exit: ExitCallback,
+        on_exit: ExitCallback | None = None,
         worker_command: list[str] | tuple[str, ...] | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
@@ -55,7 +60,11 @@ class LocalProcessExecutor:
         self.worker_command = list(worker_command or DEFAULT_WORKER_COMMAND)
         self.env = env
         self._workers: dict[str, _Worker] = {}
+        self._reporting: set[str] = set()  # exited, their end not yet handed to `on_exit`
         self._lock = threading.Lock()
+
+    def bind(self, on_exit: ExitCallback) -> None:
+        self.on_exit = on_exit
 
     def free_slots(self) -> int:
         with self._lock:
@@ -63,7 +72,15 @@ class LocalProcessExecutor:
 
     def running(self) -> list[str]:
         with self._lock:
-            return list(self._workers)
+            return [*self._workers, *self._reporting]
+
+    def pending(self, job_id: str) -> bool:
+        return False  # a subprocess starts at once
+
+    def adopt(self, job_id: str, *, pid: int | None) -> Adoption:
+        if pid:
+            _kill_orphan_worker(pid, job_id)
+        return Adoption(watching=False, lost_reason=WorkerExitReason.BACKEND_RESTARTED)
 
     def pid(self, job_id: str) -> int | None:
         with self._lock:
@@ -71,6 +88,8 @@ class LocalProcessExecutor:
             return worker.process.pid if worker else None
 
     def submit(self, job_id: str, spec_path: Path) -> int:
+        if self.on_exit is None:
+            raise RuntimeError("LocalProcessExecutor.submit before bind(): nobody would learn of the worker's end")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{job_id}.log"
         env = dict(os.environ if self.env is None else self.env)
@@ -130,6 +149,11 @@ class LocalProcessExecutor:
         for worker in workers:
             worker.done.wait(10)
 
+    def _report(self, exit_info: WorkerExit) -> None:
+        if self.on_exit is None:  # pragma: no cover - submit() refuses to start a worker unbound
+            raise RuntimeError("no exit callback bound")
+        self.on_exit(exit_info)
+
     def _force(self, worker: _Worker) -> None:
         if not worker.done.is_set():
             logger.warning("worker for job %s did not stop in time; sending SIGKILL", worker.job_id)
@@ -141,15 +165,18 @@ class LocalProcessExecutor:
         _signal_group(worker.process.pid, signal.SIGKILL)
         if worker.stop_timer is not None:
             worker.stop_timer.cancel()
-        with self._lock:
+        with self._lock:  # the slot is free now; the job stays in running() until its end is reported
             self._workers.pop(worker.job_id, None)
+            self._reporting.add(worker.job_id)
         exit_info = WorkerExit(job_id=worker.job_id, returncode=returncode, log_tail=_tail(worker.log_path))
         logger.info("worker for job %s exited: %s", worker.job_id, returncode)
         try:
-            self.on_exit(exit_info)
+            self._report(exit_info)
         except Exception:  # the callback's failure must not lose the slot bookkeeping above
             logger.exception("exit callback failed for job %s", worker.job_id)
         finally:
+            with self._lock:
+                self._reporting.discard(worker.job_id)
             worker.done.set()
 
 
@@ -169,3 +196,19 @@ def _tail(path: Path) -> str:
             return handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def _kill_orphan_worker(pid: int, job_id: str) -> None:
+    """SIGKILL the process group of a worker a crashed backend left behind, if it is really ours."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read().decode(errors="replace")
+    except OSError:
+        return
+    if job_id not in cmdline:  # the pid was reused by something else
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        logger.warning("killed orphaned worker pid %s of job %s", pid, job_id)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -14,7 +14,7 @@ Same contract as `LocalProcessExecutor` (see `base.py`); what differs:
 - A lost node or a killed worker process surfaces as `RayActorError` on the watcher's `wait()` call
   and is reported as a `WorkerExit` with Ray's reason.
 - Actors are detached, so jobs outlive the backend process: `shutdown()` only stops watching, and a
-  restarted backend (or any other replica) calls `adopt(job_id)` to watch a job it did not start.
+  restarted backend (or any other replica) calls `adopt(job_id, pid=...)` to watch a job it did not start.
   Any number of replicas may watch one job; the manager's guarded transitions make their reports
   idempotent. The watcher that gets the result kills the finished actor.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,14 +33,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from arkor.errors import ConfigError
+from arkor.protocol import WorkerExitCode, WorkerExitReason
 
-from .base import ExitCallback, WorkerExit
+from .base import Adoption, ExitCallback, WorkerExit
 
 logger = logging.getLogger(__name__)
 
 ACTOR_PREFIX = "arkor-job-"
 DEFAULT_NAMESPACE = "arkor"
-EXIT_STOPPED = 143
+# A job another replica has just claimed may not have its Ray actor yet; only older ones count as lost.
+ADOPT_GRACE_S = 20.0
 _WAIT_POLL_S = 2.0
 _INLINE_DATASET_MAX_BYTES = 256 * 1024**2
 _INLINE_CHECKPOINT_MAX_BYTES = 1024**3
@@ -87,7 +90,7 @@ class RayExecutor:
     def __init__(
         self,
         *,
-        on_exit: ExitCallback,
+        on_exit: ExitCallback | None = None,
         address: str | None = None,
         namespace: str = DEFAULT_NAMESPACE,
         num_cpus: float = 1.0,
@@ -101,6 +104,7 @@ class RayExecutor:
         self.num_gpus = num_gpus
         self.max_pending = max_pending
         self._watches: dict[str, _Watch] = {}
+        self._reporting: set[str] = set()  # ended, their end not yet handed to `on_exit`
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._connect(address)
@@ -129,13 +133,16 @@ class RayExecutor:
 
     # ---- the Executor protocol -------------------------------------------------------------------
 
+    def bind(self, on_exit: ExitCallback) -> None:
+        self.on_exit = on_exit
+
     def free_slots(self) -> int:
         with self._lock:
             return max(0, self.max_pending - len(self._watches))
 
     def running(self) -> list[str]:
         with self._lock:
-            return list(self._watches)
+            return [*self._watches, *self._reporting]
 
     def pending(self, job_id: str) -> bool:
         """True while the job's actor waits in Ray's queue for resources (not yet running)."""
@@ -146,6 +153,8 @@ class RayExecutor:
     def submit(self, job_id: str, spec_path: Path) -> int | None:
         from ._ray_actor import JobActor
 
+        if self.on_exit is None:
+            raise RuntimeError("RayExecutor.submit before bind(): nobody would learn of the job's end")
         spec = json.loads(Path(spec_path).read_text())
         dataset, dataset_name = _inline_dataset(spec)
         checkpoint = _inline_checkpoint(spec)
@@ -164,17 +173,17 @@ class RayExecutor:
         logger.info("submitted job %s to Ray as actor %s", job_id, actor_name(job_id))
         return None  # the pid is on some node; `worker_pid()` asks for it
 
-    def adopt(self, job_id: str) -> bool:
-        """Watch a job another backend process started; False when its actor no longer exists."""
+    def adopt(self, job_id: str, *, pid: int | None) -> Adoption:
+        """Watch a job another backend process started (by its actor's name; `pid` is on some node)."""
         with self._lock:
             if job_id in self._watches:
-                return True
+                return Adoption(watching=True)
         actor = self._lookup(job_id)
         if actor is None:
-            return False
+            return Adoption(watching=False, lost_reason=WorkerExitReason.RAY_ACTOR_LOST, grace_s=ADOPT_GRACE_S)
         self._watch(job_id, actor)
         logger.info("watching Ray actor %s started by another backend process", actor_name(job_id))
-        return True
+        return Adoption(watching=True)
 
     def cancel(self, job_id: str, *, grace_s: float) -> bool:
         actor = self._actor(job_id)
@@ -272,33 +281,38 @@ class RayExecutor:
                 if result is not None:
                     exit_info = _exit_from_result(watch.job_id, result)
         except ray.exceptions.RayActorError as exc:
-            exit_info = RayWorkerExit(job_id=watch.job_id, returncode=-9, reason=_describe_actor_death(exc))
+            exit_info = RayWorkerExit(job_id=watch.job_id, returncode=-signal.SIGKILL, reason=_describe_actor_death(exc))
         except Exception as exc:  # the cluster went away, or an unexpected Ray error
             if not self._closing.is_set():
                 logger.exception("lost track of Ray actor of job %s", watch.job_id)
-                exit_info = RayWorkerExit(job_id=watch.job_id, returncode=-1, reason=f"lost contact with the job's Ray actor: {exc}")
+                exit_info = RayWorkerExit(job_id=watch.job_id, returncode=WorkerExitCode.CRASHED,
+                                          reason=WorkerExitReason.RAY_CONTACT_LOST.format(detail=exc))
         finally:
             if watch.stop_timer is not None and exit_info is not None:
                 watch.stop_timer.cancel()
             with self._lock:
                 if self._watches.get(watch.job_id) is watch:
                     del self._watches[watch.job_id]
+                    if exit_info is not None:  # watched until its end is reported
+                        self._reporting.add(watch.job_id)
         if exit_info is None:
             return  # shutting down: the job keeps running on Ray
         # Its result is in hand: the finished actor has nothing left to say, and a resumed run of the
         # job (started by the callback) needs its name.
         self._kill_actor(watch.actor, watch.job_id)
         try:
-            self.on_exit(exit_info)
+            if self.on_exit is not None:
+                self.on_exit(exit_info)
         except Exception:
             logger.exception("exit callback failed for job %s", watch.job_id)
+        finally:
+            with self._lock:
+                self._reporting.discard(watch.job_id)
 
 
 def _exit_from_result(job_id: str, result: dict[str, Any]) -> RayWorkerExit:
-    returncode = int(result.get("returncode", 1))
-    error = result.get("error")
-    reason = f"worker crashed on Ray: {error}" if error else None
-    return RayWorkerExit(job_id=job_id, returncode=returncode, log_tail=result.get("logTail") or "", reason=reason)
+    returncode = int(result.get("returncode", WorkerExitCode.CRASHED))
+    return RayWorkerExit(job_id=job_id, returncode=returncode, log_tail=result.get("logTail") or "")
 
 
 def _describe_actor_death(exc: Exception) -> str:
@@ -306,7 +320,7 @@ def _describe_actor_death(exc: Exception) -> str:
     text = " ".join(str(exc).split())
     if len(text) > 600:
         text = text[:600] + "..."
-    return f"the job's Ray worker died (killed, out of memory, or its node was lost): {text}"
+    return WorkerExitReason.RAY_WORKER_DIED.format(detail=text)
 
 
 def _inline_checkpoint(spec: dict[str, Any]) -> dict[str, bytes] | None:

@@ -107,6 +107,15 @@ from .jobs import (
     unknown_config_keys,
 )
 from .status import TERMINAL_STATUSES
-from .worker import DatasetAccess, HeartbeatRequest, ReportTarget, ResumeInfo, WorkerEventBatch, WorkerSpec
+from .worker import (
+    DatasetAccess,
+    HeartbeatRequest,
+    ReportTarget,
+    ResumeInfo,
+    WorkerEventBatch,
+    WorkerExitCode,
+    WorkerExitReason,
+    WorkerSpec,
+)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,6 +1,8 @@
-"""What an executor hands a worker, and what a worker posts back to the backend."""
+"""What an executor hands a worker, what a worker posts back to the backend, and how a worker ends."""
 
 from __future__ import annotations
+
+from enum import IntEnum
 
 from ._base import WireModel
 from .events import AnyJobEvent
@@ -87,3 +89,34 @@ class HeartbeatResponse(WireModel):
 class HeartbeatRequest(WireModel):
     step: int | None = None
     pid: int | None = None
+
+
+class WorkerExitCode(IntEnum):
+    """How the worker entry (`arkor.engine.worker.run_worker`) ends, under every executor: a local
+    subprocess's exit status, a Ray actor's result, a test thread's return value."""
+
+    REPORTED = 0
+    """The worker reported the job's end itself: a terminal event (completed, or failed with its reason)."""
+    CRASHED = 1
+    """An unexpected error ended the worker before it reported an end; its log holds the traceback.
+    (Python's own status for an uncaught exception, so a crash the entry could not catch reads the same.)"""
+    BAD_SPEC = 2
+    """The job spec could not be read or is not a `WorkerSpec`."""
+    STOPPED = 143
+    """Stopped on request (SIGTERM or SIGINT, or an executor's stop) at a step boundary, without a
+    terminal event: the backend records the cancellation. 128 + SIGTERM, as a shell reports it."""
+
+
+class WorkerExitReason:
+    """What a user reads about a job that lost its worker without a terminal event (the job's
+    `training.resumed` reason, or its error once its restarts are used up). `{...}` fields are filled in."""
+
+    NO_RESULT = "worker process exited without reporting a result"
+    EXIT_CODE = "worker process exited with code {code}"
+    KILLED_BY_SIGNAL = "worker process was killed by signal {signum} ({name})"
+    OUT_OF_MEMORY_HINT = "; the machine may have run out of memory"
+    RAY_WORKER_DIED = "the job's Ray worker died (killed, out of memory, or its node was lost): {detail}"
+    RAY_CONTACT_LOST = "lost contact with the job's Ray actor: {detail}"
+    RAY_ACTOR_LOST = "the job's Ray actor no longer exists (its node was lost, or the Ray cluster was restarted)"
+    BACKEND_RESTARTED = "backend restarted while the job was running"
+    BACKEND_SHUT_DOWN = "backend was shut down while the job was running"

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from arkor import __version__
+from arkor.errors import ConfigError
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8787)
     run.add_argument("--data-dir", help="where the database, datasets and artifacts live (ARKOR_DATA_DIR)")
     run.add_argument("--record", help="write {url, pid, version} JSON here once listening")
-    run.add_argument("--executor", choices=["local", "ray"], help="where jobs run (ARKOR_EXECUTOR; ray needs RAY_ADDRESS)")
+    run.add_argument("--executor", help="where jobs run: local (default) or ray, or a registered executor's name "
+                     "(ARKOR_EXECUTOR; ray needs RAY_ADDRESS)")
     run.set_defaults(func=serve)
     token = commands.add_parser("token", help="operator tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
@@ -88,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     create.set_defaults(func=token_create)
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("ARKOR_LOG", "INFO").upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigError as exc:  # bad settings (e.g. an unknown ARKOR_EXECUTOR): the message, not a traceback
+        print(f"arkor backend: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

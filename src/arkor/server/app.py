@@ -28,6 +28,7 @@ from .db import Database
 from .deps import MAX_INT64, client_header
 from .errors import install_error_handlers
 from .events import Broadcaster, EventLog
+from .executors import build_executor
 from .identity import anonymous_signup_allowed
 from .inference_service import ChatEngine, default_engine
 from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
@@ -58,30 +59,6 @@ class Services:
     """Runs chat completions for `/v1/inference/chat` and the deployments' `/d/<slug>/v1` routes."""
 
 
-def build_executor(settings: ServerSettings, on_exit) -> Executor:  # type: ignore[no-untyped-def]
-    if settings.executor == "local":
-        from arkor.executors.local import LocalProcessExecutor
-
-        return LocalProcessExecutor(
-            max_workers=settings.max_concurrent_jobs,
-            log_dir=settings.data_dir / "logs",
-            on_exit=on_exit,
-            worker_command=settings.worker_command,
-        )
-    if settings.executor == "ray":
-        from arkor.executors.ray import RayExecutor
-
-        return RayExecutor(
-            on_exit=on_exit,
-            address=settings.ray_address,
-            namespace=settings.ray_namespace,
-            num_cpus=settings.ray_num_cpus,
-            num_gpus=settings.ray_num_gpus,
-            max_pending=settings.ray_max_pending_jobs,
-        )
-    raise ValueError(f"ARKOR_EXECUTOR={settings.executor!r} is not available; use 'local' or 'ray'")
-
-
 def build_services(settings: ServerSettings, *, engine: ChatEngine | None = None) -> Services:
     """Everything the routes use; `engine` replaces the default inference engine (tests, embedding programs)."""
     protect_data_dir(settings.data_dir)
@@ -89,9 +66,8 @@ def build_services(settings: ServerSettings, *, engine: ChatEngine | None = None
     db = Database(settings.resolved_database_url)
     log = EventLog(db)
     broadcaster = Broadcaster()
-    holder: list[JobManager] = []
-    executor = build_executor(settings, lambda exit_info: holder[0].on_worker_exit(exit_info))
-    manager = JobManager(
+    executor = build_executor(settings)
+    manager = JobManager(  # binds itself to the executor: worker ends come back to it
         db=db,
         log=log,
         broadcaster=broadcaster,
@@ -108,7 +84,6 @@ def build_services(settings: ServerSettings, *, engine: ChatEngine | None = None
         watchdog_interval_s=settings.watchdog_interval_s,
         dataset_access=functools.partial(worker_dataset_access, settings),
     )
-    holder.append(manager)
     return Services(
         settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager,
         streams=StreamSlots(total_limit=settings.max_event_streams, per_token_limit=settings.max_event_streams_per_token),

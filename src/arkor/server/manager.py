@@ -14,10 +14,10 @@ a lost Ray actor, a silent worker, a backend restart found at startup) re-queues
 cancel asked for always wins over a resume.
 
 Scale-out (PostgreSQL + Ray): replicas claim queued jobs with `SELECT ... FOR UPDATE SKIP LOCKED`
-(the CAS still guards the write; SQLite has one writer anyway). An executor that can `adopt` jobs
-(Ray: jobs are detached actors that outlive a backend) is asked to watch every running job it does
-not watch yet, at startup and on every loop; only a job whose actor is gone is failed. Events are
-fanned out to the other replicas through `fanout.PostgresFanout`.
+(the CAS still guards the write; SQLite has one writer anyway). The executor is asked to `adopt`
+every running job it does not watch, at startup and on every loop: one whose workers outlive a
+backend (Ray: detached actors) watches it again; for any other, the job has lost its worker and is
+re-queued to resume. Events are fanned out to the other replicas through `fanout.PostgresFanout`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from arkor.protocol import (
     TrainingFailed,
     TrainingResumed,
     UploadedDatasetSource,
+    WorkerExitReason,
     WorkerSpec,
     event_status,
     is_terminal,
@@ -69,11 +69,6 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset({"queued"}),
 }
 
-RESTART_REASON = "backend restarted while the job was running"
-ACTOR_LOST_REASON = "the job's Ray actor no longer exists (its node was lost, or the Ray cluster was restarted)"
-# A job another replica has just claimed may not have its Ray actor yet; only older ones count as lost.
-ADOPT_GRACE_S = 20.0
-SHUTDOWN_REASON = "backend was shut down while the job was running"
 
 
 class JobConflict(Exception):
@@ -122,6 +117,7 @@ class JobManager:
         self._kill_reasons: dict[str, str] = {}
         self._thread: threading.Thread | None = None
         self._fanout: Any = None
+        executor.bind(self.on_worker_exit)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -156,22 +152,11 @@ class JobManager:
             self._wake.notify_all()
 
     def reconcile(self) -> None:
-        """Re-queue (to resume) jobs a previous backend process left running, and stop their orphaned workers.
-
-        With an executor that adopts (Ray), running jobs are watched again instead, and only those
-        whose actor is gone are re-queued.
-        """
-        if hasattr(self.executor, "adopt"):
-            self._adopt_running()
-            return
-        with self.db.read() as session:
-            stale = session.execute(select(JobRow.id, JobRow.pid).where(JobRow.status == "running")).all()
-        for job_id, pid in stale:
-            if pid:
-                _kill_orphan_worker(pid, job_id)
-            self.interrupted(job_id, RESTART_REASON)
-        if stale:
-            logger.warning("re-queued %d job(s) left running by a previous backend", len(stale))
+        """Take over jobs a previous backend process left running: the executor watches those whose
+        worker outlived it (Ray); the others are re-queued to resume (their leftover workers stopped)."""
+        lost = self._adopt_running()
+        if lost:
+            logger.warning("re-queued %d job(s) left running by a previous backend", lost)
 
     # ---- the one transition function --------------------------------------------------------------
 
@@ -354,7 +339,7 @@ class JobManager:
             return  # it reported its own end (or was ended by the backend) before exiting
         reason = self._kill_reasons.pop(job_id, None)
         if self._shutting_down:
-            message = SHUTDOWN_REASON
+            message = WorkerExitReason.BACKEND_SHUT_DOWN
         else:
             message = reason or exit_info.describe()
             tail = _last_lines(exit_info.log_tail, 5)
@@ -419,16 +404,26 @@ class JobManager:
         self.wake()
         return "queued"
 
-    def _adopt_running(self, *, grace_s: float = ADOPT_GRACE_S) -> None:
+    def _adopt_running(self) -> int:
+        """Ask the executor to adopt every running job it does not watch; interrupt those it finds
+        lost. Returns how many were interrupted."""
         watched = set(self.executor.running())
         with self.db.read() as session:
-            rows = session.execute(select(JobRow.id, JobRow.heartbeat_at).where(JobRow.status == "running")).all()
-        for job_id, heartbeat_at in rows:
-            if job_id in watched or self.executor.adopt(job_id):  # type: ignore[attr-defined]
+            rows = session.execute(
+                select(JobRow.id, JobRow.pid, JobRow.heartbeat_at).where(JobRow.status == "running")
+            ).all()
+        lost = 0
+        for job_id, pid, heartbeat_at in rows:
+            if job_id in watched:
                 continue
-            if grace_s and (heartbeat_at or 0) > time.time() - grace_s:
-                continue  # just claimed elsewhere; its actor may not exist yet
-            self.interrupted(job_id, ACTOR_LOST_REASON)
+            adoption = self.executor.adopt(job_id, pid=pid)
+            if adoption.watching:
+                continue
+            if adoption.grace_s and (heartbeat_at or 0) > time.time() - adoption.grace_s:
+                continue  # just claimed elsewhere; its worker may not exist yet
+            if self.interrupted(job_id, adoption.lost_reason) is not None:
+                lost += 1
+        return lost
 
     # ---- dispatch loop ----------------------------------------------------------------------------------
 
@@ -436,8 +431,7 @@ class JobManager:
         while not self._stopping.is_set():
             try:
                 self._dispatch()
-                if hasattr(self.executor, "adopt"):
-                    self._adopt_running()
+                self._adopt_running()
                 self._check_heartbeats()
             except Exception:  # keep dispatching; one bad job must not stop the queue
                 logger.exception("dispatch loop error")
@@ -539,9 +533,8 @@ class JobManager:
             silent = session.execute(
                 select(JobRow.id, JobRow.last_step).where(JobRow.status == "running", JobRow.heartbeat_at < deadline)
             ).all()
-        pending = getattr(self.executor, "pending", None)
-        for job_id, _last_step in silent:
-            if pending is not None and pending(job_id):
+        for job_id, last_step in silent:
+            if self.executor.pending(job_id):
                 # Waiting in Ray's queue for resources is not silence; keep it from looking stale to any replica.
                 with self.db.write() as session:
                     session.execute(
@@ -566,19 +559,3 @@ def _max_restarts(config: dict[str, Any]) -> int:
 def _last_lines(text: str, count: int) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(lines[-count:])
-
-
-def _kill_orphan_worker(pid: int, job_id: str) -> None:
-    """SIGKILL the process group of a worker a crashed backend left behind, if it is really ours."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            cmdline = handle.read().decode(errors="replace")
-    except OSError:
-        return
-    if job_id not in cmdline:  # the pid was reused by something else
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-        logger.warning("killed orphaned worker pid %s of job %s", pid, job_id)
-    except (ProcessLookupError, PermissionError):
-        pass

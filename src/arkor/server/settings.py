@@ -27,7 +27,8 @@ class ServerSettings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; default: a SQLite file (WAL) `<data_dir>/arkor.db`. PostgreSQL works too."""
     executor: str = "local"
-    """Where jobs run: `local` (worker subprocesses on this machine) or `ray` (actors on a Ray cluster)."""
+    """Where jobs run: `local` (worker subprocesses on this machine), `ray` (actors on a Ray cluster), or the
+    name of an executor added with `arkor.server.executors.register_executor`."""
     ray_address: str | None = Field(default=None, validation_alias=AliasChoices("ARKOR_RAY_ADDRESS", "RAY_ADDRESS"))
     """The Ray cluster for `executor=ray` (`host:port` of its GCS, or `ray://...`); env ARKOR_RAY_ADDRESS or RAY_ADDRESS."""
     ray_namespace: str = "arkor"

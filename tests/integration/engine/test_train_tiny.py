@@ -12,8 +12,8 @@ from pathlib import Path
 
 
 from arkor.engine.reporting import FolderReporter
-from arkor.engine.worker import EXIT_STOPPED, run_spec
-from arkor.protocol import JobConfig, WorkerSpec
+from arkor.engine.worker import run_spec
+from arkor.protocol import JobConfig, WorkerExitCode, WorkerSpec
 
 TINY = "arkor/tiny-test"
 
@@ -117,7 +117,7 @@ def test_stop_request_ends_at_step_boundary_without_terminal_event(tmp_path):
     original = worker.make_reporter
     worker.make_reporter = lambda job_id, out, target: StopAfterFirstLog(job_id, out)
     try:
-        assert run_spec(spec, stop_requested=stop) == EXIT_STOPPED
+        assert run_spec(spec, stop_requested=stop) == WorkerExitCode.STOPPED
     finally:
         worker.make_reporter = original
     types = [e["type"] for e in read_events(spec)]
@@ -165,6 +165,6 @@ def test_worker_process_exits_143_on_sigterm(tmp_path):
         assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == EXIT_STOPPED
+    assert proc.wait(timeout=60) == WorkerExitCode.STOPPED
     types = [json.loads(line)["type"] for line in events_path.read_text().splitlines()]
     assert "training.completed" not in types and "training.failed" not in types

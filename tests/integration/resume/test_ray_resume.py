@@ -1,4 +1,4 @@
-"""On a real Ray head (the scale tests' fixtures): the job's actor is killed mid-run; the job is
+"""On a real Ray head (the session's, from tests/integration/conftest.py; replicas from the scale tests' fixtures): the job's actor is killed mid-run; the job is
 re-queued, a new actor gets the checkpoint by value and goes on from it, and the job completes."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ sys.path.insert(0, str(_SCALE))
 _spec = importlib.util.spec_from_file_location("scale_conftest", _SCALE / "conftest.py")
 _scale_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_scale_conftest)  # type: ignore[union-attr]
-ray_head = _scale_conftest.ray_head
 make_replica = _scale_conftest.make_replica
 
 from scale_data import chat_rows  # noqa: E402

@@ -1,5 +1,5 @@
-"""Session fixtures for the scale-out tests: one PostgreSQL cluster and one Ray head for the whole
-session (each on 127.0.0.1, temp dirs, stopped at the end), and backend replicas per test.
+"""Session fixtures for the scale-out tests: one PostgreSQL cluster for the whole session (127.0.0.1,
+temp dir, stopped at the end; the Ray head is `tests/integration/conftest.py`'s), and backend replicas per test.
 
 They skip only when the binaries are not installed (`.ci/services.sh` installs PostgreSQL;
 `pip install '.[ray,postgres,s3]'` and `moto[server]` the rest)."""
@@ -29,15 +29,6 @@ def postgres() -> Iterator[Postgres]:
         pytest.skip(str(exc))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def ray_head() -> Iterator[RayHead]:
-    if importlib.util.find_spec("ray") is None:
-        pytest.skip("ray is not installed: pip install '.[ray]'")
-    head = RayHead()
-    yield head
-    head.stop()
 
 
 @pytest.fixture

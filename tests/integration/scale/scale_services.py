@@ -92,15 +92,20 @@ class RayHead:
         )
 
     def own_pids(self) -> list[int]:
-        """Processes of this cluster (their command lines name its temp dir)."""
+        """Processes of this cluster: their command lines name its temp dir, or (agents and the client
+        server, whose titles Ray rewrites) they hold a log file open under it."""
+        temp = str(self.temp)
         pids = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
+            if not entry.isdigit() or int(entry) == os.getpid():
                 continue
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if str(self.temp).encode() in handle.read():
+                    if temp.encode() in handle.read():
                         pids.append(int(entry))
+                        continue
+                if any(os.readlink(f"/proc/{entry}/fd/{fd}").startswith(temp) for fd in os.listdir(f"/proc/{entry}/fd")):
+                    pids.append(int(entry))
             except OSError:
                 pass
         return pids
@@ -156,9 +161,10 @@ class MotoS3:
 
 
 class Replica:
-    """One `python -m arkor.server serve` process."""
+    """One `python -m arkor.server serve` process (or `program serve` for a launcher that registers plug-ins first)."""
 
-    def __init__(self, name: str, root: Path, env: dict[str, str], *, port: int | None = None) -> None:
+    def __init__(self, name: str, root: Path, env: dict[str, str], *, port: int | None = None,
+                 program: list[str] | None = None) -> None:
         self.name = name
         self.data_dir = root / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +173,7 @@ class Replica:
         self.port = port or free_port()
         self.log_path = root / f"{name}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "arkor.server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [*(program or [sys.executable, "-m", "arkor.server"]), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--record", str(record)],
             env={**os.environ, **env}, stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT,
         )

@@ -37,6 +37,7 @@ def test_migrations_create_exactly_the_models(db: Database) -> None:
 
 def _manager(db: Database, tmp_path: Path) -> JobManager:
     class NoExecutor:
+        def bind(self, on_exit): pass  # noqa: E704
         def free_slots(self): return 0  # noqa: E704
         def cancel(self, job_id, grace_s): return False  # noqa: E704
         def kill(self, job_id): return False  # noqa: E704
