@@ -24,8 +24,20 @@ class Backend:
         record = self.dir / "server.json"
         environ = {**os.environ, "ARKOR_WORKER_COMMAND": json.dumps(IDLE_WORKER), "ARKOR_LOG": "WARNING", **env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "arkor.server", "serve", "--port", "0", "--data-dir", str(self.dir / "data"), "--record", str(record)],
-            env=environ, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "arkor.server",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(self.dir / "data"),
+                "--record",
+                str(record),
+            ],
+            env=environ,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while not record.exists():
@@ -37,11 +49,16 @@ class Backend:
         anon = http.post("/v1/auth/anonymous", json={"kind": "cli"}).json()
         self.token, self.org = anon["token"], anon["personalOrg"]["slug"]
         self.headers = {**CLIENT, "Authorization": f"Bearer {self.token}"}
-        http.post("/v1/projects", params={"orgSlug": self.org}, json={"name": "bench", "slug": "bench"}, headers=self.headers)
+        http.post(
+            "/v1/projects", params={"orgSlug": self.org}, json={"name": "bench", "slug": "bench"}, headers=self.headers
+        )
         self.scope = {"orgSlug": self.org, "projectSlug": "bench"}
 
     def job_body(self, i: int = 0) -> dict:
-        return {"name": f"bench-{i}", "config": {"model": "arkor/tiny-test", "datasetSource": {"type": "huggingface", "name": "x"}}}
+        return {
+            "name": f"bench-{i}",
+            "config": {"model": "arkor/tiny-test", "datasetSource": {"type": "huggingface", "name": "x"}},
+        }
 
     def worker_token(self, job_id: str, timeout: float = 30) -> str:
         spec = self.dir / "data" / "specs" / f"{job_id}.json"

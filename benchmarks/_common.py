@@ -11,8 +11,9 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 IGNORE_INDEX = -100
 
@@ -29,7 +30,11 @@ def job_config(model_id: str, template: str, **overrides: Any):
     from arkor.protocol import JobConfig
 
     return JobConfig.model_validate(
-        {"model": model_id, "datasetSource": {"type": "file", "path": str(template_file(template, "train"))}, **overrides}
+        {
+            "model": model_id,
+            "datasetSource": {"type": "file", "path": str(template_file(template, "train"))},
+            **overrides,
+        }
     )
 
 
@@ -82,8 +87,14 @@ def heldout_loss(model_id: str, adapter_dir: Path, examples: list[dict[str, list
             labels = torch.tensor([e["labels"] + [IGNORE_INDEX] * (width - len(e["labels"])) for e in chunk])
             logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
             targets = labels[:, 1:]
-            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                                           ignore_index=IGNORE_INDEX, reduction="sum"))
+            total += float(
+                F.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]),
+                    targets.reshape(-1),
+                    ignore_index=IGNORE_INDEX,
+                    reduction="sum",
+                )
+            )
             count += int((targets != IGNORE_INDEX).sum())
     return total / max(count, 1)
 

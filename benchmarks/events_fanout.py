@@ -18,12 +18,21 @@ import time
 
 import httpx
 import psutil
-
 from _backend import Backend
 
 
-async def subscriber(client: httpx.AsyncClient, backend: Backend, job_id: str, latencies: list[float], ready: asyncio.Event, counter: list[int], total: int) -> None:
-    async with client.stream("GET", f"/v1/jobs/{job_id}/events/stream", params=backend.scope, headers={"Accept": "text/event-stream"}) as response:
+async def subscriber(
+    client: httpx.AsyncClient,
+    backend: Backend,
+    job_id: str,
+    latencies: list[float],
+    ready: asyncio.Event,
+    counter: list[int],
+    total: int,
+) -> None:
+    async with client.stream(
+        "GET", f"/v1/jobs/{job_id}/events/stream", params=backend.scope, headers={"Accept": "text/event-stream"}
+    ) as response:
         counter[0] += 1
         if counter[0] == total:
             ready.set()
@@ -42,7 +51,9 @@ async def run(backend: Backend, n: int, events: int, rate: float) -> dict:
     ready, counter = asyncio.Event(), [0]
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
     async with httpx.AsyncClient(base_url=backend.url, headers=backend.headers, limits=limits, timeout=None) as client:
-        tasks = [asyncio.create_task(subscriber(client, backend, job["id"], latencies, ready, counter, n)) for _ in range(n)]
+        tasks = [
+            asyncio.create_task(subscriber(client, backend, job["id"], latencies, ready, counter, n)) for _ in range(n)
+        ]
         await asyncio.wait_for(ready.wait(), 120)
         await asyncio.sleep(0.5)
         process = psutil.Process(backend.process.pid)

@@ -28,8 +28,13 @@ def bench_arkor(engine, request, model_id: str) -> dict:
             text.append(delta)
         usage = chunk.usage or usage
     total = time.perf_counter() - start
-    return {"first": first, "total": total, "cpu": time.process_time() - cpu_start,
-            "tokens": usage.completion_tokens, "text": "".join(text)}
+    return {
+        "first": first,
+        "total": total,
+        "cpu": time.process_time() - cpu_start,
+        "tokens": usage.completion_tokens,
+        "text": "".join(text),
+    }
 
 
 def bench_transformers(model, tokenizer, prompt_ids, max_new_tokens: int, stop_ids: list[int]) -> dict:
@@ -55,12 +60,17 @@ def bench_transformers(model, tokenizer, prompt_ids, max_new_tokens: int, stop_i
     start = time.perf_counter()
     with torch.inference_mode():
         output = model.generate(
-            input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_new_tokens, do_sample=False,
-            eos_token_id=stop_ids, pad_token_id=tokenizer.pad_token_id, streamer=clock,
+            input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=stop_ids,
+            pad_token_id=tokenizer.pad_token_id,
+            streamer=clock,
         )
     total = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
-    new_ids = output[0, len(prompt_ids):].tolist()
+    new_ids = output[0, len(prompt_ids) :].tolist()
     text = tokenizer.decode([i for i in new_ids if i not in stop_ids], skip_special_tokens=True)
     return {"first": clock.first - start, "total": total, "cpu": cpu, "tokens": len(new_ids), "text": text}
 
@@ -72,8 +82,13 @@ def summarise(runs: list[dict]) -> dict:
     overall = statistics.median(r["tokens"] / r["total"] for r in runs)
     # Tokens per CPU-second of this process: robust to other processes competing for the cores.
     per_cpu = statistics.median(r["tokens"] / r["cpu"] for r in runs)
-    return {"first_token_s": first, "decode_tok_s": decode, "overall_tok_s": overall, "cpu_tok_s": per_cpu,
-            "tokens": runs[-1]["tokens"]}
+    return {
+        "first_token_s": first,
+        "decode_tok_s": decode,
+        "overall_tok_s": overall,
+        "cpu_tok_s": per_cpu,
+        "tokens": runs[-1]["tokens"],
+    }
 
 
 def main() -> None:
@@ -81,8 +96,12 @@ def main() -> None:
     parser.add_argument("--model", default="HuggingFaceTB/SmolLM2-135M-Instruct")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (1 avoids spin-wait stalls on a busy shared CPU)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (1 avoids spin-wait stalls on a busy shared CPU)",
+    )
     args = parser.parse_args()
 
     import torch
@@ -95,8 +114,9 @@ def main() -> None:
     from arkor.protocol.inference import InferenceChatRequest
 
     question = "Write a short story about a lighthouse keeper who finds a message in a bottle."
-    request = InferenceChatRequest(messages=[{"role": "user", "content": question}], temperature=0,
-                                   max_tokens=args.tokens)
+    request = InferenceChatRequest(
+        messages=[{"role": "user", "content": question}], temperature=0, max_tokens=args.tokens
+    )
     engine = InferenceEngine()
     print(f"model {args.model}, {args.tokens} new tokens, greedy, torch threads {torch.get_num_threads()}")
     t0 = time.perf_counter()
@@ -115,12 +135,16 @@ def main() -> None:
     print(f"prompt tokens: {len(prompt_ids)}, repeats: {args.repeats} (medians)")
     print(f"{'':26}{'first token (s)':>16}{'decode tok/s':>14}{'overall tok/s':>15}{'tok/CPU-s':>11}{'tokens':>8}")
     for name, s in (("arkor InferenceEngine", a), ("transformers generate", t)):
-        print(f"{name:26}{s['first_token_s']:>16.3f}{s['decode_tok_s']:>14.1f}{s['overall_tok_s']:>15.1f}"
-              f"{s['cpu_tok_s']:>11.1f}{s['tokens']:>8}")
-    print(f"ratio arkor/transformers: decode tok/s {a['decode_tok_s'] / t['decode_tok_s']:.2f}x, "
-          f"overall tok/s {a['overall_tok_s'] / t['overall_tok_s']:.2f}x, "
-          f"tokens per CPU-second {a['cpu_tok_s'] / t['cpu_tok_s']:.2f}x, "
-          f"first-token latency {a['first_token_s'] / t['first_token_s']:.2f}x (lower is better)")
+        print(
+            f"{name:26}{s['first_token_s']:>16.3f}{s['decode_tok_s']:>14.1f}{s['overall_tok_s']:>15.1f}"
+            f"{s['cpu_tok_s']:>11.1f}{s['tokens']:>8}"
+        )
+    print(
+        f"ratio arkor/transformers: decode tok/s {a['decode_tok_s'] / t['decode_tok_s']:.2f}x, "
+        f"overall tok/s {a['overall_tok_s'] / t['overall_tok_s']:.2f}x, "
+        f"tokens per CPU-second {a['cpu_tok_s'] / t['cpu_tok_s']:.2f}x, "
+        f"first-token latency {a['first_token_s'] / t['first_token_s']:.2f}x (lower is better)"
+    )
     same = ours[-1]["text"] == theirs[-1]["text"]
     print(f"identical greedy text: {same}")
     if not same:

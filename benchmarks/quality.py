@@ -44,14 +44,25 @@ def fine_tune(model_id: str, template: str, *, output_dir: Path, overrides: dict
         "adapter": output_dir / "final",
         "losses": [e["loss"] for e in events if e["type"] == "training.log" and e.get("loss") is not None],
         "metrics": events[-1].get("metrics", {}),
-        "evaluations": [{k: e[k] for k in ("step", "accuracy", "fields", "rows")}
-                        for e in events if e["type"] == "evaluation.completed"],
+        "evaluations": [
+            {k: e[k] for k in ("step", "accuracy", "fields", "rows")}
+            for e in events
+            if e["type"] == "evaluation.completed"
+        ],
         "config": config.to_wire(),
     }
 
 
-def run_quality(model_id: str, templates: list[str], *, eval_rows: int | None, overrides: dict[str, Any] | None = None,
-                work_dir: Path | None = None, handwritten_rows: int | None = None, score_base: bool = True) -> list[dict]:
+def run_quality(
+    model_id: str,
+    templates: list[str],
+    *,
+    eval_rows: int | None,
+    overrides: dict[str, Any] | None = None,
+    work_dir: Path | None = None,
+    handwritten_rows: int | None = None,
+    score_base: bool = True,
+) -> list[dict]:
     """Base vs fine-tuned accuracy for each template (one result dict per template)."""
     from arkor.engine.evaluate import evaluate_template
     from arkor.engine.infer import InferenceEngine
@@ -62,7 +73,11 @@ def run_quality(model_id: str, templates: list[str], *, eval_rows: int | None, o
     for template in templates:
         base = None
         if score_base:
-            print(f"[quality] {template}: scoring the base model on {eval_rows or 'all'} held-out rows ...", file=sys.stderr, flush=True)
+            print(
+                f"[quality] {template}: scoring the base model on {eval_rows or 'all'} held-out rows ...",
+                file=sys.stderr,
+                flush=True,
+            )
             base = evaluate_template(template, model_id, max_rows=eval_rows, engine=engine).accuracy
         print(f"[quality] {template}: fine-tuning with the template's defaults ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
@@ -70,16 +85,33 @@ def run_quality(model_id: str, templates: list[str], *, eval_rows: int | None, o
         wall_s = time.perf_counter() - started
         print(f"[quality] {template}: scoring the fine-tuned adapter ...", file=sys.stderr, flush=True)
         tuned = evaluate_template(template, model_id, adapter_dir=run["adapter"], max_rows=eval_rows, engine=engine)
-        hand = evaluate_template(template, model_id, adapter_dir=run["adapter"], split="handwritten",
-                                 max_rows=handwritten_rows, engine=engine)
+        hand = evaluate_template(
+            template,
+            model_id,
+            adapter_dir=run["adapter"],
+            split="handwritten",
+            max_rows=handwritten_rows,
+            engine=engine,
+        )
         losses, metrics = run["losses"], run["metrics"]
-        results.append({"template": template, "eval_rows": tuned.rows, "steps": metrics.get("steps"),
-                        "stopped_by": metrics.get("stoppedBy"),
-                        "train_seconds": metrics.get("trainSeconds", metrics.get("runtimeSeconds")),
-                        "wall_seconds": wall_s, "first_loss": losses[0] if losses else None,
-                        "last_loss": losses[-1] if losses else None, "base": base,
-                        "fine_tuned": tuned.accuracy, "handwritten": hand.accuracy, "handwritten_rows": hand.rows,
-                        "evaluations": run["evaluations"], "config": run["config"]})
+        results.append(
+            {
+                "template": template,
+                "eval_rows": tuned.rows,
+                "steps": metrics.get("steps"),
+                "stopped_by": metrics.get("stoppedBy"),
+                "train_seconds": metrics.get("trainSeconds", metrics.get("runtimeSeconds")),
+                "wall_seconds": wall_s,
+                "first_loss": losses[0] if losses else None,
+                "last_loss": losses[-1] if losses else None,
+                "base": base,
+                "fine_tuned": tuned.accuracy,
+                "handwritten": hand.accuracy,
+                "handwritten_rows": hand.rows,
+                "evaluations": run["evaluations"],
+                "config": run["config"],
+            }
+        )
     return results
 
 
@@ -89,17 +121,37 @@ def print_report(model_id: str, results: list[dict]) -> None:
     def fields(acc: dict[str, float]) -> str:
         return ", ".join(f"{k} {100 * v:.0f}%" for k, v in acc.items() if k not in (VALID_JSON, EXACT_FIELDS))
 
-    print(f"\nHeld-out accuracy, {model_id}, base vs fine-tuned with arkor's engine on each template's "
-          "own defaults (greedy decoding)")
-    headers = ["template", "steps", "stopped by", "train s", "train loss", "base exact", "tuned valid JSON",
-               "tuned per field (eval.jsonl)", "hand-written per field"]
+    print(
+        f"\nHeld-out accuracy, {model_id}, base vs fine-tuned with arkor's engine on each template's "
+        "own defaults (greedy decoding)"
+    )
+    headers = [
+        "template",
+        "steps",
+        "stopped by",
+        "train s",
+        "train loss",
+        "base exact",
+        "tuned valid JSON",
+        "tuned per field (eval.jsonl)",
+        "hand-written per field",
+    ]
     rows = []
     for r in results:
         loss = f"{r['first_loss']:.3f} -> {r['last_loss']:.3f}" if r["first_loss"] is not None else None
-        rows.append([r["template"], r["steps"], r["stopped_by"], r["train_seconds"], loss,
-                     f"{100 * r['base'][EXACT_FIELDS]:.1f}%" if r["base"] else None, f"{100 * r['fine_tuned'][VALID_JSON]:.0f}%",
-                     f"{fields(r['fine_tuned'])} ({r['eval_rows']} rows)",
-                     f"{fields(r['handwritten'])} ({r['handwritten_rows']} rows)"])
+        rows.append(
+            [
+                r["template"],
+                r["steps"],
+                r["stopped_by"],
+                r["train_seconds"],
+                loss,
+                f"{100 * r['base'][EXACT_FIELDS]:.1f}%" if r["base"] else None,
+                f"{100 * r['fine_tuned'][VALID_JSON]:.0f}%",
+                f"{fields(r['fine_tuned'])} ({r['eval_rows']} rows)",
+                f"{fields(r['handwritten'])} ({r['handwritten_rows']} rows)",
+            ]
+        )
     print_table(headers, rows)
     for r in results:
         if r["evaluations"]:
@@ -127,10 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="override: this many steps, no time budget")
     parser.add_argument("--lr", type=float, default=None, help="override the template's learning rate")
     parser.add_argument("--eval-rows", type=int, default=30, help="held-out rows per template (0 = all)")
-    parser.add_argument("--quick", action="store_true", help="the tiny test model, 3 steps, 3 rows (checks the plumbing)")
-    parser.add_argument("--no-base", action="store_true", help="skip scoring the base model (it rambles to max_tokens: slow)")
-    parser.add_argument("--set", action="append", default=[], metavar="WIRE_FIELD=JSON",
-                        help="override any trainer field by its wire name, e.g. --set batchSize=8 --set 'loraR=32'")
+    parser.add_argument(
+        "--quick", action="store_true", help="the tiny test model, 3 steps, 3 rows (checks the plumbing)"
+    )
+    parser.add_argument(
+        "--no-base", action="store_true", help="skip scoring the base model (it rambles to max_tokens: slow)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="WIRE_FIELD=JSON",
+        help="override any trainer field by its wire name, e.g. --set batchSize=8 --set 'loraR=32'",
+    )
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write JSON results (stdout if no PATH)")
     args = parser.parse_args(argv)
 
@@ -153,8 +214,14 @@ def main(argv: list[str] | None = None) -> int:
             overrides[key] = value
     eval_rows = 3 if args.quick else (args.eval_rows or None)
     templates = [t for t in args.templates.split(",") if t]
-    results = run_quality(model, templates, eval_rows=eval_rows, overrides=overrides,
-                          handwritten_rows=3 if args.quick else None, score_base=not args.no_base)
+    results = run_quality(
+        model,
+        templates,
+        eval_rows=eval_rows,
+        overrides=overrides,
+        handwritten_rows=3 if args.quick else None,
+        score_base=not args.no_base,
+    )
     if args.json:
         text = json.dumps({"model": model, "overrides": overrides, "results": results}, indent=2, default=str)
         print(text) if args.json == "-" else Path(args.json).write_text(text)

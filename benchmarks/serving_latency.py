@@ -22,8 +22,9 @@ def bench_deployment(client, max_tokens: int) -> dict:  # type: ignore[no-untype
     start = time.perf_counter()
     first = None
     tokens = 0
-    for chunk in client.chat.completions.create(model="x", messages=PROMPT, max_tokens=max_tokens, temperature=0,
-                                                stream=True):
+    for chunk in client.chat.completions.create(
+        model="x", messages=PROMPT, max_tokens=max_tokens, temperature=0, stream=True
+    ):
         if chunk.choices and chunk.choices[0].delta.content and first is None:
             first = time.perf_counter() - start
         if chunk.usage is not None:
@@ -50,8 +51,14 @@ def bench_transformers(model, prompt_ids, max_tokens: int, stop_ids: list[int]) 
     clock = Clock()
     start = time.perf_counter()
     with torch.no_grad():
-        out = model.generate(torch.tensor([prompt_ids]), max_new_tokens=max_tokens, do_sample=False,
-                             eos_token_id=stop_ids, streamer=clock, pad_token_id=stop_ids[0])
+        out = model.generate(
+            torch.tensor([prompt_ids]),
+            max_new_tokens=max_tokens,
+            do_sample=False,
+            eos_token_id=stop_ids,
+            streamer=clock,
+            pad_token_id=stop_ids[0],
+        )
     return {"first": clock.first, "total": time.perf_counter() - start, "tokens": out.shape[1] - len(prompt_ids)}
 
 
@@ -74,16 +81,24 @@ def main() -> int:
     from arkor.server.settings import ServerSettings
 
     header = {"X-Arkor-Client": "arkor/0.1.0"}
-    with tempfile.TemporaryDirectory() as data_dir, \
-            BackgroundServer(ServerSettings(data_dir=Path(data_dir), worker_command=[sys.executable, "-c", "0"])) as server:
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        BackgroundServer(ServerSettings(data_dir=Path(data_dir), worker_command=[sys.executable, "-c", "0"])) as server,
+    ):
         http = httpx.Client(base_url=server.url, headers=header, timeout=600)
         anon = http.post("/v1/auth/anonymous", json={"kind": "cli"}).json()
         http.headers["Authorization"] = f"Bearer {anon['token']}"
         org = anon["personalOrg"]["slug"]
         http.post("/v1/projects", params={"orgSlug": org}, json={"name": "bench", "slug": "bench"}).raise_for_status()
-        http.post("/v1/endpoints", params={"orgSlug": org, "projectSlug": "bench"}, json={
-            "slug": "bench-model", "target": {"kind": "base_model", "baseModel": args.model}, "authMode": "none",
-        }).raise_for_status()
+        http.post(
+            "/v1/endpoints",
+            params={"orgSlug": org, "projectSlug": "bench"},
+            json={
+                "slug": "bench-model",
+                "target": {"kind": "base_model", "baseModel": args.model},
+                "authMode": "none",
+            },
+        ).raise_for_status()
         client = openai.OpenAI(base_url=f"{server.url}/d/bench-model/v1", api_key="none", max_retries=0, timeout=600)
         bench_deployment(client, 4)  # warm-up: loads the model into the server's engine
         served = [bench_deployment(client, args.tokens) for _ in range(args.repeats)]
@@ -92,7 +107,9 @@ def main() -> int:
     model = load_model(args.model).eval()
     text = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, tokenize=False)
     prompt_ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])  # as the engine renders it
-    stop_ids = [tokenizer.eos_token_id] + [i for i in [tokenizer.convert_tokens_to_ids("<|im_end|>")] if isinstance(i, int)]
+    stop_ids = [tokenizer.eos_token_id] + [
+        i for i in [tokenizer.convert_tokens_to_ids("<|im_end|>")] if isinstance(i, int)
+    ]
     bench_transformers(model, prompt_ids, 4, stop_ids)
     plain = [bench_transformers(model, prompt_ids, args.tokens, stop_ids) for _ in range(args.repeats)]
 
@@ -106,8 +123,10 @@ def main() -> int:
     print(f"model {args.model}, greedy, {args.tokens} new tokens max, median of {args.repeats}")
     served_first, served_rate = row("deployment (openai client, SSE)", served)
     plain_first, plain_rate = row("transformers generate (in-process)", plain)
-    print(f"ratio deployment/transformers: first token {served_first / plain_first:.2f}x, "
-          f"decode rate {served_rate / plain_rate:.2f}x")
+    print(
+        f"ratio deployment/transformers: first token {served_first / plain_first:.2f}x, "
+        f"decode rate {served_rate / plain_rate:.2f}x"
+    )
     return 0
 
 

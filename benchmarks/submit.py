@@ -14,7 +14,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-
 from _backend import Backend
 
 

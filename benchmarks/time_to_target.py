@@ -37,21 +37,33 @@ def train_arkor(config: Any, every: int, budget_s: float, out: Path) -> list[tup
     from arkor.engine.reporting import FolderReporter
     from arkor.engine.train import run_training
 
-    config = config.model_copy(update={"save_steps": every, "max_time": budget_s, "eval_dataset": None,
-                                       "eval_steps": None, "eval_scorer": None})
+    config = config.model_copy(
+        update={
+            "save_steps": every,
+            "max_time": budget_s,
+            "eval_dataset": None,
+            "eval_steps": None,
+            "eval_scorer": None,
+        }
+    )
     reporter = FolderReporter("time-to-target", out)
     if run_training(reporter.job_id, config, out, reporter, stop_requested=threading.Event()) != "completed":
         raise RuntimeError(f"arkor training failed: {reporter.events[-1].get('error')}")
     events = reporter.events
     begin = _seconds(next(e for e in events if e["type"] == "training.started")["timestamp"])
-    points = [(_seconds(e["timestamp"]) - begin, e["step"], out / "checkpoints" / f"step-{e['step']}")
-              for e in events if e["type"] == "checkpoint.saved"]
+    points = [
+        (_seconds(e["timestamp"]) - begin, e["step"], out / "checkpoints" / f"step-{e['step']}")
+        for e in events
+        if e["type"] == "checkpoint.saved"
+    ]
     done = events[-1]
     points.append((_seconds(done["timestamp"]) - begin, done["metrics"]["steps"], out / "final"))
     return points
 
 
-def train_trl(config: Any, examples: list[dict], every: int, budget_s: float, out: Path) -> list[tuple[float, int, Path]]:
+def train_trl(
+    config: Any, examples: list[dict], every: int, budget_s: float, out: Path
+) -> list[tuple[float, int, Path]]:
     """TRL `SFTTrainer` on the same rows and recipe, stopped at the budget; (seconds, step, adapter)."""
     import torch
     from datasets import Dataset
@@ -85,32 +97,64 @@ def train_trl(config: Any, examples: list[dict], every: int, budget_s: float, ou
     model = load_model(plan.model_id, dtype=torch.float32)
     # SFTConfig defaults to bf16 and gradient checkpointing: 18x slower on a CPU without bf16 units.
     args = SFTConfig(
-        output_dir=str(out / "hf"), max_steps=total_steps, per_device_train_batch_size=plan.batch_size,
-        gradient_accumulation_steps=plan.gradient_accumulation_steps, learning_rate=plan.learning_rate,
-        lr_scheduler_type=plan.lr_scheduler_type, warmup_steps=plan.warmup_steps, weight_decay=plan.weight_decay,
-        max_grad_norm=1.0, optim="adamw_torch", seed=plan.seed, data_seed=plan.seed, bf16=False, fp16=False,
-        gradient_checkpointing=False, use_cpu=True, logging_steps=10, save_strategy="no", eval_strategy="no",
-        report_to="none", dataloader_num_workers=0, disable_tqdm=True, packing=False, max_length=plan.max_length,
+        output_dir=str(out / "hf"),
+        max_steps=total_steps,
+        per_device_train_batch_size=plan.batch_size,
+        gradient_accumulation_steps=plan.gradient_accumulation_steps,
+        learning_rate=plan.learning_rate,
+        lr_scheduler_type=plan.lr_scheduler_type,
+        warmup_steps=plan.warmup_steps,
+        weight_decay=plan.weight_decay,
+        max_grad_norm=1.0,
+        optim="adamw_torch",
+        seed=plan.seed,
+        data_seed=plan.seed,
+        bf16=False,
+        fp16=False,
+        gradient_checkpointing=False,
+        use_cpu=True,
+        logging_steps=10,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        packing=False,
+        max_length=plan.max_length,
         dataset_num_proc=None,
     )
-    lora = LoraConfig(r=plan.lora_r, lora_alpha=plan.lora_alpha, lora_dropout=plan.lora_dropout, bias="none",
-                      target_modules=plan.target_modules, task_type="CAUSAL_LM")
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                         processing_class=load_tokenizer(plan.model_id), peft_config=lora, callbacks=[Budget()])
+    lora = LoraConfig(
+        r=plan.lora_r,
+        lora_alpha=plan.lora_alpha,
+        lora_dropout=plan.lora_dropout,
+        bias="none",
+        target_modules=plan.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=load_tokenizer(plan.model_id),
+        peft_config=lora,
+        callbacks=[Budget()],
+    )
     trainer.remove_callback(PrinterCallback)
     trainer.train()
     return points
 
 
-def score_points(template: str, model_id: str, points: list[tuple[float, int, Path]], eval_rows: int | None,
-                 engine: Any) -> list[dict]:
+def score_points(
+    template: str, model_id: str, points: list[tuple[float, int, Path]], eval_rows: int | None, engine: Any
+) -> list[dict]:
     from arkor.engine.evaluate import evaluate_template
 
     scored = []
     for seconds, step, folder in points:
         report = evaluate_template(template, model_id, adapter_dir=folder, max_rows=eval_rows, engine=engine)
-        scored.append({"seconds": round(seconds, 1), "step": step, "exact": report.exact_fields,
-                       "fields": report.accuracy})
+        scored.append(
+            {"seconds": round(seconds, 1), "step": step, "exact": report.exact_fields, "fields": report.accuracy}
+        )
     return scored
 
 
@@ -118,8 +162,17 @@ def first_at(scored: list[dict], target: float) -> float | None:
     return next((p["seconds"] for p in scored if p["exact"] >= target), None)
 
 
-def run(template: str, model_id: str, *, target: float, every: int, budget_s: float | None, eval_rows: int | None,
-        overrides: dict[str, Any] | None = None, work_dir: Path | None = None) -> dict:
+def run(
+    template: str,
+    model_id: str,
+    *,
+    target: float,
+    every: int,
+    budget_s: float | None,
+    eval_rows: int | None,
+    overrides: dict[str, Any] | None = None,
+    work_dir: Path | None = None,
+) -> dict:
     from arkor.engine.infer import InferenceEngine
     from arkor.protocol import parse_duration
 
@@ -133,23 +186,37 @@ def run(template: str, model_id: str, *, target: float, every: int, budget_s: fl
     trl_points = train_trl(config, examples, every, budget, work_dir / "trl")
     engine = InferenceEngine(max_bases=1)
     print("[time-to-target] scoring checkpoints ...", file=sys.stderr, flush=True)
-    result = {"template": template, "model": model_id, "target": target, "budget_s": budget, "every": every,
-              "arkor": score_points(template, model_id, arkor_points, eval_rows, engine),
-              "trl": score_points(template, model_id, trl_points, eval_rows, engine)}
+    result = {
+        "template": template,
+        "model": model_id,
+        "target": target,
+        "budget_s": budget,
+        "every": every,
+        "arkor": score_points(template, model_id, arkor_points, eval_rows, engine),
+        "trl": score_points(template, model_id, trl_points, eval_rows, engine),
+    }
     arkor_t, trl_t = first_at(result["arkor"], target), first_at(result["trl"], target)
-    result.update(arkor_seconds_to_target=arkor_t, trl_seconds_to_target=trl_t,
-                  speedup=(trl_t / arkor_t) if arkor_t and trl_t else None)
+    result.update(
+        arkor_seconds_to_target=arkor_t,
+        trl_seconds_to_target=trl_t,
+        speedup=(trl_t / arkor_t) if arkor_t and trl_t else None,
+    )
     return result
 
 
 def print_report(result: dict) -> None:
-    print(f"\n{result['template']}: time to {result['target']:.0%} exact fields, {result['model']}, "
-          f"{result['budget_s']:.0f}s budget each, adapters every {result['every']} steps")
-    rows = [[name, p["step"], p["seconds"], f"{100 * p['exact']:.1f}%"]
-            for name in ("arkor", "trl") for p in result[name]]
+    print(
+        f"\n{result['template']}: time to {result['target']:.0%} exact fields, {result['model']}, "
+        f"{result['budget_s']:.0f}s budget each, adapters every {result['every']} steps"
+    )
+    rows = [
+        [name, p["step"], p["seconds"], f"{100 * p['exact']:.1f}%"] for name in ("arkor", "trl") for p in result[name]
+    ]
     print_table(["trainer", "step", "training s", "exact fields"], rows)
+
     def fmt(value: float | None) -> str:
         return "not reached" if value is None else f"{value:.0f}s"
+
     speed = f"{result['speedup']:.2f}x sooner" if result["speedup"] else "n/a"
     print(f"arkor {fmt(result['arkor_seconds_to_target'])}, TRL {fmt(result['trl_seconds_to_target'])}: {speed}")
 
@@ -170,9 +237,15 @@ def main(argv: list[str] | None = None) -> int:
 
     model = args.model or (TINY_TEST_MODEL if args.quick else DEFAULT_MODEL)
     overrides = {"numTrainEpochs": None, "maxSteps": 4} if args.quick else {}
-    result = run(args.template, model, target=args.target, every=2 if args.quick else args.every,
-                 budget_s=args.budget or (600.0 if args.quick else None), eval_rows=2 if args.quick else args.eval_rows,
-                 overrides=overrides)
+    result = run(
+        args.template,
+        model,
+        target=args.target,
+        every=2 if args.quick else args.every,
+        budget_s=args.budget or (600.0 if args.quick else None),
+        eval_rows=2 if args.quick else args.eval_rows,
+        overrides=overrides,
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
     print_report(result)

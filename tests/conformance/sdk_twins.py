@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
-from arkor.sdk.trainer import TrainerContext, create_trainer
+from typing import Any
 
 from sdk_scripted_backend import ScriptedBackend
+
+from arkor.sdk.trainer import TrainerContext, create_trainer
 
 CREDENTIALS = {"mode": "anon", "token": "anon-token", "anonymousId": "anon_1", "orgSlug": "anon-org"}
 
@@ -30,9 +31,16 @@ class Twin:
         async def async_sleep(seconds: float) -> None:
             self._record(seconds)
 
-        options: dict[str, Any] = dict(base_url=backend.url, credentials=dict(CREDENTIALS), cwd=cwd,
-                                       reconnect_delay_ms=10, max_reconnect_delay_ms=1000,
-                                       sleep=self._record, async_sleep=async_sleep, random=lambda: 0.5)
+        options: dict[str, Any] = dict(
+            base_url=backend.url,
+            credentials=dict(CREDENTIALS),
+            cwd=cwd,
+            reconnect_delay_ms=10,
+            max_reconnect_delay_ms=1000,
+            sleep=self._record,
+            async_sleep=async_sleep,
+            random=lambda: 0.5,
+        )
         options.update(overrides)
         return TrainerContext(**options)
 

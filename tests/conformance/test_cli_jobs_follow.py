@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sdk_scripted_backend import JOB, event
+
 from arkor.cli.jobs import follow_job
 from arkor.sdk._wait_flow import ReconnectPolicy
 from arkor.sdk.client import CloudApiClient
 from arkor.sdk.state import ProjectState
-
-from sdk_scripted_backend import JOB, event
-
 
 STREAM = "/v1/jobs/job_1/events/stream"
 
@@ -35,8 +34,14 @@ def test_follow_backs_off_on_clean_closes_and_resumes_after_the_last_event(backe
     printed: list[dict] = []
     policy = ReconnectPolicy(reconnect_delay_ms=1000, max_reconnect_delay_ms=60000, random=lambda: 0.5)
     with CloudApiClient(backend.url, {"mode": "anon", "token": "anon-token"}) as client:
-        job = follow_job(client, "job_1", ProjectState("anon-org", "proj", "prj_1"), printed.append,
-                         policy=policy, sleep=sleeps.append)
+        job = follow_job(
+            client,
+            "job_1",
+            ProjectState("anon-org", "proj", "prj_1"),
+            printed.append,
+            policy=policy,
+            sleep=sleeps.append,
+        )
     assert [e["type"] for e in printed] == ["training.started", "training.log", "training.log", "training.completed"]
     assert job.status == "completed"
     # A pause before every reopen: empty close (backoff 1s), clean close after progress (1s),

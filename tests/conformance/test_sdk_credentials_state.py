@@ -8,9 +8,18 @@ import stat
 
 import pytest
 
-from arkor import (AnonymousTokenRejectedError, ProjectStateMismatchError, credentials_path, default_cloud_api_url,
-                   ensure_credentials, read_credentials, read_state, request_anonymous_token, write_credentials,
-                   write_state)
+from arkor import (
+    AnonymousTokenRejectedError,
+    ProjectStateMismatchError,
+    credentials_path,
+    default_cloud_api_url,
+    ensure_credentials,
+    read_credentials,
+    read_state,
+    request_anonymous_token,
+    write_credentials,
+    write_state,
+)
 from arkor.sdk.client import CloudApiClient
 from arkor.sdk.errors import ProjectStateMissingError
 from arkor.sdk.state import ensure_project_state, project_slug_for
@@ -101,7 +110,10 @@ def test_stale_anonymous_state_throws_without_overwrite(backend, tmp_path):
 
 
 def test_oauth_without_state_throws(backend, tmp_path):
-    with CloudApiClient(backend.url) as client, pytest.raises(ProjectStateMissingError, match="No .arkor/state.json found"):
+    with (
+        CloudApiClient(backend.url) as client,
+        pytest.raises(ProjectStateMissingError, match="No .arkor/state.json found"),
+    ):
         ensure_project_state(cwd=tmp_path, client=client, credentials={"mode": "oauth", "accessToken": "x"})
 
 
@@ -117,8 +129,13 @@ def test_anonymous_bootstrap_and_409_reuse(backend, tmp_path):
     other = tmp_path / "reuse"
     other.mkdir()
     backend.overrides[("POST", "/v1/projects")] = lambda r: (409, {}, b'{"error":"Slug already taken"}')
-    backend.overrides[("GET", "/v1/projects")] = lambda r: (200, {}, json.dumps({"org": {"slug": "anon-org"}, "projects": [
-        {"id": "prj_9", "slug": "reuse", "name": "reuse", "orgId": "o"}]}).encode())
+    backend.overrides[("GET", "/v1/projects")] = lambda r: (
+        200,
+        {},
+        json.dumps(
+            {"org": {"slug": "anon-org"}, "projects": [{"id": "prj_9", "slug": "reuse", "name": "reuse", "orgId": "o"}]}
+        ).encode(),
+    )
     with CloudApiClient(backend.url, ANON) as client:
         assert ensure_project_state(cwd=other, client=client, credentials=ANON).project_id == "prj_9"
 
@@ -131,15 +148,21 @@ def test_slug_sanitising():
 
 def test_trainer_resolves_credentials_once_and_bootstraps(backend, tmp_path, monkeypatch):
     from sdk_scripted_backend import happy_stream
+
     from arkor import create_trainer
     from arkor.sdk.trainer import TrainerContext
+
     monkeypatch.setenv("ARKOR_CLOUD_API_URL", backend.url)
     backend.streams.append(happy_stream())
     (tmp_path / "data.jsonl").write_text('{"text": "hi"}\n')
     context = TrainerContext(cwd=tmp_path, sleep=lambda s: None)
-    trainer = create_trainer(name="n", model="arkor/tiny-test", dataset={"type": "file", "path": "data.jsonl"}, context=context)
+    trainer = create_trainer(
+        name="n", model="arkor/tiny-test", dataset={"type": "file", "path": "data.jsonl"}, context=context
+    )
     assert trainer.wait().job.status == "completed"
-    again = create_trainer(name="n", model="arkor/tiny-test", dataset={"type": "file", "path": "data.jsonl"}, context=context)
+    again = create_trainer(
+        name="n", model="arkor/tiny-test", dataset={"type": "file", "path": "data.jsonl"}, context=context
+    )
     again.start()
     assert len(backend.of("POST", "/v1/auth/anonymous")) == 1 and len(backend.of("POST", "/v1/projects")) == 1
     assert len(backend.of("POST", "/v1/datasets")) == 1  # content-addressed: the re-run reuses the id

@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from sdk_scripted_backend import event, happy_stream
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -40,10 +39,13 @@ def test_early_stopping_lets_a_healthy_run_finish(twin, backend, project):
     assert backend.of("POST", "/v1/jobs/job_1/cancel") == []
 
 
-@pytest.mark.parametrize("ending,expected", [
-    (event("training.completed", 2, artifacts=[{"pathname": "final/a"}]), "completed with 1 artifact(s)"),
-    (event("training.failed", 2, error="OOM"), "FAILED: OOM"),
-])
+@pytest.mark.parametrize(
+    "ending,expected",
+    [
+        (event("training.completed", 2, artifacts=[{"pathname": "final/a"}]), "completed with 1 artifact(s)"),
+        (event("training.failed", 2, error="OOM"), "FAILED: OOM"),
+    ],
+)
 def test_webhook_posts_on_completion_and_failure(twin, backend, project, ending, expected):
     backend.streams.append([event("training.started", 1), ending])
     posts = []
@@ -52,7 +54,9 @@ def test_webhook_posts_on_completion_and_failure(twin, backend, project, ending,
         posts.append((url, json["text"]))
         raise ConnectionError("webhook down")  # must be swallowed
 
-    trainer = load("notify_webhook").make_trainer("https://hooks.example/x", flaky_post, context=twin.context(backend, project))
+    trainer = load("notify_webhook").make_trainer(
+        "https://hooks.example/x", flaky_post, context=twin.context(backend, project)
+    )
     trainer.wait()
     assert len(posts) == 1 and expected in posts[0][1]
 
@@ -70,12 +74,22 @@ def test_web_route_uses_a_fresh_trainer_per_request(twin, backend, project):
     assert len(keys) == 2
 
 
-@pytest.mark.parametrize("stream,code", [
-    ("completed", 0), ("failed", 1), ("cancelled", 1), ("broken", 1),
-])
+@pytest.mark.parametrize(
+    "stream,code",
+    [
+        ("completed", 0),
+        ("failed", 1),
+        ("cancelled", 1),
+        ("broken", 1),
+    ],
+)
 def test_ci_smoke_exit_codes(twin, backend, project, stream, code):
-    endings = {"completed": [happy_stream()], "failed": [[event("training.failed", 1, error="bad config")]],
-               "cancelled": [[event("training.cancelled", 1)]], "broken": [503, 503]}
+    endings = {
+        "completed": [happy_stream()],
+        "failed": [[event("training.failed", 1, error="bad config")]],
+        "cancelled": [[event("training.cancelled", 1)]],
+        "broken": [503, 503],
+    }
     backend.streams.extend(endings[stream])
     module = load("ci_smoke")
     lines = []

@@ -23,10 +23,22 @@ def _sse(*chunks: bytes):
 
 
 CASES = {
-    "event-error": (_sse(FIRST, b'event: error\ndata: {"error": "engine crashed"}\n\n', b"data: [DONE]\n\n"), "engine crashed", "Hel"),
+    "event-error": (
+        _sse(FIRST, b'event: error\ndata: {"error": "engine crashed"}\n\n', b"data: [DONE]\n\n"),
+        "engine crashed",
+        "Hel",
+    ),
     "event-error-text": (_sse(FIRST, b"event: error\ndata: engine crashed\n\n"), "engine crashed", "Hel"),
-    "openai-error-chunk": (_sse(FIRST, b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'), "overloaded", "Hel"),
-    "json-error-body": (lambda record: (200, {}, json.dumps({"error": {"message": "no capacity"}}).encode()), "no capacity", ""),
+    "openai-error-chunk": (
+        _sse(FIRST, b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'),
+        "overloaded",
+        "Hel",
+    ),
+    "json-error-body": (
+        lambda record: (200, {}, json.dumps({"error": {"message": "no capacity"}}).encode()),
+        "no capacity",
+        "",
+    ),
 }
 
 

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from sdk_scripted_backend import encode_frame
 
 from arkor import create_trainer
 from arkor.protocol import JobConfig, JobCreateRequest
@@ -17,11 +18,17 @@ from arkor.sdk.credentials import request_anonymous_token
 from arkor.sdk.infer import InferResponse
 from arkor.sdk.state import ensure_project_state
 from arkor.sdk.trainer import TrainerContext
-from sdk_scripted_backend import encode_frame
 
 FUTURE = {"addedLater": {"nested": [1, 2]}}  # a field a newer backend sends
-MINIMAL_JOB = {"id": "job_1", "orgId": "org_1", "projectId": "prj_1", "name": "t", "status": "queued",
-               "config": {"model": "m"}, "createdAt": "2026-01-01T00:00:00Z"}
+MINIMAL_JOB = {
+    "id": "job_1",
+    "orgId": "org_1",
+    "projectId": "prj_1",
+    "name": "t",
+    "status": "queued",
+    "config": {"model": "m"},
+    "createdAt": "2026-01-01T00:00:00Z",
+}
 SCOPE = {"orgSlug": "anon-org", "projectSlug": "proj"}
 DEPLOYMENT = {"id": "dep_1", "slug": "bot", "target": {"kind": "base_model", "baseModel": "m"}, **FUTURE}
 KEY = {"id": "key_1", "label": "ci", "prefix": "ark_live_abcd", "enabled": True, "createdAt": "2026-01-01T00:00:00Z"}
@@ -33,18 +40,32 @@ def _json(status: int, body: Any, **headers: str):
 
 def minimal_backend(backend) -> None:
     routes = {
-        ("POST", "/v1/auth/anonymous"): _json(200, {"token": "anon-token", "anonymousId": "anon_1", "kind": "cli",
-                                                    "personalOrg": {"slug": "anon-org", "id": "org_1", "name": "A"}, **FUTURE}),
+        ("POST", "/v1/auth/anonymous"): _json(
+            200,
+            {
+                "token": "anon-token",
+                "anonymousId": "anon_1",
+                "kind": "cli",
+                "personalOrg": {"slug": "anon-org", "id": "org_1", "name": "A"},
+                **FUTURE,
+            },
+        ),
         ("GET", "/v1/me"): _json(200, {"user": {}, "orgs": [{"id": "org_1", "slug": "anon-org", "name": "A"}]}),
         ("GET", "/v1/projects"): _json(200, {"org": {"slug": "anon-org"}, "projects": []}),
-        ("POST", "/v1/projects"): _json(201, {"project": {"id": "prj_1", "slug": "proj", "name": "proj", "orgId": "org_1"}}),
+        ("POST", "/v1/projects"): _json(
+            201, {"project": {"id": "prj_1", "slug": "proj", "name": "proj", "orgId": "org_1"}}
+        ),
         ("POST", "/v1/jobs"): _json(201, {"job": {**MINIMAL_JOB, **FUTURE}}),
         ("GET", "/v1/jobs"): _json(200, {"jobs": [MINIMAL_JOB]}),
         ("GET", "/v1/jobs/job_1"): _json(200, {"job": MINIMAL_JOB}),
         ("POST", "/v1/jobs/job_1/cancel"): _json(204, None),
         ("POST", "/v1/datasets"): _json(201, {"datasetId": "ds_1"}),
         ("GET", "/v1/jobs/job_1/artifacts"): _json(200, {"artifacts": [{"pathname": "final/adapter_config.json"}]}),
-        ("GET", "/v1/jobs/job_1/artifacts/final/adapter_config.json"): lambda r: (200, {"Content-Type": "application/octet-stream"}, b"{}"),
+        ("GET", "/v1/jobs/job_1/artifacts/final/adapter_config.json"): lambda r: (
+            200,
+            {"Content-Type": "application/octet-stream"},
+            b"{}",
+        ),
         ("GET", "/v1/jobs/job_1/checkpoints"): _json(200, {"checkpoints": [{"step": 2, "artifacts": []}]}),
         ("GET", "/v1/endpoints"): _json(200, {"deployments": [DEPLOYMENT]}),
         ("POST", "/v1/endpoints"): _json(201, {"deployment": DEPLOYMENT}),
@@ -57,21 +78,27 @@ def minimal_backend(backend) -> None:
     }
     backend.overrides.update(routes)
     # Event frames as the original's backend sends them: no jobId, no timestamp, an end sentinel.
-    backend.streams.append([
-        encode_frame("training.started", {"type": "training.started"}, id=1),
-        encode_frame("training.log", {"type": "training.log", "step": 1, "loss": None}, id=2),
-        encode_frame("checkpoint.saved", {"type": "checkpoint.saved", "step": 1}, id=3),
-        encode_frame("training.completed", {"type": "training.completed"}, id=4),
-    ])
+    backend.streams.append(
+        [
+            encode_frame("training.started", {"type": "training.started"}, id=1),
+            encode_frame("training.log", {"type": "training.log", "step": 1, "loss": None}, id=2),
+            encode_frame("checkpoint.saved", {"type": "checkpoint.saved", "step": 1}, id=3),
+            encode_frame("training.completed", {"type": "training.completed"}, id=4),
+        ]
+    )
     backend.chat_chunks = [b'data: {"choices":[{"delta":{"content":"ok"}}]}\n\n', b"data: [DONE]\n\n"]
 
 
 def test_trainer_start_and_wait_read_the_minimal_job(twin, backend, project):
     minimal_backend(backend)
     seen: list[Any] = []
-    trainer = twin.trainer(backend, project, on_log=lambda ctx: seen.append(("log", ctx.step, ctx.loss)),
-                           on_checkpoint=lambda ctx: seen.append(("checkpoint", ctx.step, ctx.artifacts)),
-                           on_completed=lambda ctx: seen.append(("completed", ctx.metrics, ctx.artifacts)))
+    trainer = twin.trainer(
+        backend,
+        project,
+        on_log=lambda ctx: seen.append(("log", ctx.step, ctx.loss)),
+        on_checkpoint=lambda ctx: seen.append(("checkpoint", ctx.step, ctx.artifacts)),
+        on_completed=lambda ctx: seen.append(("completed", ctx.metrics, ctx.artifacts)),
+    )
     assert twin.call(trainer, "start").job_id == "job_1"
     assert trainer.job.config.model == "m" and trainer.job.config.dataset_source is None
     assert trainer.job.model_extra == FUTURE  # unknown fields are kept, not refused
@@ -89,8 +116,12 @@ def test_fresh_home_bootstraps_against_the_minimal_backend(backend, tmp_path):
     credentials["mode"] = "anon"
     (tmp_path / "fresh").mkdir()
     (tmp_path / "fresh" / "train.jsonl").write_text('{"text": "hello"}\n')
-    trainer = create_trainer(name="t", model="arkor/tiny-test", dataset={"type": "file", "path": "train.jsonl"},
-                             context=TrainerContext(base_url=backend.url, credentials=credentials, cwd=tmp_path / "fresh"))
+    trainer = create_trainer(
+        name="t",
+        model="arkor/tiny-test",
+        dataset={"type": "file", "path": "train.jsonl"},
+        context=TrainerContext(base_url=backend.url, credentials=credentials, cwd=tmp_path / "fresh"),
+    )
     assert trainer.start().job_id == "job_1"
     sent = backend.of("POST", "/v1/jobs")[0].json()
     assert sent["config"]["datasetSource"] == {"type": "uploaded", "datasetId": "ds_1", "filename": "train.jsonl"}
@@ -140,11 +171,15 @@ def test_the_backend_still_validates_strictly_what_it_receives():
     with pytest.raises(Exception, match="datasetSource"):
         JobCreateRequest.model_validate({"name": "t", "config": {"model": "m"}})
     with pytest.raises(Exception, match="learningRate"):
-        JobConfig.model_validate({"model": "m", "datasetSource": {"type": "huggingface", "name": "x"}, "learningRate": 5})
+        JobConfig.model_validate(
+            {"model": "m", "datasetSource": {"type": "huggingface", "name": "x"}, "learningRate": 5}
+        )
 
 
 def test_a_missing_required_field_is_still_an_error(backend):
     minimal_backend(backend)
-    backend.overrides[("GET", "/v1/jobs/job_1")] = _json(200, {"job": {k: v for k, v in MINIMAL_JOB.items() if k != "status"}})
+    backend.overrides[("GET", "/v1/jobs/job_1")] = _json(
+        200, {"job": {k: v for k, v in MINIMAL_JOB.items() if k != "status"}}
+    )
     with CloudApiClient(backend.url, {"token": "t"}) as client, pytest.raises(Exception, match="status"):
         client.get_job("job_1", SCOPE)

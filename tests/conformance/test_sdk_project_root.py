@@ -8,17 +8,16 @@ import os
 from pathlib import Path
 
 import pytest
+from sdk_scripted_backend import happy_stream
 
 from arkor import run_trainer
 from arkor.sdk.project import find_project_root
 
-from sdk_scripted_backend import happy_stream
-
-TRAINER = '''
+TRAINER = """
 from arkor import create_arkor, create_trainer
 trainer = create_trainer(name="rooted", model="arkor/tiny-test", dataset={"type": "file", "path": "data/train.jsonl"})
 arkor = create_arkor(trainer=trainer)
-'''
+"""
 
 
 def _project(tmp_path: Path) -> Path:
@@ -31,7 +30,9 @@ def _project(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("where", ["elsewhere", "subfolder"])
-def test_run_trainer_resolves_data_and_state_against_the_project(backend, tmp_path: Path, monkeypatch, where: str) -> None:  # type: ignore[no-untyped-def]
+def test_run_trainer_resolves_data_and_state_against_the_project(
+    backend, tmp_path: Path, monkeypatch, where: str
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ARKOR_CLOUD_API_URL", backend.url)
     root = _project(tmp_path)
     start = tmp_path / "elsewhere" if where == "elsewhere" else root / "data"

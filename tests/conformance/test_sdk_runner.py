@@ -12,7 +12,7 @@ import arkor
 from arkor import create_arkor, is_arkor, run_trainer
 from arkor.sdk.runner import ENTRY_EXPORT_MESSAGE, TrainingEntryError
 
-FAKE = '''
+FAKE = """
 class FakeTrainer:
     def __init__(self, label):
         self.label = label
@@ -24,7 +24,7 @@ class FakeTrainer:
         return SimpleNamespace(job=SimpleNamespace(status="failed"), artifacts=[])
     def cancel(self):
         pass
-'''
+"""
 
 
 def _project(tmp_path: Path, index: str, trainer_py: str = FAKE) -> Path:
@@ -35,15 +35,27 @@ def _project(tmp_path: Path, index: str, trainer_py: str = FAKE) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("index,expected", [
-    ("from .trainer import FakeTrainer\nfrom arkor import create_arkor\narkor = create_arkor(trainer=FakeTrainer('a'))\n", "a"),
-    ("from .trainer import FakeTrainer\narkor = FakeTrainer('bare-arkor')\n", "bare-arkor"),
-    ("from .trainer import FakeTrainer\ntrainer = FakeTrainer('t')\n", "t"),
-    ("from .trainer import FakeTrainer\nfrom arkor import create_arkor\ndefault = create_arkor(trainer=FakeTrainer('d'))\n", "d"),
-    ("from .trainer import FakeTrainer\ndefault = FakeTrainer('dt')\n", "dt"),
-    ("from .trainer import FakeTrainer\ndefault = {'trainer': FakeTrainer('nested')}\n", "nested"),
-    ("from .trainer import FakeTrainer\nfrom arkor import create_arkor\narkor = create_arkor(trainer=FakeTrainer('first'))\ntrainer = FakeTrainer('second')\n", "first"),
-])
+@pytest.mark.parametrize(
+    "index,expected",
+    [
+        (
+            "from .trainer import FakeTrainer\nfrom arkor import create_arkor\narkor = create_arkor(trainer=FakeTrainer('a'))\n",
+            "a",
+        ),
+        ("from .trainer import FakeTrainer\narkor = FakeTrainer('bare-arkor')\n", "bare-arkor"),
+        ("from .trainer import FakeTrainer\ntrainer = FakeTrainer('t')\n", "t"),
+        (
+            "from .trainer import FakeTrainer\nfrom arkor import create_arkor\ndefault = create_arkor(trainer=FakeTrainer('d'))\n",
+            "d",
+        ),
+        ("from .trainer import FakeTrainer\ndefault = FakeTrainer('dt')\n", "dt"),
+        ("from .trainer import FakeTrainer\ndefault = {'trainer': FakeTrainer('nested')}\n", "nested"),
+        (
+            "from .trainer import FakeTrainer\nfrom arkor import create_arkor\narkor = create_arkor(trainer=FakeTrainer('first'))\ntrainer = FakeTrainer('second')\n",
+            "first",
+        ),
+    ],
+)
 def test_export_shapes(tmp_path, index, expected):
     lines = []
     result = run_trainer(cwd=_project(tmp_path, index), echo=lines.append)
@@ -55,9 +67,14 @@ def test_no_trainer_export_message(tmp_path):
     folder = _project(tmp_path, "x = 1\n")
     with pytest.raises(TrainingEntryError) as info:
         run_trainer(cwd=folder)
-    assert str(info.value) == ENTRY_EXPORT_MESSAGE == (
-        "Training entry must export `arkor` (from create_arkor(...)) or `trainer` (from create_trainer(...)), "
-        "or default-export one of them.")
+    assert (
+        str(info.value)
+        == ENTRY_EXPORT_MESSAGE
+        == (
+            "Training entry must export `arkor` (from create_arkor(...)) or `trainer` (from create_trainer(...)), "
+            "or default-export one of them."
+        )
+    )
 
 
 def test_missing_entry_message(tmp_path):
@@ -77,11 +94,14 @@ def test_relative_and_absolute_entry_paths(tmp_path):
 
 
 def test_project_folder_named_arkor_never_shadows_the_library(tmp_path):
-    folder = _project(tmp_path, "from .trainer import FakeTrainer\nimport arkor as lib\ntrainer = FakeTrainer(lib.__name__)\n")
+    folder = _project(
+        tmp_path, "from .trainer import FakeTrainer\nimport arkor as lib\ntrainer = FakeTrainer(lib.__name__)\n"
+    )
     lines = []
     run_trainer(cwd=folder, echo=lines.append)
     assert lines[0] == "Started job arkor"
     import sys
+
     assert sys.modules["arkor"] is arkor and hasattr(arkor, "create_trainer")
 
 

@@ -6,9 +6,9 @@ import asyncio
 import threading
 
 import pytest
+from sdk_scripted_backend import Broken, Hang, event, happy_stream
 
 from arkor import AbortController, CloudApiError, TrainerStreamError
-from sdk_scripted_backend import Broken, Hang, event, happy_stream
 
 
 def test_callback_order_and_job_status_progression(twin, backend, project):
@@ -19,18 +19,26 @@ def test_callback_order_and_job_status_progression(twin, backend, project):
         seen.append(("checkpoint", ctx.step, ctx.adapter, ctx.job.status, [a.pathname for a in ctx.artifacts]))
 
     trainer = twin.trainer(
-        backend, project,
+        backend,
+        project,
         on_started=lambda ctx: seen.append(("started", ctx.job.status, ctx.job.started_at)),
         on_log=lambda ctx: seen.append(("log", ctx.step, ctx.loss, ctx.eval_loss, ctx.learning_rate, ctx.job.status)),
-        callbacks={"on_checkpoint": on_checkpoint,
-                   "on_completed": lambda ctx: seen.append(("completed", ctx.job.status, ctx.metrics))},
+        callbacks={
+            "on_checkpoint": on_checkpoint,
+            "on_completed": lambda ctx: seen.append(("completed", ctx.job.status, ctx.metrics)),
+        },
     )
     result = twin.call(trainer, "wait")
     assert seen == [
         ("started", "running", "2026-01-01T00:00:01Z"),
         ("log", 1, 2.5, None, 0.001, "running"),
-        ("checkpoint", 1, {"kind": "checkpoint", "jobId": "job_1", "step": 1}, "running",
-         ["checkpoints/step-1/adapter_model.safetensors"]),
+        (
+            "checkpoint",
+            1,
+            {"kind": "checkpoint", "jobId": "job_1", "step": 1},
+            "running",
+            ["checkpoints/step-1/adapter_model.safetensors"],
+        ),
         ("completed", "completed", {"trainLoss": 2.0}),
     ]
     assert result.job.status == "completed"
@@ -41,12 +49,17 @@ def test_callback_order_and_job_status_progression(twin, backend, project):
 def test_failed_run_resolves(twin, backend, project):
     backend.streams.append([event("training.started", 1), event("training.failed", 2, error="boom")])
     failures = []
-    trainer = twin.trainer(backend, project, on_failed=lambda ctx: failures.append((ctx.error, ctx.job.status)),
-                           on_completed=lambda ctx: failures.append("completed?!"))
+    trainer = twin.trainer(
+        backend,
+        project,
+        on_failed=lambda ctx: failures.append((ctx.error, ctx.job.status)),
+        on_completed=lambda ctx: failures.append("completed?!"),
+    )
     result = twin.call(trainer, "wait")
     assert failures == [("boom", "failed")]
     assert (result.job.status, result.job.error, result.artifacts) == ("failed", "boom", [])
     from arkor import JobFailedError
+
     with pytest.raises(JobFailedError, match="boom"):
         result.raise_for_status()
 
@@ -110,8 +123,11 @@ def test_clean_eof_after_progress_reconnects_at_base_delay_with_last_event_id(tw
     assert twin.sleeps == [10]
 
 
-@pytest.mark.parametrize("stream", [[], [b"event: ping\nid: 7\ndata: \n\n"], [b"data: {not json\n\n"]],
-                         ids=["empty", "ping-only", "garbage-only"])
+@pytest.mark.parametrize(
+    "stream",
+    [[], [b"event: ping\nid: 7\ndata: \n\n"], [b"data: {not json\n\n"]],
+    ids=["empty", "ping-only", "garbage-only"],
+)
 def test_streams_without_progress_count_toward_the_budget(twin, backend, project, stream):
     backend.streams.extend([list(stream), list(stream)])
     trainer = twin.trainer(backend, project, context={"max_reconnect_attempts": 1})
@@ -121,8 +137,9 @@ def test_streams_without_progress_count_toward_the_budget(twin, backend, project
 
 
 def test_ping_id_is_remembered_for_resume(twin, backend, project):
-    backend.streams.extend([[event("training.started", 1), b"event: ping\nid: 5\ndata: \n\n"],
-                            [event("training.completed", 6)]])
+    backend.streams.extend(
+        [[event("training.started", 1), b"event: ping\nid: 5\ndata: \n\n"], [event("training.completed", 6)]]
+    )
     twin.call(twin.trainer(backend, project), "wait")
     assert backend.of("GET", "/v1/jobs/job_1/events/stream")[1].headers["last-event-id"] == "5"
 
@@ -143,8 +160,14 @@ def test_mid_stream_body_error_recovers(twin, backend, project):
 
 
 def test_malformed_and_unknown_frames_are_skipped(twin, backend, project):
-    backend.streams.append([b"data: {oops\n\n", b'event: status\ndata: {"type":"status"}\n\n',
-                            event("training.mystery", 1), event("training.completed", 2)])
+    backend.streams.append(
+        [
+            b"data: {oops\n\n",
+            b'event: status\ndata: {"type":"status"}\n\n',
+            event("training.mystery", 1),
+            event("training.completed", 2),
+        ]
+    )
     assert twin.call(twin.trainer(backend, project), "wait").job.status == "completed"
 
 
@@ -168,9 +191,14 @@ def test_abort_during_backoff_rejects_with_reason_and_never_cancels(twin, backen
 def test_abort_while_reading_a_hanging_stream(twin, backend, project):
     controller = AbortController()
     backend.streams.append(Hang([event("training.started", 1)]))
-    trainer = twin.trainer(backend, project, abort_signal=controller.signal,
-                           on_started=lambda ctx: threading.Timer(0.05, controller.abort).start())
+    trainer = twin.trainer(
+        backend,
+        project,
+        abort_signal=controller.signal,
+        on_started=lambda ctx: threading.Timer(0.05, controller.abort).start(),
+    )
     from arkor.sdk.abort import AbortError
+
     with pytest.raises(AbortError):
         twin.call(trainer, "wait")
 
@@ -186,6 +214,7 @@ def test_start_is_idempotent_and_sends_an_idempotency_key(twin, backend, project
 
 def test_concurrent_async_starts_submit_once(backend, project):
     from sdk_twins import Twin
+
     trainer = Twin("async").trainer(backend, project)
 
     async def both():
@@ -197,6 +226,7 @@ def test_concurrent_async_starts_submit_once(backend, project):
 
 def test_concurrent_sync_starts_submit_once(backend, project):
     from sdk_twins import Twin
+
     trainer = Twin("sync").trainer(backend, project)
     results = []
     threads = [threading.Thread(target=lambda: results.append(trainer.start().job_id)) for _ in range(4)]

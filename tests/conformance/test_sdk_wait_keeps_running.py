@@ -12,9 +12,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from sdk_scripted_backend import JOB, happy_stream
 
 from arkor import TrainerStreamError
-from sdk_scripted_backend import JOB, happy_stream
 
 REPO_SRC = Path(__file__).resolve().parents[2] / "src"
 NOTE = "Job job_1 keeps running on the backend; cancel it with `trainer.cancel()` or `arkor jobs cancel job_1`."
@@ -54,7 +54,8 @@ def test_giving_up_on_the_stream_says_the_job_keeps_running(twin, backend, proje
 def _cli_project(tmp_path: Path, callback_body: str) -> Path:
     folder = tmp_path / "cli-project"
     (folder / "src" / "arkor").mkdir(parents=True)
-    (folder / "src" / "arkor" / "trainer.py").write_text(textwrap.dedent(f'''
+    (folder / "src" / "arkor" / "trainer.py").write_text(
+        textwrap.dedent(f"""
         from arkor import create_trainer
 
         def on_log(ctx):
@@ -62,23 +63,35 @@ def _cli_project(tmp_path: Path, callback_body: str) -> Path:
 
         trainer = create_trainer(name="t", model="arkor/tiny-test", dataset={{"type": "huggingface", "name": "x"}},
                                  max_steps=2, on_log=on_log)
-    '''))
+    """)
+    )
     (folder / "src" / "arkor" / "index.py").write_text(
-        "from arkor import create_arkor\nfrom .trainer import trainer\narkor = create_arkor(trainer=trainer)\n")
+        "from arkor import create_arkor\nfrom .trainer import trainer\narkor = create_arkor(trainer=trainer)\n"
+    )
     return folder
 
 
 def arkor_cli(args: list[str], cwd: Path, home: Path, url: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "ARKOR_HOME": str(home / ".arkor"),
-           "ARKOR_CLOUD_API_URL": url, "PYTHONPATH": str(REPO_SRC), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "ARKOR_HOME": str(home / ".arkor"),
+        "ARKOR_CLOUD_API_URL": url,
+        "PYTHONPATH": str(REPO_SRC),
+        "NO_COLOR": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize("callback_body,first_line", [
-    ('raise ValueError("my metric check failed")', "ValueError: my metric check failed"),
-    ('from arkor import ConfigError; raise ConfigError("bad threshold")', "Error: bad threshold"),
-])
+@pytest.mark.parametrize(
+    "callback_body,first_line",
+    [
+        ('raise ValueError("my metric check failed")', "ValueError: my metric check failed"),
+        ('from arkor import ConfigError; raise ConfigError("bad threshold")', "Error: bad threshold"),
+    ],
+)
 def test_arkor_start_says_the_job_keeps_running(backend, tmp_path, isolated_home, callback_body, first_line):
     backend.streams.append(happy_stream())
     result = arkor_cli(["start"], _cli_project(tmp_path, callback_body), isolated_home, backend.url)

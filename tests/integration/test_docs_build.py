@@ -26,8 +26,14 @@ def _build(project: Path, site: Path, home: Path) -> subprocess.CompletedProcess
     env = {**os.environ, "HOME": str(home), "NO_MKDOCS_2_WARNING": "1"}
     for key in [k for k in env if k.startswith("ARKOR_") and k != "ARKOR_BACKEND_PORT"]:
         del env[key]  # a developer's backend settings must not shape the generated pages
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _copy_project(tmp_path: Path) -> Path:

@@ -43,13 +43,9 @@ def worker_main() -> int:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--spec", required=True)
-    spec = WorkerSpec.model_validate(
-        json.loads(Path(parser.parse_args().spec).read_text())
-    )
+    spec = WorkerSpec.model_validate(json.loads(Path(parser.parse_args().spec).read_text()))
     register()
-    reporter = make_reporter(
-        spec.job_id, Path(spec.output_dir), spec.report, event_base=spec.event_base
-    )
+    reporter = make_reporter(spec.job_id, Path(spec.output_dir), spec.report, event_base=spec.event_base)
     try:
         reporter.emit(TrainingStarted())
         reporter.emit(DatasetProfiled(rows=24, tokens=512))
@@ -63,7 +59,7 @@ if __name__ == "__main__":
     sys.exit(worker_main())
 
 
-import pytest
+import pytest  # noqa: E402 - below the worker entry: run as a script, this file must not need pytest
 
 
 @pytest.fixture
@@ -110,12 +106,8 @@ class _Studio:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> _Studio:
         self.thread.start()
@@ -132,9 +124,7 @@ class _Studio:
         self.sock.close()
 
 
-def test_a_registered_event_type_flows_from_worker_to_studio_log(
-    backend, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_registered_event_type_flows_from_worker_to_studio_log(backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
     from arkor import create_trainer, read_credentials, read_state
@@ -175,10 +165,7 @@ def test_a_registered_event_type_flows_from_worker_to_studio_log(
         EVENT_NAME,
         "training.completed",
     ]
-    assert (
-        isinstance(stored[1].event, DatasetProfiled)
-        and stored[1].event.job_id == job_id
-    )
+    assert isinstance(stored[1].event, DatasetProfiled) and stored[1].event.job_id == job_id
 
     # The SSE stream carries it as its own frame, in the wire shape.
     state = read_state(project)
@@ -227,9 +214,7 @@ def test_a_registered_event_type_flows_from_worker_to_studio_log(
     from studio_helpers import CHROMIUM, CHROMIUM_ARGS
 
     with _Studio(project) as studio, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page()
             errors: list[str] = []
@@ -239,12 +224,8 @@ def test_a_registered_event_type_flows_from_worker_to_studio_log(
             line = page.locator(f'#event-log .log-line[data-kind="{EVENT_NAME}"]')
             line.wait_for(timeout=30_000)
             assert f"[{EVENT_NAME}] rows=24 tokens=512" in line.inner_text()
-            page.locator('#event-log .log-line[data-kind="completed"]').wait_for(
-                timeout=30_000
-            )
-            assert (
-                page.locator("#job-status").inner_text().strip().lower() == "completed"
-            )
+            page.locator('#event-log .log-line[data-kind="completed"]').wait_for(timeout=30_000)
+            assert page.locator("#job-status").inner_text().strip().lower() == "completed"
             assert not errors, errors
         finally:
             browser.close()

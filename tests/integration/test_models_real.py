@@ -39,8 +39,7 @@ def test_smollm2_converts_loads_and_generates():
 
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
-        output = model.generate(**inputs, max_new_tokens=12, do_sample=False,
-                                pad_token_id=tokenizer.pad_token_id)
-    reply = tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+        output = model.generate(**inputs, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    reply = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
     assert reply.strip(), "greedy decoding produced no text"
     assert "paris" in reply.lower()

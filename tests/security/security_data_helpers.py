@@ -10,8 +10,9 @@ import http.server
 import sys
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from arkor.server.runner import BackgroundServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "server"))
 from server_helpers import backend_factory  # noqa: E402
+
 CLIENT_HEADER = {"X-Arkor-Client": "arkor/0.1.0"}
 
 
@@ -55,8 +57,12 @@ class Caller:
         return self.http.post("/v1/jobs", params=self.scope, json=body)
 
     def upload(self, data: bytes, filename: str) -> httpx.Response:
-        return self.http.post("/v1/datasets", params=self.scope, content=data,
-                              headers={"X-Arkor-Filename": filename, "Content-Type": "application/octet-stream"})
+        return self.http.post(
+            "/v1/datasets",
+            params=self.scope,
+            content=data,
+            headers={"X-Arkor-Filename": filename, "Content-Type": "application/octet-stream"},
+        )
 
     def job(self, job_id: str, **params: Any) -> dict:
         response = self.http.get(f"/v1/jobs/{job_id}", params={**self.scope, **params})
@@ -79,7 +85,9 @@ class Origin:
     requests it gets; `routes` maps a path to a handler returning (status, headers, body), or None
     when it wrote the answer itself."""
 
-    def __init__(self, routes: dict[str, Callable[[Any], tuple[int, dict[str, str], bytes]]], host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, routes: dict[str, Callable[[Any], tuple[int, dict[str, str], bytes]]], host: str = "127.0.0.1"
+    ) -> None:
         self.requests: list[tuple[str, str | None, str | None]] = []
         owner = self
 
@@ -148,8 +156,22 @@ class ServerProcess:
         if src:
             full_env["PYTHONPATH"] = src
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "arkor.server", "serve", "--port", "0", "--data-dir", str(data_dir),
-             "--record", str(record)], env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "arkor.server",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+                "--record",
+                str(record),
+            ],
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(1200):
             if record.exists():
                 break
@@ -185,8 +207,13 @@ def parquet_bomb(path: Path, rows: int) -> Path:
 
     table = pa.table({"text": pa.array(["x"], pa.string())})
     writer = pq.ParquetWriter(path, table.schema, compression="zstd", use_dictionary=True)
-    chunk = pa.table({"text": pa.DictionaryArray.from_arrays(pa.array([0] * 1_000_000, pa.int32()), pa.array(["x"]))
-                      .cast(pa.string())})
+    chunk = pa.table(
+        {
+            "text": pa.DictionaryArray.from_arrays(pa.array([0] * 1_000_000, pa.int32()), pa.array(["x"])).cast(
+                pa.string()
+            )
+        }
+    )
     written = 0
     while written < rows:
         part = chunk.slice(0, min(len(chunk), rows - written))

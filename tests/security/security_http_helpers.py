@@ -13,9 +13,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -36,15 +37,17 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def server_settings(data_dir: Path, **overrides: Any) -> ServerSettings:
-    return ServerSettings(**{
-        "data_dir": data_dir,
-        "worker_command": [sys.executable, str(FAKE_WORKER)],
-        "heartbeat_timeout_s": 120,
-        "cancel_grace_s": 2,
-        "sse_ping_interval_s": 1,
-        "watchdog_interval_s": 0.2,
-        **overrides,
-    })
+    return ServerSettings(
+        **{
+            "data_dir": data_dir,
+            "worker_command": [sys.executable, str(FAKE_WORKER)],
+            "heartbeat_timeout_s": 120,
+            "cancel_grace_s": 2,
+            "sse_ping_interval_s": 1,
+            "watchdog_interval_s": 0.2,
+            **overrides,
+        }
+    )
 
 
 @contextmanager
@@ -73,7 +76,9 @@ class Caller:
         response = self.http.post("/v1/projects", params={"orgSlug": self.org}, json={"name": slug, "slug": slug})
         assert response.status_code == 201, response.text
 
-    def submit(self, model: str = "fake/fast", *, project: str | None = None, headers: dict | None = None) -> httpx.Response:
+    def submit(
+        self, model: str = "fake/fast", *, project: str | None = None, headers: dict | None = None
+    ) -> httpx.Response:
         scope = {**self.scope, **({"projectSlug": project} if project else {})}
         body = {"name": "run", "config": {"model": model, "datasetSource": {"type": "huggingface", "name": "x"}}}
         return self.http.post("/v1/jobs", params=scope, json=body, headers=headers or {})
@@ -112,8 +117,9 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     return status, headers, rest[:length]
 
 
-def send_chunked_until_refused(url: str, head: str, total: int, *, chunk_size: int = 256 * 1024,
-                               timeout: float = 30.0) -> tuple[int | None, int]:
+def send_chunked_until_refused(
+    url: str, head: str, total: int, *, chunk_size: int = 256 * 1024, timeout: float = 30.0
+) -> tuple[int | None, int]:
     """Stream up to `total` bytes as a chunked body, stopping when the server answers or hangs up.
 
     Returns (status or None when the connection was reset before an answer could be read, bytes sent).
@@ -143,8 +149,13 @@ class ServerProcess:
         root.mkdir(parents=True, exist_ok=True)
         self.record = root / "server.json"
         self.log = root / "server.log"
-        self.env = {**os.environ, "ARKOR_HOME": str(root / "home"), "HOME": str(root / "home"),
-                    "ARKOR_WORKER_COMMAND": json.dumps([sys.executable, str(FAKE_WORKER)]), **(env or {})}
+        self.env = {
+            **os.environ,
+            "ARKOR_HOME": str(root / "home"),
+            "HOME": str(root / "home"),
+            "ARKOR_WORKER_COMMAND": json.dumps([sys.executable, str(FAKE_WORKER)]),
+            **(env or {}),
+        }
         self.nofile_soft = nofile_soft
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -157,9 +168,24 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "arkor.server", "serve", "--host", "127.0.0.1", "--port", "0",
-                 "--data-dir", str(self.root / "data"), "--record", str(self.record)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self._limit_files,
+                [
+                    sys.executable,
+                    "-m",
+                    "arkor.server",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--data-dir",
+                    str(self.root / "data"),
+                    "--record",
+                    str(self.record),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=self._limit_files,
             )
         deadline = time.monotonic() + timeout
         while not self.record.exists():

@@ -9,14 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
+from security_data_helpers import Caller, Origin, closed_port, isolated_home, make_backend, rows_jsonl  # noqa: F401
 
 from arkor.engine.data import access as access_module
 from arkor.engine.data.access import is_public_address
 from arkor.engine.data.blob import download_blob
 from arkor.errors import ConfigError, DatasetValidationError
 from arkor.protocol import DatasetAccess
-
-from security_data_helpers import Caller, Origin, closed_port, isolated_home, make_backend, rows_jsonl  # noqa: F401
 
 BODY = rows_jsonl(3)
 
@@ -25,11 +24,31 @@ def _ok(_request):
     return 200, {}, BODY
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
-    "240.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "ff02::1", "::ffff:127.0.0.1",
-    "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::127.0.0.1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "2002:7f00:1::1",
+        "::127.0.0.1",
+    ],
+)
 def test_non_public_addresses_are_not_public(address: str) -> None:
     assert not is_public_address(address)
 
@@ -42,9 +61,17 @@ def test_job_creation_refuses_private_hosts_with_one_answer_for_open_and_closed_
     server = make_backend()
     caller = Caller(server.url)
     with Origin({"/d.jsonl": _ok}) as origin, closed_port() as port:
-        urls = [f"{origin.url}/d.jsonl", f"http://127.0.0.1:{port}/d.jsonl", "http://169.254.169.254/latest/meta-data/",
-                "http://[::1]:80/x.jsonl", "http://[::ffff:127.0.0.1]/x.jsonl", "http://localhost/x.jsonl",
-                "http://0x7f000001/x.jsonl", "http://2130706433/x.jsonl", "http://no-such-host.invalid/x.jsonl"]
+        urls = [
+            f"{origin.url}/d.jsonl",
+            f"http://127.0.0.1:{port}/d.jsonl",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]:80/x.jsonl",
+            "http://[::ffff:127.0.0.1]/x.jsonl",
+            "http://localhost/x.jsonl",
+            "http://0x7f000001/x.jsonl",
+            "http://2130706433/x.jsonl",
+            "http://no-such-host.invalid/x.jsonl",
+        ]
         answers = set()
         for url in urls:
             response = caller.create_job({"type": "blob", "url": url})
@@ -60,6 +87,7 @@ def test_job_creation_refuses_private_hosts_with_one_answer_for_open_and_closed_
 
 def test_download_refuses_private_hosts_and_redirects_to_them_without_connecting(tmp_path: Path, monkeypatch) -> None:
     with Origin({"/d.jsonl": _ok}, host="127.0.0.2") as internal:
+
         def redirect(_request):
             return 302, {"Location": f"{internal.url}/d.jsonl"}, b""
 
@@ -77,7 +105,9 @@ def test_download_refuses_private_hosts_and_redirects_to_them_without_connecting
 
 def test_the_connection_goes_to_the_address_that_was_checked(tmp_path: Path, monkeypatch) -> None:
     answers = iter([["127.0.0.1"], ["127.0.0.1"], ["127.0.0.2"], ["127.0.0.2"]])
-    monkeypatch.setattr(access_module, "resolve_host", lambda host, port: next(answers) if host == "rebind.test" else ["127.0.0.9"])
+    monkeypatch.setattr(
+        access_module, "resolve_host", lambda host, port: next(answers) if host == "rebind.test" else ["127.0.0.9"]
+    )
     monkeypatch.setattr(access_module, "is_public_address", lambda address: address == "127.0.0.1")
     with Origin({"/d.jsonl": _ok}) as origin:
         # "rebind.test" is resolvable only through the checked lookup: the download must reuse its answer.
@@ -126,8 +156,11 @@ def test_blob_token_is_never_echoed(make_backend) -> None:
     assert created.status_code == 201, created.text
     job_id = created.json()["job"]["id"]
     caller.wait_end(job_id)
-    texts = [created.text, json.dumps(caller.job(job_id, events="true")),
-             caller.http.get("/v1/jobs", params=caller.scope).text]
+    texts = [
+        created.text,
+        json.dumps(caller.job(job_id, events="true")),
+        caller.http.get("/v1/jobs", params=caller.scope).text,
+    ]
     for text in texts:
         assert "tok-SECRET-42" not in text
     assert caller.job(job_id)["job"]["config"]["datasetSource"]["url"] == f"{origin.url}/d.jsonl"

@@ -8,12 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
+from security_data_helpers import Caller, isolated_home, make_backend  # noqa: F401 (fixtures)
 
 from arkor.engine.data.sources import read_source
 from arkor.errors import ConfigError
 from arkor.protocol import DatasetAccess, FileDatasetSource, HuggingfaceDatasetSource
-
-from security_data_helpers import Caller, isolated_home, make_backend  # noqa: F401 (fixtures)
 
 
 def _refusal(response, path: str) -> str:
@@ -31,8 +30,14 @@ def test_file_sources_outside_the_roots_get_one_answer_whether_or_not_they_exist
     assert stored.status_code == 201, stored.text
     data_dir = tmp_path / "data"
     stored_files = [p for p in (data_dir / "datasets").iterdir() if not p.name.startswith(".")]
-    paths = ["/etc/passwd", str(data_dir / "arkor.db"), str(stored_files[0]), "/etc/does-not-exist-" + os.urandom(4).hex(),
-             "relative/train.jsonl", "/proc/self/environ"]
+    paths = [
+        "/etc/passwd",
+        str(data_dir / "arkor.db"),
+        str(stored_files[0]),
+        "/etc/does-not-exist-" + os.urandom(4).hex(),
+        "relative/train.jsonl",
+        "/proc/self/environ",
+    ]
     answers = {path: _refusal(attacker.create_job({"type": "file", "path": path}), path) for path in paths}
     assert len(set(answers.values())) == 1, answers  # no existence oracle
 
@@ -56,7 +61,10 @@ def test_a_file_under_the_roots_is_accepted_but_a_symlink_out_of_them_is_not(mak
     ok = caller.create_job({"type": "file", "path": str(root / "train.jsonl")})
     assert ok.status_code == 201, ok.text
     _refusal(caller.create_job({"type": "file", "path": str(root / "escape.jsonl")}), str(root / "escape.jsonl"))
-    _refusal(caller.create_job({"type": "file", "path": str(root / ".." / "data" / "arkor.db")}), str(root / ".." / "data" / "arkor.db"))
+    _refusal(
+        caller.create_job({"type": "file", "path": str(root / ".." / "data" / "arkor.db")}),
+        str(root / ".." / "data" / "arkor.db"),
+    )
 
 
 def test_the_data_dir_is_refused_even_when_a_root_contains_it(make_backend, tmp_path: Path) -> None:
@@ -77,8 +85,12 @@ def test_the_worker_checks_the_roots_again_when_it_opens_the_source(tmp_path: Pa
     link = root / "later.jsonl"
     link.symlink_to(tmp_path / "outside.jsonl")
     (tmp_path / "outside.jsonl").write_text('{"text": "secret"}\n')
-    for source in (FileDatasetSource(path=str(link)), FileDatasetSource(path="/etc/passwd"),
-                   HuggingfaceDatasetSource(name=str(tmp_path)), HuggingfaceDatasetSource(name="../outside.jsonl")):
+    for source in (
+        FileDatasetSource(path=str(link)),
+        FileDatasetSource(path="/etc/passwd"),
+        HuggingfaceDatasetSource(name=str(tmp_path)),
+        HuggingfaceDatasetSource(name="../outside.jsonl"),
+    ):
         with pytest.raises(ConfigError, match="ARKOR_FILE_DATASET_ROOTS"):
             read_source(source, access=access, base_dir=root)
 

@@ -26,8 +26,12 @@ def test_data_dir_and_its_files_are_private(make_backend, tmp_path: Path) -> Non
     assert _mode(data) == 0o700
     for name in ("datasets", "artifacts", "logs", "specs", "work"):
         assert _mode(data / name) == 0o700, name
-    files = [data / "arkor.db", *(data / "datasets").iterdir(), *(data / "logs").iterdir(),
-             *[p for p in (data / "artifacts").rglob("*") if p.is_file()]]
+    files = [
+        data / "arkor.db",
+        *(data / "datasets").iterdir(),
+        *(data / "logs").iterdir(),
+        *[p for p in (data / "artifacts").rglob("*") if p.is_file()],
+    ]
     assert len(files) >= 4
     loose = {str(p.relative_to(data)): oct(_mode(p)) for p in files if _mode(p) & 0o077}
     assert not loose, loose
@@ -37,7 +41,9 @@ def test_data_dir_and_its_files_are_private(make_backend, tmp_path: Path) -> Non
 def test_a_spec_is_private_while_its_job_runs_and_gone_after(make_backend, tmp_path: Path) -> None:
     server = make_backend()
     caller = Caller(server.url)
-    job_id = caller.create_job({"type": "huggingface", "name": "x"}, model="fake/slow", maxSteps=200).json()["job"]["id"]
+    job_id = caller.create_job({"type": "huggingface", "name": "x"}, model="fake/slow", maxSteps=200).json()["job"][
+        "id"
+    ]
     spec = tmp_path / "data" / "specs" / f"{job_id}.json"
     for _ in range(600):
         if caller.job(job_id)["job"]["status"] == "running" and spec.exists():

@@ -10,8 +10,11 @@ from security_data_helpers import Caller, isolated_home, make_backend  # noqa: F
 
 
 def _chat(caller: Caller, model: str):
-    return caller.http.post("/v1/inference/chat", params=caller.scope, json={
-        "messages": [{"role": "user", "content": "hi"}], "baseModel": model, "stream": False, "maxTokens": 2})
+    return caller.http.post(
+        "/v1/inference/chat",
+        params=caller.scope,
+        json={"messages": [{"role": "user", "content": "hi"}], "baseModel": model, "stream": False, "maxTokens": 2},
+    )
 
 
 def test_base_model_folders_outside_the_roots_are_refused_alike(make_backend, tmp_path: Path) -> None:
@@ -20,15 +23,29 @@ def test_base_model_folders_outside_the_roots_are_refused_alike(make_backend, tm
     (model / "config.json").write_text("{}")
     caller = Caller(make_backend().url)
     answers = set()
-    for name in [str(model), str(tmp_path / "missing-model"), "/etc", "../../etc", "~/.cache/huggingface", str(tmp_path / "data")]:
+    for name in [
+        str(model),
+        str(tmp_path / "missing-model"),
+        "/etc",
+        "../../etc",
+        "~/.cache/huggingface",
+        str(tmp_path / "data"),
+    ]:
         response = _chat(caller, name)
         assert response.status_code == 400, (name, response.text)
         body = response.json()
         assert "ARKOR_MODEL_ROOTS" in body["error"] and body.get("param") == "baseModel", body
         answers.add(body["error"].replace(repr(name), "<model>"))
     assert len(answers) == 1, answers
-    deployment = caller.http.post("/v1/endpoints", params=caller.scope, json={
-        "slug": "dep-one-abc", "target": {"kind": "base_model", "baseModel": str(model)}, "authMode": "fixed_api_key"})
+    deployment = caller.http.post(
+        "/v1/endpoints",
+        params=caller.scope,
+        json={
+            "slug": "dep-one-abc",
+            "target": {"kind": "base_model", "baseModel": str(model)},
+            "authMode": "fixed_api_key",
+        },
+    )
     assert deployment.status_code == 400 and "ARKOR_MODEL_ROOTS" in deployment.json()["error"], deployment.text
 
 

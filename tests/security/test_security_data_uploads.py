@@ -34,7 +34,9 @@ def test_a_parquet_bomb_is_refused_from_its_footer(make_backend, tmp_path: Path)
 
 
 def test_rows_row_size_and_decoded_size_are_limited_per_format(make_backend, tmp_path: Path) -> None:
-    caller = Caller(make_backend(max_dataset_rows=50, max_dataset_row_bytes=2_000, max_dataset_decoded_bytes=40_000).url)
+    caller = Caller(
+        make_backend(max_dataset_rows=50, max_dataset_row_bytes=2_000, max_dataset_decoded_bytes=40_000).url
+    )
     _refused(caller.upload(rows_jsonl(51), "many.jsonl"), "ARKOR_MAX_DATASET_ROWS")
     csv_rows = b"prompt,completion\n" + b"".join(b"p%d,c\n" % i for i in range(51))
     _refused(caller.upload(csv_rows, "many.csv"), "ARKOR_MAX_DATASET_ROWS")
@@ -80,9 +82,11 @@ def test_invalid_rows_are_still_reported_by_line(make_backend) -> None:
 
 
 def test_temp_upload_files_left_by_a_crash_are_removed_at_start(make_backend, tmp_path: Path) -> None:
-    stale = [tmp_path / "data" / "datasets" / f".upload-{uuid.uuid4().hex}.jsonl",
-             tmp_path / "data" / "artifacts" / "job_x" / f".upload-{uuid.uuid4().hex}.part",
-             tmp_path / "data" / "specs" / f".job_x.{uuid.uuid4().hex}.tmp"]
+    stale = [
+        tmp_path / "data" / "datasets" / f".upload-{uuid.uuid4().hex}.jsonl",
+        tmp_path / "data" / "artifacts" / "job_x" / f".upload-{uuid.uuid4().hex}.part",
+        tmp_path / "data" / "specs" / f".job_x.{uuid.uuid4().hex}.tmp",
+    ]
     keep = tmp_path / "data" / "datasets" / "kept.jsonl"
     for path in [*stale, keep]:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,8 +144,10 @@ def test_validation_runs_a_bounded_few_at_a_time_and_other_routes_keep_answering
     server = make_backend(upload_validation_workers=2)
     callers = [Caller(server.url) for _ in range(5)]
     answers: list[int] = []
-    threads = [threading.Thread(target=lambda c=c: answers.append(c.upload(rows_jsonl(20, c.org), "d.jsonl").status_code))
-               for c in callers]
+    threads = [
+        threading.Thread(target=lambda c=c: answers.append(c.upload(rows_jsonl(20, c.org), "d.jsonl").status_code))
+        for c in callers
+    ]
     for thread in threads:
         thread.start()
     assert entered.acquire(timeout=60) and entered.acquire(timeout=60)  # two validations are held open
@@ -169,8 +175,11 @@ def test_hostile_json_is_an_issue_on_its_line_not_a_crash(make_backend) -> None:
     caller = Caller(make_backend().url)
     deep = b"[" * 200_000 + b"]" * 200_000 + b"\n"
     long_number = b'{"prompt": ' + b"9" * 100_000 + b', "completion": "c"}\n'
-    for name, data in (("deep.jsonl", rows_jsonl(2) + deep), ("number.jsonl", rows_jsonl(2) + long_number),
-                       ("deep.json", b'[{"prompt": "p", "completion": ' + b"[" * 200_000 + b"]" * 200_000 + b"}]")):
+    for name, data in (
+        ("deep.jsonl", rows_jsonl(2) + deep),
+        ("number.jsonl", rows_jsonl(2) + long_number),
+        ("deep.json", b'[{"prompt": "p", "completion": ' + b"[" * 200_000 + b"]" * 200_000 + b"}]"),
+    ):
         response = caller.upload(data, name)
         assert response.status_code == 400, (name, response.text)
         assert response.json()["details"][0]["message"].startswith("invalid JSON"), response.text

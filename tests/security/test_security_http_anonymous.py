@@ -10,20 +10,31 @@ from pathlib import Path
 
 import httpx
 import pytest
+from security_http_helpers import CLIENT_HEADER, isolated_home, running_backend  # noqa: F401 (autouse fixture)
 
 from arkor.server.db import Database
 from arkor.server.identity import anonymous_signup_allowed, create_identity
 from arkor.server.settings import ServerSettings
 
-from security_http_helpers import CLIENT_HEADER, running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
-
-@pytest.mark.parametrize(("setting", "host", "allowed"), [
-    (None, "127.0.0.1", True), (None, "127.0.0.2", True), (None, "localhost", True), (None, "::1", True),
-    (None, "[::1]", True), (None, "0.0.0.0", False), (None, "::", False), (None, "192.168.1.20", False),
-    (None, "10.0.0.5", False), (None, "fe80::1", False), (None, "my-host.example", False),
-    (True, "0.0.0.0", True), (False, "127.0.0.1", False),
-])
+@pytest.mark.parametrize(
+    ("setting", "host", "allowed"),
+    [
+        (None, "127.0.0.1", True),
+        (None, "127.0.0.2", True),
+        (None, "localhost", True),
+        (None, "::1", True),
+        (None, "[::1]", True),
+        (None, "0.0.0.0", False),
+        (None, "::", False),
+        (None, "192.168.1.20", False),
+        (None, "10.0.0.5", False),
+        (None, "fe80::1", False),
+        (None, "my-host.example", False),
+        (True, "0.0.0.0", True),
+        (False, "127.0.0.1", False),
+    ],
+)
 def test_the_decision_follows_the_bind_host_and_the_setting(setting: bool | None, host: str, allowed: bool) -> None:
     assert anonymous_signup_allowed(setting, host) is allowed
 

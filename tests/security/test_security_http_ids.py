@@ -13,10 +13,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+from security_http_helpers import Caller, isolated_home, running_backend  # noqa: F401 (autouse fixture)
 
-from security_http_helpers import Caller, running_backend, isolated_home  # noqa: F401 (autouse fixture)
-
-BAD_EVENT_IDS: list[str | bytes] = [str(2**70), str(2**63), "-1", "abc", "1e3", "0x10", "1_000", "\u0663".encode(), "+5", "9" * 400]
+BAD_EVENT_IDS: list[str | bytes] = [
+    str(2**70),
+    str(2**63),
+    "-1",
+    "abc",
+    "1e3",
+    "0x10",
+    "1_000",
+    "\u0663".encode(),
+    "+5",
+    "9" * 400,
+]
 
 
 def test_bad_last_event_ids_are_400s(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

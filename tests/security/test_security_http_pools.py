@@ -9,10 +9,9 @@ from pathlib import Path
 
 import anyio
 import httpx
+from security_http_helpers import isolated_home, running_backend  # noqa: F401 (autouse fixture)
 
 from arkor.server.limits import BlockingPools
-
-from security_http_helpers import running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
 
 def test_a_pool_runs_at_most_its_size_at_once() -> None:

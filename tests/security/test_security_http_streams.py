@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-
-from security_http_helpers import CLIENT_HEADER, Caller, ServerProcess, host_port, running_backend, isolated_home  # noqa: F401 (autouse fixture)
+from security_http_helpers import CLIENT_HEADER, Caller, ServerProcess, host_port, isolated_home, running_backend  # noqa: F401 (autouse fixture)
 
 PER_TOKEN = 5
 TOTAL = 8
@@ -25,8 +24,10 @@ def open_stream(url: str, caller: Caller, job_id: str) -> tuple[int, socket.sock
     """A raw SSE request; returns (status, the open socket, the error body when refused)."""
     host = url.split("://", 1)[1]
     query = f"orgSlug={caller.org}&projectSlug=proj"
-    head = (f"GET /v1/jobs/{job_id}/events/stream?{query} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n"
-            f"X-Arkor-Client: arkor/0.1.0\r\nAuthorization: Bearer {caller.token}\r\n\r\n")
+    head = (
+        f"GET /v1/jobs/{job_id}/events/stream?{query} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n"
+        f"X-Arkor-Client: arkor/0.1.0\r\nAuthorization: Bearer {caller.token}\r\n\r\n"
+    )
     sock = socket.create_connection(host_port(url), timeout=20)
     sock.sendall(head.encode())
     data = b""
@@ -39,7 +40,9 @@ def open_stream(url: str, caller: Caller, job_id: str) -> tuple[int, socket.sock
     if status == 200:
         return status, sock, b""
     head_bytes, _, body = data.partition(b"\r\n\r\n")
-    length = next(int(line.split(b":", 1)[1]) for line in head_bytes.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    length = next(
+        int(line.split(b":", 1)[1]) for line in head_bytes.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    )
     while len(body) < length:
         chunk = sock.recv(65536)
         if not chunk:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 import uvicorn
+from security_http_helpers import isolated_home, running_backend  # noqa: F401 (autouse fixture)
 
 from arkor import _env
 from arkor.studio.app import create_studio_app
 from arkor.studio.security import launch_url, new_token
-
-from security_http_helpers import running_backend, isolated_home  # noqa: F401 (autouse fixture)
 
 
 class _Studio:
@@ -83,10 +82,14 @@ def test_the_launch_link_becomes_a_strict_cookie_and_a_clean_url(studio: _Studio
         assert browser.get(studio.base + "/api/jobs", headers={"X-Arkor-Studio-Token": studio.token}).status_code == 200
 
 
-def test_credentials_never_carry_the_backend_token(studio: _Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_never_carry_the_backend_token(
+    studio: _Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with running_backend(tmp_path / "backend") as backend:
         monkeypatch.setenv("ARKOR_CLOUD_API_URL", backend.url)
-        response = httpx.get(studio.base + "/api/credentials", headers={"X-Arkor-Studio-Token": studio.token}, timeout=60)
+        response = httpx.get(
+            studio.base + "/api/credentials", headers={"X-Arkor-Studio-Token": studio.token}, timeout=60
+        )
         assert response.status_code == 200, response.text
         backend_token = json.loads((_env.arkor_home() / "credentials.json").read_text())["token"]
         assert "token" not in response.json() and backend_token not in response.text

@@ -16,8 +16,10 @@ import click
 
 from ._common import CliError, echo_err, is_interactive
 
-ANON_LOSS_WARNING = ("Anonymous credentials cannot be restored after logout. Deleting them permanently "
-                     "loses access to this anonymous identity.")
+ANON_LOSS_WARNING = (
+    "Anonymous credentials cannot be restored after logout. Deleting them permanently "
+    "loses access to this anonymous identity."
+)
 
 
 def _base_url(explicit: str | None) -> str:
@@ -31,14 +33,20 @@ def _login_anonymous(url: str | None) -> None:
 
     base_url = _base_url(url)
     minted = request_anonymous_token(base_url, "cli")
-    credentials = {"mode": "anon", "token": minted["token"], "anonymousId": minted["anonymousId"],
-                   "orgSlug": minted["orgSlug"]}
+    credentials = {
+        "mode": "anon",
+        "token": minted["token"],
+        "anonymousId": minted["anonymousId"],
+        "orgSlug": minted["orgSlug"],
+    }
     # The embedded backend is found through its own record, so only an explicit URL is remembered.
     if url or ENV_BASE_URL in os.environ:
         credentials["arkorCloudApiUrl"] = base_url
     write_credentials(credentials)
     click.echo(f"Anonymous id: {minted['anonymousId']}")
-    click.echo(f"Credentials saved to {credentials_path()}. Keep this file: it is the only key to this anonymous identity.")
+    click.echo(
+        f"Credentials saved to {credentials_path()}. Keep this file: it is the only key to this anonymous identity."
+    )
     click.echo(f"Signed in anonymously (personal org: {minted['orgSlug']}).")
 
 
@@ -80,8 +88,10 @@ def login_command(anonymous: bool, token: str | None, url: str | None, oauth: bo
         _login_token(token, url)
         return
     if not anonymous:
-        click.echo("This backend signs in with tokens (`arkor login --token T --url U`) or anonymously; "
-                   "continuing anonymously.")
+        click.echo(
+            "This backend signs in with tokens (`arkor login --token T --url U`) or anonymously; "
+            "continuing anonymously."
+        )
     _login_anonymous(url)
 
 

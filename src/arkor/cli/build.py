@@ -64,8 +64,10 @@ def source_digest(folder: Path) -> str | None:
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in _IGNORED_NAMES) \
-                or not path.is_file():
+        if (
+            any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in _IGNORED_NAMES)
+            or not path.is_file()
+        ):
             continue
         digest.update(relative.as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -79,9 +81,13 @@ def stale_build_notice(manifest: dict[str, Any], cwd: Path) -> str | None:
     if not isinstance(recorded, str) or source_digest(source.parent) == recorded:
         return None
     folder = _relative(source.parent, cwd).rstrip("/") + "/"
-    rebuild = "arkor build" if Path(str(manifest.get("source"))) == DEFAULT_ENTRY else f"arkor build {manifest['source']}"
-    return (f"warning: {folder} changed since the build in {BUILD_DIR}/ (built {manifest.get('builtAt')}); "
-            f"this run uses that build. Run `{rebuild}` (or `arkor start {manifest['source']}`) to train the current code.")
+    rebuild = (
+        "arkor build" if Path(str(manifest.get("source"))) == DEFAULT_ENTRY else f"arkor build {manifest['source']}"
+    )
+    return (
+        f"warning: {folder} changed since the build in {BUILD_DIR}/ (built {manifest.get('builtAt')}); "
+        f"this run uses that build. Run `{rebuild}` (or `arkor start {manifest['source']}`) to train the current code."
+    )
 
 
 def trainer_summary(trainer: Any) -> dict[str, Any]:
@@ -104,7 +110,7 @@ def _print_user_frames(exc: BaseException, staging: Path, source_dir: Path) -> N
     """The traceback's frames in the user's files (shown at their source paths), not arkor's."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(staging))]
     for frame in frames:
-        frame.filename = str(source_dir) + frame.filename[len(str(staging)):]
+        frame.filename = str(source_dir) + frame.filename[len(str(staging)) :]
     if frames:
         echo_err("Traceback (your code):\n" + "".join(traceback.format_list(frames)).rstrip())
 
@@ -123,11 +129,12 @@ def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, 
     """
     from arkor.sdk.runner import load_entry, pick_trainer
 
-    source = (Path(entry) if entry is not None else DEFAULT_ENTRY)
+    source = Path(entry) if entry is not None else DEFAULT_ENTRY
     source = (source if source.is_absolute() else cwd / source).resolve()
     if not source.is_file():
         raise CliError(
-            f"Build entry not found: {source}. Create src/arkor/index.py or pass an explicit entry argument.")
+            f"Build entry not found: {source}. Create src/arkor/index.py or pass an explicit entry argument."
+        )
     arkor_dir = cwd / ".arkor"
     staging = arkor_dir / f".build-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -143,7 +150,9 @@ def build_project(entry: str | os.PathLike[str] | None, cwd: Path) -> dict[str, 
             if isinstance(exc, ArkorError):
                 raise
             _print_user_frames(exc, staging, source.parent)
-            raise CliError(f"Build failed: importing {_relative(source, cwd)} raised {type(exc).__name__}: {exc}") from None
+            raise CliError(
+                f"Build failed: importing {_relative(source, cwd)} raised {type(exc).__name__}: {exc}"
+            ) from None
         manifest = {
             "entry": source.name,
             "source": _relative(source, cwd),

@@ -22,8 +22,10 @@ def _bootstrap_backend() -> None:
             click.echo(f"Signed in anonymously ({credentials.get('orgSlug')}).")
         click.echo(f"Training backend: {default_cloud_api_url(credentials)}")
     except Exception as exc:  # noqa: BLE001 - any failure here must not stop Studio from starting
-        click.echo(f"warning: could not reach the training backend ({exc}). "
-                   "Studio will keep running and retry on first use.", err=True)
+        click.echo(
+            f"warning: could not reach the training backend ({exc}). Studio will keep running and retry on first use.",
+            err=True,
+        )
 
 
 def port_busy(busy: int, next_port: int) -> None:
@@ -31,8 +33,13 @@ def port_busy(busy: int, next_port: int) -> None:
 
 
 @click.command("dev")
-@click.option("-p", "--port", type=click.IntRange(0, 65535), default=None,
-              help="Port to listen on (default: the first free of 4000-4009). A busy explicit port is an error.")
+@click.option(
+    "-p",
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port to listen on (default: the first free of 4000-4009). A busy explicit port is an error.",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open Studio in the default browser.")
 def dev_command(port: int | None, open_browser: bool) -> None:
     """Open Studio, the local web UI: run training, watch jobs, chat with adapters, manage endpoints."""
@@ -43,7 +50,9 @@ def dev_command(port: int | None, open_browser: bool) -> None:
     def ready(url: str) -> None:
         # The URL carries the launch token: it is printed once, here, for the user who ran `arkor dev`.
         click.echo(f"Arkor Studio is running at {url}  (Ctrl+C to stop)")
-        click.echo("Open that link (it signs this browser in to Studio); the address without ?token= only shows how to open it.")
+        click.echo(
+            "Open that link (it signs this browser in to Studio); the address without ?token= only shows how to open it."
+        )
         if open_browser:
             try:
                 webbrowser.open(url)

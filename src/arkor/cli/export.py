@@ -50,17 +50,25 @@ def download_adapter(client: Any, job_id: str, state: Any, checkpoint: int | Non
         steps = sorted(c.step for c in client.list_checkpoints(job_id, state).checkpoints)
         which = "final adapter" if checkpoint is None else f"checkpoint at step {checkpoint}"
         available = ", ".join(map(str, steps)) or "none"
-        raise CliError(f"Job {job_id} has no {which} (checkpoints: {available}). "
-                       "Pick one with --checkpoint STEP, or wait for the job to complete.")
+        raise CliError(
+            f"Job {job_id} has no {which} (checkpoints: {available}). "
+            "Pick one with --checkpoint STEP, or wait for the job to complete."
+        )
     destination.mkdir(parents=True, exist_ok=True)
     written = []
     total = sum(a.size or 0 for a in artifacts) or None
-    with Progress(TextColumn("downloading"), BarColumn(), DownloadColumn(), console=console(stderr=True),
-                  transient=True, disable=not sys.stderr.isatty()) as progress:
+    with Progress(
+        TextColumn("downloading"),
+        BarColumn(),
+        DownloadColumn(),
+        console=console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
         task = progress.add_task("download", total=total)
         for artifact in artifacts:
             data = client.download_artifact(job_id, artifact.pathname, state)
-            target = destination / artifact.pathname[len(prefix):]
+            target = destination / artifact.pathname[len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             written.append(target)
@@ -82,9 +90,19 @@ def card_facts(client: Any, job: Any, state: Any, checkpoint: int | None) -> dic
     return facts
 
 
-def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | None, model_id: str, *,
-                     merge: bool, gguf: bool, out: Path, card: dict[str, Any] | None = None,
-                     gguf_type: str = "f16") -> None:
+def export_converted(
+    client: Any,
+    job_id: str,
+    state: Any,
+    checkpoint: int | None,
+    model_id: str,
+    *,
+    merge: bool,
+    gguf: bool,
+    out: Path,
+    card: dict[str, Any] | None = None,
+    gguf_type: str = "f16",
+) -> None:
     """Download the adapter, let the export library merge / convert it, and move what was asked into `out`.
 
     The library works in a staging folder next to `out` (same filesystem, so the moves are renames)
@@ -97,9 +115,17 @@ def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | Non
         adapter_dir = Path(staging) / "download"
         download_adapter(client, job_id, state, checkpoint, adapter_dir)
         live = sys.stderr.isatty()
-        result = export_job_artifacts(adapter_dir, Path(staging) / "export", merge=merge, gguf=gguf,
-                                      model_id=model_id, progress=live, card=card, gguf_dtype=gguf_type,
-                                      on_stage=None if live else (lambda text: echo_err(f"export: {text}")))
+        result = export_job_artifacts(
+            adapter_dir,
+            Path(staging) / "export",
+            merge=merge,
+            gguf=gguf,
+            model_id=model_id,
+            progress=live,
+            card=card,
+            gguf_dtype=gguf_type,
+            on_stage=None if live else (lambda text: echo_err(f"export: {text}")),
+        )
         try:
             if merge:
                 os.replace(result.merged_dir, out)  # replaces an empty `out` folder too
@@ -115,16 +141,29 @@ def export_converted(client: Any, job_id: str, state: Any, checkpoint: int | Non
 @click.argument("job_id")
 @click.option("--checkpoint", type=int, help="Export the checkpoint saved at this step instead of the final adapter.")
 @click.option("--merge", is_flag=True, help="Write a standalone merged model (base + adapter) instead of the adapter.")
-@click.option("--gguf", is_flag=True,
-              help=f"Write {GGUF_NAME} (llama.cpp) of the merged model; Llama-family (SmolLM2) and Gemma-3 bases.")
-@click.option("--gguf-type", "gguf_type", default="f16", show_default=True,
-              help="Tensor type of the GGUF file: f16/bf16/f32, or quantised q8_0, q5_1, q5_0, q4_1, q4_0 (needs "
-                   "--gguf). K-quants such as q4_k_m are written only by llama.cpp's llama-quantize: export f16 "
-                   "and run `llama-quantize model.gguf out.gguf Q4_K_M`.")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: exports/<job>[-step-N][-merged][-gguf]).")
-def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool, gguf_type: str,
-                   out: Path | None) -> None:
+@click.option(
+    "--gguf",
+    is_flag=True,
+    help=f"Write {GGUF_NAME} (llama.cpp) of the merged model; Llama-family (SmolLM2) and Gemma-3 bases.",
+)
+@click.option(
+    "--gguf-type",
+    "gguf_type",
+    default="f16",
+    show_default=True,
+    help="Tensor type of the GGUF file: f16/bf16/f32, or quantised q8_0, q5_1, q5_0, q4_1, q4_0 (needs "
+    "--gguf). K-quants such as q4_k_m are written only by llama.cpp's llama-quantize: export f16 "
+    "and run `llama-quantize model.gguf out.gguf Q4_K_M`.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: exports/<job>[-step-N][-merged][-gguf]).",
+)
+def export_command(
+    job_id: str, checkpoint: int | None, merge: bool, gguf: bool, gguf_type: str, out: Path | None
+) -> None:
     """Download JOB's adapter, a merged model and/or a GGUF file into a folder.
 
     \b
@@ -158,12 +197,17 @@ def export_command(job_id: str, checkpoint: int | None, merge: bool, gguf: bool,
             normalise_modes(out)
             click.echo(f"Exported the adapter of {job_id} to {out}")
             return
-        export_converted(client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out, card=card,
-                         gguf_type=gguf_type)
+        export_converted(
+            client, job_id, state, checkpoint, model_id, merge=merge, gguf=gguf, out=out, card=card, gguf_type=gguf_type
+        )
     normalise_modes(out)
     if merge:
         click.echo(f"Exported {job_id} merged into {model_id} to {out}")
-        click.echo("Load it with transformers.AutoModelForCausalLM.from_pretrained(...) and "
-                   "AutoTokenizer.from_pretrained(...).")
+        click.echo(
+            "Load it with transformers.AutoModelForCausalLM.from_pretrained(...) and "
+            "AutoTokenizer.from_pretrained(...)."
+        )
     if gguf:
-        click.echo(f"Wrote {out / GGUF_NAME} ({gguf_type}); run it with llama.cpp, e.g. `llama-cli -m {out / GGUF_NAME}`.")
+        click.echo(
+            f"Wrote {out / GGUF_NAME} ({gguf_type}); run it with llama.cpp, e.g. `llama-cli -m {out / GGUF_NAME}`."
+        )

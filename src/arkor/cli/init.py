@@ -16,8 +16,14 @@ from pathlib import Path
 
 import click
 
-from arkor.templates.scaffold import (DEFAULT_TEMPLATE, TEMPLATES, ScaffoldReport, sanitize_name, scaffold,
-                                      unknown_template_message)
+from arkor.templates.scaffold import (
+    DEFAULT_TEMPLATE,
+    TEMPLATES,
+    ScaffoldReport,
+    sanitize_name,
+    scaffold,
+    unknown_template_message,
+)
 
 from ._common import CliError, console, echo_err, is_interactive
 
@@ -42,8 +48,9 @@ def _inside_git_repo(root: Path) -> bool:
     while not probe.exists():
         probe = probe.parent
     try:
-        answer = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=probe,
-                                capture_output=True, text=True, check=False)
+        answer = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"], cwd=probe, capture_output=True, text=True, check=False
+        )
     except OSError:
         return False
     return answer.returncode == 0 and answer.stdout.strip() == "true"
@@ -63,7 +70,8 @@ def _git_init(root: Path) -> list[str]:
         else:
             warnings.append(
                 "git commit failed (is user.name / user.email set?). Run: "
-                f'git add -A && git commit -m "{COMMIT_MESSAGE}"')
+                f'git add -A && git commit -m "{COMMIT_MESSAGE}"'
+            )
     return warnings
 
 
@@ -86,8 +94,16 @@ def _print_report(report: ScaffoldReport) -> None:
 @click.option("--skip-git", is_flag=True, help="Do not initialise git.")
 @click.option("--agents-md", "agents_md", is_flag=True, help="Write AGENTS.md / CLAUDE.md (default).")
 @click.option("--no-agents-md", "no_agents_md", is_flag=True, help="Do not write AGENTS.md / CLAUDE.md.")
-def init_command(directory: Path | None, yes: bool, name: str | None, template: str | None, git: bool,
-                 skip_git: bool, agents_md: bool, no_agents_md: bool) -> None:
+def init_command(
+    directory: Path | None,
+    yes: bool,
+    name: str | None,
+    template: str | None,
+    git: bool,
+    skip_git: bool,
+    agents_md: bool,
+    no_agents_md: bool,
+) -> None:
     """Scaffold an arkor project into DIRECTORY (default: the current folder); never overwrites files."""
     _check_pairs(git, skip_git, agents_md, no_agents_md)
     if template is not None and template not in TEMPLATES:
@@ -144,8 +160,10 @@ def ready_message(report: ScaffoldReport, root: Path, name: str, template: str) 
         step = f"cd {shlex.quote(shown)} && "
     kept = [path for path in TEMPLATE_FILES if report.action_of(path) == "kept"]
     if kept:
-        what = (f"Project {name} is ready with your existing {', '.join(kept)} "
-                f"(kept as they were; the {template} template was not applied to them).")
+        what = (
+            f"Project {name} is ready with your existing {', '.join(kept)} "
+            f"(kept as they were; the {template} template was not applied to them)."
+        )
     else:
         what = f"Project {name} ({template}) is ready."
     return f"{what} Next: `{step}arkor start` to train, or `arkor dev` for Studio."

@@ -42,8 +42,11 @@ def _format_event(event: dict[str, Any]) -> str:
         scores = given if isinstance(given, dict) else {}
         fields = ", ".join(f"{k} {v:.0%}" for k, v in scores.items() if isinstance(v, (int, float)))
         accuracy = event.get("accuracy")
-        detail = (f"step={event.get('step')} accuracy={accuracy:.0%}" if isinstance(accuracy, (int, float))
-                  else f"step={event.get('step')}") + (f" ({fields})" if fields else "")
+        detail = (
+            f"step={event.get('step')} accuracy={accuracy:.0%}"
+            if isinstance(accuracy, (int, float))
+            else f"step={event.get('step')}"
+        ) + (f" ({fields})" if fields else "")
     elif kind == "checkpoint.saved":
         detail = f"step={event.get('step')} ({len(event.get('artifacts') or [])} files)"
     elif kind == "training.failed":
@@ -120,9 +123,16 @@ def _write_plot(job: Any, events: list[dict[str, Any]], path: str) -> None:
 @jobs_group.command("show")
 @click.argument("job_id")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--plot", "plot_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
-              help="Also write a PNG of the curves (loss, learning rate, tokens/s, accuracy) to PATH "
-                   "(default: JOB_ID-curves.png here). Needs the plot extra: pip install 'arkor[plot]'.")
+@click.option(
+    "--plot",
+    "plot_path",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[PATH]",
+    help="Also write a PNG of the curves (loss, learning rate, tokens/s, accuracy) to PATH "
+    "(default: JOB_ID-curves.png here). Needs the plot extra: pip install 'arkor[plot]'.",
+)
 def show_command(job_id: str, as_json: bool, plot_path: str | None) -> None:
     """One job: status, config, error, checkpoints and artifacts."""
     if plot_path is not None:
@@ -141,8 +151,16 @@ def show_command(job_id: str, as_json: bool, plot_path: str | None) -> None:
     if plot_path is not None:
         _write_plot(job, events, plot_path)
     if as_json:
-        click.echo(json.dumps({"job": job.to_wire(), "checkpoints": [c.to_wire() for c in checkpoints],
-                               "artifacts": [a.to_wire() for a in artifacts]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "job": job.to_wire(),
+                    "checkpoints": [c.to_wire() for c in checkpoints],
+                    "artifacts": [a.to_wire() for a in artifacts],
+                },
+                indent=2,
+            )
+        )
         return
     click.echo(f"{job.id}  {job.name}  status={job.status}")
     click.echo(f"  model:     {job.config.model}")
@@ -158,22 +176,34 @@ def show_command(job_id: str, as_json: bool, plot_path: str | None) -> None:
     click.echo(f"  config:    {json.dumps(job.config.to_wire())}")
 
 
-def follow_job(client: Any, job_id: str, state: Any, print_event: Callable[[dict[str, Any]], Any], *,
-               policy: Any = None, sleep: Callable[[float], None] | None = None) -> Any:
+def follow_job(
+    client: Any,
+    job_id: str,
+    state: Any,
+    print_event: Callable[[dict[str, Any]], Any],
+    *,
+    policy: Any = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Any:
     """Print the job's events until it ends, through the SDK's own wait flow: reconnects resume
     after the last event id, with the trainer's backoff (a stream that closes cleanly while the job
     runs is retried after a pause, never in a tight loop). Returns the job's final snapshot."""
+    from arkor.protocol import TERMINAL_STATUSES
     from arkor.sdk import _drivers
     from arkor.sdk._wait_flow import ReconnectPolicy, WaitState, wait_flow
-    from arkor.protocol import TERMINAL_STATUSES
     from arkor.sdk.callbacks import TrainerCallbacks
 
     job = client.get_job(job_id, state).job
     cursor = WaitState(job=job)
     while True:
-        flow = wait_flow(cursor, policy or ReconnectPolicy(), TrainerCallbacks(),
-                         lambda step, job, artifacts: None, lambda: None,
-                         on_event=lambda event: print_event(event.to_wire()))
+        flow = wait_flow(
+            cursor,
+            policy or ReconnectPolicy(),
+            TrainerCallbacks(),
+            lambda step, job, artifacts: None,
+            lambda: None,
+            on_event=lambda event: print_event(event.to_wire()),
+        )
         result = _drivers.drive_sync(flow, client=client, job_id=job.id, scope=state, signal=None, sleep=sleep)
         latest = client.get_job(job.id, state).job
         if latest.status in TERMINAL_STATUSES:
@@ -192,8 +222,12 @@ def logs_command(job_id: str, follow: bool, as_json: bool) -> None:
     with _session().client as client:
         if follow:
             try:
-                follow_job(client, job_id, state,
-                           lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)))
+                follow_job(
+                    client,
+                    job_id,
+                    state,
+                    lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)),
+                )
             except KeyboardInterrupt:
                 sys.exit(130)
             return
@@ -248,7 +282,11 @@ def resume_command(job_id: str, follow: bool, as_json: bool) -> None:
             click.echo(f"Resumed job {job_id} (status={job.status}); it goes on from its last checkpoint.")
         if follow:
             try:
-                follow_job(client, job_id, state,
-                           lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)))
+                follow_job(
+                    client,
+                    job_id,
+                    state,
+                    lambda event: click.echo(json.dumps(event) if as_json else _format_event(event)),
+                )
             except KeyboardInterrupt:
                 sys.exit(130)

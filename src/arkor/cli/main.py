@@ -27,7 +27,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "whoami": ("arkor.cli.auth", "whoami_command", "Show who the stored credentials belong to."),
     "jobs": ("arkor.cli.jobs", "jobs_group", "List, inspect, follow and cancel training jobs."),
     "models": ("arkor.cli.models", "models_command", "Models this machine can train, and which are cached."),
-    "export": ("arkor.cli.export", "export_command", "Download a job's adapter, a merged standalone model, or a GGUF file."),
+    "export": (
+        "arkor.cli.export",
+        "export_command",
+        "Download a job's adapter, a merged standalone model, or a GGUF file.",
+    ),
     "server": ("arkor.cli.server", "server_group", "Run or manage the training backend."),
 }
 

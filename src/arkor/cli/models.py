@@ -28,10 +28,17 @@ def model_rows() -> list[dict[str, object]]:
         else:
             offline = True
         folder = model_cache_path(family.id)
-        rows.append({
-            "id": family.id, "name": family.display_name, "source": family.weights, "offline": offline,
-            "cached": read_marker(folder) is not None, "cachePath": str(folder), "description": family.description,
-        })
+        rows.append(
+            {
+                "id": family.id,
+                "name": family.display_name,
+                "source": family.weights,
+                "offline": offline,
+                "cached": read_marker(folder) is not None,
+                "cachePath": str(folder),
+                "description": family.description,
+            }
+        )
     return rows
 
 
@@ -46,5 +53,7 @@ def models_command(as_json: bool) -> None:
     width = max(len(str(row["id"])) for row in rows)
     click.echo(f"{'model':<{width}}  {'source':<9}  offline  cached  notes")
     for row in rows:
-        click.echo(f"{row['id']!s:<{width}}  {row['source']!s:<9}  {'yes' if row['offline'] else 'no':<7}  "
-                   f"{'yes' if row['cached'] else 'no':<6}  {row['description']}")
+        click.echo(
+            f"{row['id']!s:<{width}}  {row['source']!s:<9}  {'yes' if row['offline'] else 'no':<7}  "
+            f"{'yes' if row['cached'] else 'no':<6}  {row['description']}"
+        )

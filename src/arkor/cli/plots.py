@@ -7,9 +7,10 @@ extra `arkor[plot]`, imported only when a PNG is asked for.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 Point = tuple[float, float]
 
@@ -38,13 +39,24 @@ class RunCurves:
     accuracy: list[Point] = field(default_factory=list)
     field_accuracy: dict[str, list[Point]] = field(default_factory=dict)
 
-    def add_log(self, step: Any, *, loss: Any = None, eval_loss: Any = None, learning_rate: Any = None,
-                tokens_per_second: Any = None) -> None:
+    def add_log(
+        self,
+        step: Any,
+        *,
+        loss: Any = None,
+        eval_loss: Any = None,
+        learning_rate: Any = None,
+        tokens_per_second: Any = None,
+    ) -> None:
         x = _finite(step)
         if x is None:
             return
-        for series, value in ((self.loss, loss), (self.eval_loss, eval_loss),
-                              (self.learning_rate, learning_rate), (self.tokens_per_second, tokens_per_second)):
+        for series, value in (
+            (self.loss, loss),
+            (self.eval_loss, eval_loss),
+            (self.learning_rate, learning_rate),
+            (self.tokens_per_second, tokens_per_second),
+        ):
             y = _finite(value)
             if y is not None:
                 series.append((x, y))
@@ -65,8 +77,13 @@ class RunCurves:
         """One event as the wire carries it (camelCase keys)."""
         kind = event.get("type")
         if kind == "training.log":
-            self.add_log(event.get("step"), loss=event.get("loss"), eval_loss=event.get("evalLoss"),
-                         learning_rate=event.get("learningRate"), tokens_per_second=event.get("tokensPerSecond"))
+            self.add_log(
+                event.get("step"),
+                loss=event.get("loss"),
+                eval_loss=event.get("evalLoss"),
+                learning_rate=event.get("learningRate"),
+                tokens_per_second=event.get("tokensPerSecond"),
+            )
         elif kind == "evaluation.completed":
             self.add_evaluation(event.get("step"), event.get("accuracy"), event.get("fields"))
 
@@ -79,11 +96,18 @@ class RunCurves:
         return curves
 
     def is_empty(self) -> bool:
-        return not (self.loss or self.eval_loss or self.learning_rate or self.tokens_per_second
-                    or self.accuracy or any(self.field_accuracy.values()))
+        return not (
+            self.loss
+            or self.eval_loss
+            or self.learning_rate
+            or self.tokens_per_second
+            or self.accuracy
+            or any(self.field_accuracy.values())
+        )
 
 
 # ---- the terminal chart -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Glyphs:
@@ -113,9 +137,16 @@ def _step_label(x: float) -> str:
     return str(int(x)) if x == int(x) else f"{x:g}"
 
 
-def text_chart(title: str, series: list[tuple[str, list[Point]]], *, width: int = 80, height: int = 8,
-               unicode: bool = True, y_range: tuple[float, float] | None = None,
-               y_format: str = "{:.4g}") -> list[str]:
+def text_chart(
+    title: str,
+    series: list[tuple[str, list[Point]]],
+    *,
+    width: int = 80,
+    height: int = 8,
+    unicode: bool = True,
+    y_range: tuple[float, float] | None = None,
+    y_format: str = "{:.4g}",
+) -> list[str]:
     """Lines of a marker chart of `series` (name, points) over steps, at most `width` wide (10 plot
     columns at the least); [] when no series has a point.
 
@@ -177,10 +208,18 @@ def text_chart(title: str, series: list[tuple[str, list[Point]]], *, width: int 
 
 def terminal_report(curves: RunCurves, *, width: int = 80, unicode: bool = True) -> list[str]:
     """The end-of-run charts: loss (train and eval), then task accuracy when the run was scored."""
-    lines = text_chart("loss by step", [("train", curves.loss), ("eval", curves.eval_loss)],
-                       width=width, height=8, unicode=unicode)
-    accuracy = text_chart("task accuracy by step (all fields exact)", [("accuracy", curves.accuracy)],
-                          width=width, height=5, unicode=unicode, y_range=(0.0, 1.0), y_format="{:.0%}")
+    lines = text_chart(
+        "loss by step", [("train", curves.loss), ("eval", curves.eval_loss)], width=width, height=8, unicode=unicode
+    )
+    accuracy = text_chart(
+        "task accuracy by step (all fields exact)",
+        [("accuracy", curves.accuracy)],
+        width=width,
+        height=5,
+        unicode=unicode,
+        y_range=(0.0, 1.0),
+        y_format="{:.0%}",
+    )
     if lines and accuracy:
         lines.append("")
     return lines + accuracy
@@ -188,12 +227,14 @@ def terminal_report(curves: RunCurves, *, width: int = 80, unicode: bool = True)
 
 # ---- the PNG ------------------------------------------------------------------------------------
 
+
 def _require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise PlotUnavailable(f"Writing a plot needs matplotlib, which is not installed. "
-                              f"Install the plot extra: {PLOT_EXTRA_HINT}") from None
+        raise PlotUnavailable(
+            f"Writing a plot needs matplotlib, which is not installed. Install the plot extra: {PLOT_EXTRA_HINT}"
+        ) from None
 
 
 def check_png_support() -> None:
@@ -216,8 +257,13 @@ def write_png(curves: RunCurves, path: Path, *, title: str) -> Path:
     if curves.tokens_per_second:
         panels.append(("tokens/s", [("tokens/s", curves.tokens_per_second, "-")]))
     if curves.accuracy or curves.field_accuracy:
-        panels.append(("task accuracy", [("all fields exact", curves.accuracy, "o-")]
-                       + [(name, points, "o--") for name, points in sorted(curves.field_accuracy.items())]))
+        panels.append(
+            (
+                "task accuracy",
+                [("all fields exact", curves.accuracy, "o-")]
+                + [(name, points, "o--") for name, points in sorted(curves.field_accuracy.items())],
+            )
+        )
     if not panels:
         raise ValueError("the job has no logged steps to plot yet")
 

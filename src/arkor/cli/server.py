@@ -36,8 +36,9 @@ def server_group() -> None:
     """Run a training backend, or manage the embedded one (~/.arkor/server/)."""
 
 
-@server_group.command("serve", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                                                  "help_option_names": []})
+@server_group.command(
+    "serve", context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def serve_command(args: tuple[str, ...]) -> None:
     """Run a backend in the foreground (options of `python -m arkor.server serve`; try --help)."""
@@ -47,9 +48,14 @@ def serve_command(args: tuple[str, ...]) -> None:
 
 
 @server_group.command("start")
-@click.option("-p", "--port", type=click.IntRange(1, 65535), default=None,
-              help="Listen on this port (remembered for later starts). Default: ARKOR_BACKEND_PORT, else 4848; "
-                   "when that is taken, a free port that later starts reuse.")
+@click.option(
+    "-p",
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Listen on this port (remembered for later starts). Default: ARKOR_BACKEND_PORT, else 4848; "
+    "when that is taken, a free port that later starts reuse.",
+)
 def start_command(port: int | None) -> None:
     """Start the embedded backend if it is not running; print its URL."""
     from urllib.parse import urlparse
@@ -58,8 +64,10 @@ def start_command(port: int | None) -> None:
 
     running = read_live_record()
     if running and port is not None and urlparse(running).port != port:
-        raise CliError(f"The local arkor backend already runs at {running}. "
-                       f"Stop it with `arkor server stop`, then `arkor server start --port {port}`.")
+        raise CliError(
+            f"The local arkor backend already runs at {running}. "
+            f"Stop it with `arkor server stop`, then `arkor server start --port {port}`."
+        )
     click.echo(running or ensure_local_backend(port=port))
 
 
@@ -73,11 +81,22 @@ def status_command(as_json: bool) -> None:
     url = read_live_record()
     running = url is not None
     if as_json:
-        click.echo(json.dumps({"running": running, "url": url, "pid": record.get("pid") if record else None,
-                               "version": record.get("version") if record else None, "record": str(record_path())}))
+        click.echo(
+            json.dumps(
+                {
+                    "running": running,
+                    "url": url,
+                    "pid": record.get("pid") if record else None,
+                    "version": record.get("version") if record else None,
+                    "record": str(record_path()),
+                }
+            )
+        )
         return
     if running and record:
-        click.echo(f"The local arkor backend is running at {url} (pid {record['pid']}, version {record.get('version')}).")
+        click.echo(
+            f"The local arkor backend is running at {url} (pid {record['pid']}, version {record.get('version')})."
+        )
         click.echo(f"Data and logs: {record_path().parent}")
     elif record:
         click.echo(f"The local arkor backend is not answering (stale record {record_path()}, pid {record['pid']}).")

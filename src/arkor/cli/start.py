@@ -41,9 +41,16 @@ class LossLine:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("[bold]training[/bold]"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[loss]}"), TimeElapsedColumn(),
-            console=console(), transient=True, redirect_stdout=True, redirect_stderr=True,
+            SpinnerColumn(),
+            TextColumn("[bold]training[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=console(),
+            transient=True,
+            redirect_stdout=True,
+            redirect_stderr=True,
         )
         self.task = self.progress.add_task("training", total=None, loss="")
 
@@ -79,6 +86,7 @@ def _chain(first: Any, second: Any) -> Any:
     def both(ctx: Any) -> Any:
         first(ctx)
         return second(ctx)
+
     return both
 
 
@@ -97,8 +105,11 @@ def format_evaluation(ctx: Any) -> str:
     """One line per `evaluation.completed`: all-exact accuracy, then each field."""
     fields = ", ".join(f"{name} {value:.0%}" for name, value in (ctx.fields or {}).items())
     accuracy = f"{ctx.accuracy:.0%}" if isinstance(ctx.accuracy, (int, float)) else "?"
-    return (f"accuracy step={ctx.step} {accuracy}" + (f" ({fields})" if fields else "")
-            + f" on {ctx.rows} held-out rows [{ctx.scorer}]")
+    return (
+        f"accuracy step={ctx.step} {accuracy}"
+        + (f" ({fields})" if fields else "")
+        + f" on {ctx.rows} held-out rows [{ctx.scorer}]"
+    )
 
 
 def attach_evaluation_printer(trainer: Any) -> None:
@@ -148,15 +159,18 @@ def print_curves(curves: Any) -> None:
 def _stop_waiting(trainer: Any, job_id: str) -> int:
     if is_interactive():
         try:
-            cancel = click.confirm(f"\nStopped following job {job_id}. Cancel the job on the backend too?", default=False)
+            cancel = click.confirm(
+                f"\nStopped following job {job_id}. Cancel the job on the backend too?", default=False
+            )
         except (click.Abort, EOFError, KeyboardInterrupt):
             cancel = False
         if cancel:
             trainer.cancel()
             click.echo(f"Cancelled job {job_id}.")
             return EXIT_BY_STATUS["cancelled"]
-    click.echo(f"Stopped waiting. Job {job_id} keeps running on the backend; "
-               f"cancel it with `arkor jobs cancel {job_id}`.")
+    click.echo(
+        f"Stopped waiting. Job {job_id} keeps running on the backend; cancel it with `arkor jobs cancel {job_id}`."
+    )
     return EXIT_STOPPED_WAITING
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from arkor.errors import ConfigError
 from arkor.model_families import get_family
-from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig, parse_duration
 from arkor.protocol import LR_SCHEDULER_TYPES as LR_SCHEDULERS  # defined once, also checked by create_trainer
+from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig, parse_duration
 
 DRY_RUN_MAX_STEPS = 10
 DRY_RUN_MAX_ROWS = 50
@@ -71,11 +71,14 @@ def cpu_training_dtype() -> str:
     forced = os.environ.get(CPU_DTYPE_ENV, "").strip().lower()
     if forced:
         if forced not in ("float32", "bfloat16"):
-            raise ConfigError(f"{CPU_DTYPE_ENV}={forced!r} is not a CPU training dtype; use float32 or bfloat16",
-                              field=CPU_DTYPE_ENV)
+            raise ConfigError(
+                f"{CPU_DTYPE_ENV}={forced!r} is not a CPU training dtype; use float32 or bfloat16", field=CPU_DTYPE_ENV
+            )
         return forced
     cpu = getattr(torch, "cpu", None)
-    has_bf16 = any(bool(getattr(cpu, probe, lambda: False)()) for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    has_bf16 = any(
+        bool(getattr(cpu, probe, lambda: False)()) for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    )
     return "bfloat16" if has_bf16 else "float32"
 
 
@@ -104,16 +107,36 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
 
     optim = config.optim or "adamw_torch"
     if optim in OPTIMIZERS_CUDA_ONLY and device != "cuda":
-        problems.append(("optim", f"optim={optim!r} needs a CUDA GPU (bitsandbytes); on this machine use one of {', '.join(OPTIMIZERS_ANYWHERE)}"))
+        problems.append(
+            (
+                "optim",
+                f"optim={optim!r} needs a CUDA GPU (bitsandbytes); on this machine use one of {', '.join(OPTIMIZERS_ANYWHERE)}",
+            )
+        )
     elif optim not in OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY:
-        problems.append(("optim", f"optim={optim!r} is not supported; use one of {', '.join(OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY)}"))
+        problems.append(
+            (
+                "optim",
+                f"optim={optim!r} is not supported; use one of {', '.join(OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY)}",
+            )
+        )
 
     scheduler = config.lr_scheduler_type or "linear"
     if scheduler not in LR_SCHEDULERS:
-        problems.append(("lr_scheduler_type", f"lr_scheduler_type={scheduler!r} is not supported; use one of {', '.join(LR_SCHEDULERS)}"))
+        problems.append(
+            (
+                "lr_scheduler_type",
+                f"lr_scheduler_type={scheduler!r} is not supported; use one of {', '.join(LR_SCHEDULERS)}",
+            )
+        )
 
     if config.load_in_4bit and device != "cuda":
-        problems.append(("lora.load_in_4bit", "lora.load_in_4bit (QLoRA) needs a CUDA GPU; this machine has none. Remove load_in_4bit or set it to False to train in full precision on the CPU"))
+        problems.append(
+            (
+                "lora.load_in_4bit",
+                "lora.load_in_4bit (QLoRA) needs a CUDA GPU; this machine has none. Remove load_in_4bit or set it to False to train in full precision on the CPU",
+            )
+        )
 
     if config.max_steps is None and config.num_train_epochs is None:
         max_steps, epochs = None, 1.0
@@ -126,9 +149,16 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
 
         eval_scorer = config.eval_scorer or "json_fields"
         if eval_scorer not in SCORER_NAMES:
-            problems.append(("eval_scorer", f"eval_scorer={eval_scorer!r} is not a scorer; use one of {', '.join(SCORER_NAMES)}"))
+            problems.append(
+                ("eval_scorer", f"eval_scorer={eval_scorer!r} is not a scorer; use one of {', '.join(SCORER_NAMES)}")
+            )
     elif config.eval_scorer is not None:
-        problems.append(("eval_scorer", "eval_scorer needs an eval_dataset to score; add eval_dataset={'type': 'file', 'path': ...} or remove eval_scorer"))
+        problems.append(
+            (
+                "eval_scorer",
+                "eval_scorer needs an eval_dataset to score; add eval_dataset={'type': 'file', 'path': ...} or remove eval_scorer",
+            )
+        )
 
     if problems:
         lines = "\n  ".join(f"{name}: {text}" for name, text in problems)

@@ -8,9 +8,10 @@ costs no more than one that answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ANSWER_SLACK_TOKENS = 16  # beyond the longest reference answer: room to be right, not to ramble
 

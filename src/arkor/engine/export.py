@@ -20,10 +20,11 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from arkor.errors import ConfigError
 from arkor.model_families import gguf_architectures, list_families
@@ -74,8 +75,14 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
         yield bar
 
 
@@ -90,8 +97,11 @@ def _gguf_supported_text() -> str:
     the model families' GGUF architectures (a supported family as the example, else a test one)."""
     parts = []
     for model_type, arch in gguf_architectures().items():
-        examples = [family.id for family in list_families()
-                    if family.gguf_architecture is not None and family.gguf_architecture.model_type == model_type]
+        examples = [
+            family.id
+            for family in list_families()
+            if family.gguf_architecture is not None and family.gguf_architecture.model_type == model_type
+        ]
         parts.append(f"{arch.label} (model_type {model_type!r}, e.g. {examples[0]})")
     if not parts:
         return "no model type (no model family names a GGUF architecture)"
@@ -122,8 +132,9 @@ def copy_adapter(adapter_dir: Path, target: Path, model_id: str, card: dict[str,
     from .model_card import CARD_MARKER, CARD_NAME, write_model_card
 
     if not (adapter_dir / ADAPTER_CONFIG).is_file():
-        raise ConfigError(f"{adapter_dir} is not a PEFT adapter folder (adapter_config.json is missing).",
-                          field="adapter_dir")
+        raise ConfigError(
+            f"{adapter_dir} is not a PEFT adapter folder (adapter_config.json is missing).", field="adapter_dir"
+        )
     shutil.copytree(adapter_dir, target, dirs_exist_ok=True)
     config_path = target / ADAPTER_CONFIG
     config = json.loads(config_path.read_text())
@@ -181,8 +192,9 @@ def merge_adapter(adapter_dir: Path, model_id: str):  # type: ignore[no-untyped-
     try:
         merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     except (RuntimeError, ValueError, KeyError) as exc:
-        raise ConfigError(f"Adapter {adapter_dir} does not fit {model_id}: {exc}. Was it trained from this base?",
-                          field="adapter_dir") from exc
+        raise ConfigError(
+            f"Adapter {adapter_dir} does not fit {model_id}: {exc}. Was it trained from this base?", field="adapter_dir"
+        ) from exc
     merged.eval()
     return merged, load_tokenizer(model_id)
 
@@ -194,10 +206,18 @@ def save_merged(model, tokenizer, target: Path) -> Path:  # type: ignore[no-unty
     return target
 
 
-def export_job_artifacts(adapter_dir: Path | str, out_dir: Path | str, *, merge: bool = False, gguf: bool = False,
-                         model_id: str, progress: bool = False, gguf_dtype: str = "f16",
-                         on_stage: Callable[[str], None] | None = None,
-                         card: dict[str, Any] | None = None) -> ExportResult:
+def export_job_artifacts(
+    adapter_dir: Path | str,
+    out_dir: Path | str,
+    *,
+    merge: bool = False,
+    gguf: bool = False,
+    model_id: str,
+    progress: bool = False,
+    gguf_dtype: str = "f16",
+    on_stage: Callable[[str], None] | None = None,
+    card: dict[str, Any] | None = None,
+) -> ExportResult:
     """Write the adapter (always), the merged model (merge or gguf) and model.gguf (gguf) under out_dir.
 
     `progress` draws a bar on stderr; `on_stage` hears each stage's description (for plain logs).
@@ -229,8 +249,9 @@ def export_job_artifacts(adapter_dir: Path | str, out_dir: Path | str, *, merge:
             from .gguf_export import write_gguf
 
             stages.stage(f"writing GGUF ({gguf_dtype})")
-            gguf_path = write_gguf(model, merged_dir, out_dir / "model.gguf", gguf_type=gguf_dtype,
-                                   name=model_id.split("/")[-1])
+            gguf_path = write_gguf(
+                model, merged_dir, out_dir / "model.gguf", gguf_type=gguf_dtype, name=model_id.split("/")[-1]
+            )
             stages.advance()
         stages.stage("done")
     return ExportResult(adapter_copy, merged_dir, gguf_path)

@@ -59,16 +59,23 @@ def check_gguf_type(gguf_type: str) -> str:
         raise ConfigError(
             f"GGUF type {gguf_type!r} is a llama.cpp k-quant that only llama.cpp's llama-quantize writes. Export "
             f"with --gguf-type f16 and run `llama-quantize model.gguf model-{name}.gguf {name.upper()}`, or pick "
-            f"one of {', '.join(GGUF_TYPES)}.", field="gguf_type")
-    raise ConfigError(f"GGUF type {gguf_type!r} is not supported; use one of {', '.join(GGUF_TYPES)}.", field="gguf_type")
+            f"one of {', '.join(GGUF_TYPES)}.",
+            field="gguf_type",
+        )
+    raise ConfigError(
+        f"GGUF type {gguf_type!r} is not supported; use one of {', '.join(GGUF_TYPES)}.", field="gguf_type"
+    )
 
 
 def permute_qk(weight: np.ndarray, n_head: int, n_head_kv: int | None = None) -> np.ndarray:
     """HF rotate-half rows -> GGUF interleaved rows (llama.cpp's convert_hf_to_gguf `permute`)."""
     if n_head_kv is not None and n_head != n_head_kv:
         n_head = n_head_kv
-    return (weight.reshape(n_head, 2, weight.shape[0] // n_head // 2, *weight.shape[1:])
-            .swapaxes(1, 2).reshape(weight.shape))
+    return (
+        weight.reshape(n_head, 2, weight.shape[0] // n_head // 2, *weight.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weight.shape)
+    )
 
 
 def _rope_theta(config: Any, layer_type: str = "full_attention") -> float:
@@ -187,8 +194,9 @@ def write_gguf(model: Any, hf_dir: Path, path: Path, *, gguf_type: str = "f16", 
     config = model.config
     architectures = gguf_architectures()  # the model families' HF model_type -> GGUF architecture
     if config.model_type not in architectures:
-        raise ConfigError(f"GGUF export supports model types {', '.join(architectures)}; got "
-                          f"{config.model_type!r}.", field="gguf")
+        raise ConfigError(
+            f"GGUF export supports model types {', '.join(architectures)}; got {config.model_type!r}.", field="gguf"
+        )
     arch = architectures[config.model_type].gguf_name
     n_head, n_kv = config.num_attention_heads, config.num_key_value_heads or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // n_head
@@ -212,8 +220,9 @@ def write_gguf(model: Any, hf_dir: Path, path: Path, *, gguf_type: str = "f16", 
         writer.add_token_types(types)
         special = gguf.SpecialVocab(hf_dir, load_merges=True, n_vocab=vocab_size)
         if not special.merges:
-            raise ConfigError(f"The tokenizer in {hf_dir} has no BPE merges; GGUF export needs a BPE tokenizer.",
-                              field="gguf")
+            raise ConfigError(
+                f"The tokenizer in {hf_dir} has no BPE merges; GGUF export needs a BPE tokenizer.", field="gguf"
+            )
     else:
         writer.add_sliding_window(config.sliding_window)
         tokens, scores, types = _sentencepiece_vocab(hf_dir, tokenizer, vocab_size)
@@ -228,8 +237,9 @@ def write_gguf(model: Any, hf_dir: Path, path: Path, *, gguf_type: str = "f16", 
     if special.chat_template is None and getattr(tokenizer, "chat_template", None):
         writer.add_chat_template(tokenizer.chat_template)
 
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA if arch == "llama" else gguf.MODEL_ARCH.GEMMA3,
-                                     config.num_hidden_layers)
+    names = gguf.get_tensor_name_map(
+        gguf.MODEL_ARCH.LLAMA if arch == "llama" else gguf.MODEL_ARCH.GEMMA3, config.num_hidden_layers
+    )
     tied = bool(getattr(config, "tie_word_embeddings", False))
     plan = _TensorPlan.for_type(gguf_type)
     written = 0
@@ -247,7 +257,9 @@ def write_gguf(model: Any, hf_dir: Path, path: Path, *, gguf_type: str = "f16", 
         elif arch == "gemma3" and hf_name.endswith("norm.weight"):
             data = data + 1.0
         encoded, kind = plan.encode(gguf_name, data)
-        writer.add_tensor(gguf_name, np.ascontiguousarray(encoded), raw_dtype=kind if encoded.dtype == np.uint8 else None)
+        writer.add_tensor(
+            gguf_name, np.ascontiguousarray(encoded), raw_dtype=kind if encoded.dtype == np.uint8 else None
+        )
         written += 1
 
     writer.write_header_to_file()

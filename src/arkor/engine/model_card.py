@@ -21,9 +21,22 @@ CARD_MARKER = "<!-- written by arkor -->"
 
 # Wire keys of the hyperparameters worth a line, in reading order (absent ones are skipped).
 _HYPERPARAMETERS = (
-    "maxSteps", "numTrainEpochs", "learningRate", "lrSchedulerType", "warmupSteps", "batchSize",
-    "gradientAccumulationSteps", "optim", "weightDecay", "maxLength", "loraR", "loraAlpha", "loraDropout",
-    "targetModules", "seed", "datasetFormat",
+    "maxSteps",
+    "numTrainEpochs",
+    "learningRate",
+    "lrSchedulerType",
+    "warmupSteps",
+    "batchSize",
+    "gradientAccumulationSteps",
+    "optim",
+    "weightDecay",
+    "maxLength",
+    "loraR",
+    "loraAlpha",
+    "loraDropout",
+    "targetModules",
+    "seed",
+    "datasetFormat",
 )
 
 
@@ -53,13 +66,20 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def render_model_card(*, model_id: str, config: dict[str, Any], step: int | None = None,
-                      metrics: dict[str, Any] | None = None, job_id: str | None = None,
-                      run_name: str | None = None, merged: bool = False) -> str:
+def render_model_card(
+    *,
+    model_id: str,
+    config: dict[str, Any],
+    step: int | None = None,
+    metrics: dict[str, Any] | None = None,
+    job_id: str | None = None,
+    run_name: str | None = None,
+    merged: bool = False,
+) -> str:
     """Markdown with Hugging Face front matter (`base_model` is the logical id); `merged` describes
     the standalone model `arkor export --merge` writes instead of the adapter."""
     title = run_name or (f"job {job_id}" if job_id else "arkor adapter")
-    what = (f"`{model_id}` with a LoRA adapter merged in" if merged else f"A LoRA adapter for `{model_id}`")
+    what = f"`{model_id}` with a LoRA adapter merged in" if merged else f"A LoRA adapter for `{model_id}`"
     lines = [
         "---",
         f"base_model: {model_id}",
@@ -75,7 +95,9 @@ def render_model_card(*, model_id: str, config: dict[str, Any], step: int | None
         f"# {title}",
         "",
         f"{what}, fine-tuned with arkor {__version__}"
-        + (f" (job `{job_id}`)" if job_id else "") + (f", saved at step {step}" if step is not None else "") + ".",
+        + (f" (job `{job_id}`)" if job_id else "")
+        + (f", saved at step {step}" if step is not None else "")
+        + ".",
         "",
         f"- **Base model:** `{model_id}`",
         f"- **Dataset:** {describe_dataset(config.get('datasetSource'))}",
@@ -88,13 +110,17 @@ def render_model_card(*, model_id: str, config: dict[str, Any], step: int | None
         lines += ["", "## Metrics", ""]
         lines += [f"- `{key}`: {_value(value)}" for key, value in metrics.items() if value is not None]
     if merged:
-        use = ["from transformers import AutoModelForCausalLM, AutoTokenizer",
-               "model = AutoModelForCausalLM.from_pretrained(\"path/to/this/folder\")",
-               "tokenizer = AutoTokenizer.from_pretrained(\"path/to/this/folder\")"]
+        use = [
+            "from transformers import AutoModelForCausalLM, AutoTokenizer",
+            'model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")',
+            'tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")',
+        ]
         after: list[str] = []
     else:
-        use = ["from peft import AutoPeftModelForCausalLM",
-               "model = AutoPeftModelForCausalLM.from_pretrained(\"path/to/this/folder\")"]
+        use = [
+            "from peft import AutoPeftModelForCausalLM",
+            'model = AutoPeftModelForCausalLM.from_pretrained("path/to/this/folder")',
+        ]
         after = ["", f"`arkor export {job_id or '<job>'} --merge` writes a standalone model instead."]
     lines += ["", "## Use", "", "```python", *use, "```", *after, ""]
     return "\n".join(lines)
@@ -108,18 +134,32 @@ def read_checkpoint_info(folder: Path) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def write_model_card(folder: Path, *, model_id: str, config: dict[str, Any] | None = None,
-                     step: int | None = None, metrics: dict[str, Any] | None = None,
-                     job_id: str | None = None, run_name: str | None = None, merged: bool = False,
-                     facts_from: Path | None = None) -> Path:
+def write_model_card(
+    folder: Path,
+    *,
+    model_id: str,
+    config: dict[str, Any] | None = None,
+    step: int | None = None,
+    metrics: dict[str, Any] | None = None,
+    job_id: str | None = None,
+    run_name: str | None = None,
+    merged: bool = False,
+    facts_from: Path | None = None,
+) -> Path:
     """Write `folder/README.md`; what is not given comes from the `arkor-checkpoint.json` of
     `facts_from` (default: `folder`)."""
     info = read_checkpoint_info(facts_from or folder)
     path = folder / CARD_NAME
-    path.write_text(render_model_card(
-        model_id=model_id, config=config if config is not None else (info.get("config") or {}),
-        step=step if step is not None else info.get("step"),
-        metrics=metrics if metrics is not None else info.get("metrics"),
-        job_id=job_id or info.get("jobId"), run_name=run_name or info.get("runName"), merged=merged,
-    ), encoding="utf-8")
+    path.write_text(
+        render_model_card(
+            model_id=model_id,
+            config=config if config is not None else (info.get("config") or {}),
+            step=step if step is not None else info.get("step"),
+            metrics=metrics if metrics is not None else info.get("metrics"),
+            job_id=job_id or info.get("jobId"),
+            run_name=run_name or info.get("runName"),
+            merged=merged,
+        ),
+        encoding="utf-8",
+    )
     return path

@@ -69,8 +69,9 @@ class FolderReporter:
         """Record one registered event model (see arkor.protocol.events); returns its wire JSON."""
         sent: JobEventBase | dict[str, Any]
         if isinstance(event, JobEventBase):
-            sent = event = event.model_copy(update={"job_id": event.job_id or self.job_id,
-                                                    "timestamp": event.timestamp or utc_now_iso()})
+            sent = event = event.model_copy(
+                update={"job_id": event.job_id or self.job_id, "timestamp": event.timestamp or utc_now_iso()}
+            )
             payload = event.to_wire()
         else:  # another wire model: its JSON is checked against protocol when it is sent
             sent = payload = {**event.to_wire()}
@@ -120,10 +121,17 @@ class BackendReporter(FolderReporter):
         super().__init__(job_id, output_dir, event_base=event_base)
         self._give_up_after_s = give_up_after_s
         self._transport = Transport(
-            target.url.rstrip("/") + f"/internal/jobs/{job_id}", client_name=WORKER_CLIENT, token=target.token,
+            target.url.rstrip("/") + f"/internal/jobs/{job_id}",
+            client_name=WORKER_CLIENT,
+            token=target.token,
             timeout=30.0,
-            retry=RetryPolicy(max_retries=None, give_up_after=give_up_after_s, initial_delay=0.2, max_delay=5.0,
-                              retry_statuses=REDELIVER_STATUSES),
+            retry=RetryPolicy(
+                max_retries=None,
+                give_up_after=give_up_after_s,
+                initial_delay=0.2,
+                max_delay=5.0,
+                retry_statuses=REDELIVER_STATUSES,
+            ),
         )
         self._send_lock = threading.Lock()
 
@@ -134,15 +142,19 @@ class BackendReporter(FolderReporter):
         try:
             response = self._transport.send(request, idempotent=True)
         except ApiConnectionError as exc:
-            raise ApiConnectionError(method=exc.method, url=exc.url, reason=(
-                f"gave up after {self._give_up_after_s:.0f}s: {exc.reason}")) from exc
+            raise ApiConnectionError(
+                method=exc.method, url=exc.url, reason=(f"gave up after {self._give_up_after_s:.0f}s: {exc.reason}")
+            ) from exc
         if response.status_code < 400:
             return
         if response.status_code == 507:  # the backend's store is full: retrying cannot help
             raise StorageFullError(_error_text(response))
         if response.status_code in REDELIVER_STATUSES:
-            raise ApiConnectionError(method=method, url=str(request.url), reason=(
-                f"the backend still answered {response.status_code} after {self._give_up_after_s:.0f}s"))
+            raise ApiConnectionError(
+                method=method,
+                url=str(request.url),
+                reason=(f"the backend still answered {response.status_code} after {self._give_up_after_s:.0f}s"),
+            )
         log.error("backend refused %s %s: %s %s", method, path, response.status_code, response.text[:300])
 
     def _deliver_event(self, event: JobEventBase | dict[str, Any], index: int) -> None:
@@ -159,8 +171,9 @@ class BackendReporter(FolderReporter):
 
         body = HeartbeatRequest(step=step, pid=os.getpid()).to_wire()
         try:
-            self._transport.send(self._transport.build_request("POST", "/heartbeat", json=body, timeout=5.0),
-                                 retry=NO_RETRY)
+            self._transport.send(
+                self._transport.build_request("POST", "/heartbeat", json=body, timeout=5.0), retry=NO_RETRY
+            )
         except Exception as exc:  # a missed heartbeat is not fatal; the next one may get through
             log.warning("heartbeat failed: %s", exc)
 

@@ -71,7 +71,9 @@ def run_worker(spec_json: str | bytes, *, stop_requested: threading.Event | None
         return WorkerExitCode.CRASHED
 
 
-def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None, heartbeat_interval: float = HEARTBEAT_INTERVAL_S) -> WorkerExitCode:
+def run_spec(
+    spec: WorkerSpec, *, stop_requested: threading.Event | None = None, heartbeat_interval: float = HEARTBEAT_INTERVAL_S
+) -> WorkerExitCode:
     """Run `spec` in this process and return the worker's exit code (an error propagates)."""
     from .train import StopRequested, run_training
     from .train.run import _Progress
@@ -86,8 +88,16 @@ def run_spec(spec: WorkerSpec, *, stop_requested: threading.Event | None = None,
     _start_heartbeats(reporter, progress, done, heartbeat_interval)
     try:
         reporter = _with_trackers(reporter, spec)
-        run_training(spec.job_id, spec.config, output_dir, reporter, stop_requested=stop_requested, progress=progress,
-                     dataset_access=spec.dataset_access, resume=spec.resume)
+        run_training(
+            spec.job_id,
+            spec.config,
+            output_dir,
+            reporter,
+            stop_requested=stop_requested,
+            progress=progress,
+            dataset_access=spec.dataset_access,
+            resume=spec.resume,
+        )
         return WorkerExitCode.REPORTED
     except StopRequested as exc:
         log.info("stopped on request at step %s", exc.step)
@@ -103,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m arkor.engine.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", required=True, help="path of a WorkerSpec JSON file")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("ARKOR_LOG", "INFO").upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("ARKOR_LOG", "INFO").upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     try:
         spec_json = Path(args.spec).read_bytes()
     except OSError as exc:

@@ -110,9 +110,7 @@ class LocalProcessExecutor:
         worker = _Worker(job_id=job_id, process=process, log_path=log_path)
         with self._lock:
             self._workers[job_id] = worker
-        worker.reaper = threading.Thread(
-            target=self._reap, args=(worker,), name=f"arkor-reaper-{job_id}", daemon=True
-        )
+        worker.reaper = threading.Thread(target=self._reap, args=(worker,), name=f"arkor-reaper-{job_id}", daemon=True)
         worker.reaper.start()
         logger.info("started worker pid %s for job %s", process.pid, job_id)
         return process.pid

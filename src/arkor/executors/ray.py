@@ -168,7 +168,11 @@ class RayExecutor:
             "max_restarts": 0,
             "max_concurrency": 4,
         }
-        actor = self.ray.remote(JobActor).options(**options).remote(job_id, json.dumps(spec), dataset, dataset_name, checkpoint)
+        actor = (
+            self.ray.remote(JobActor)
+            .options(**options)
+            .remote(job_id, json.dumps(spec), dataset, dataset_name, checkpoint)
+        )
         self._watch(job_id, actor)
         logger.info("submitted job %s to Ray as actor %s", job_id, actor_name(job_id))
         return None  # the pid is on some node; `worker_pid()` asks for it
@@ -281,12 +285,17 @@ class RayExecutor:
                 if result is not None:
                     exit_info = _exit_from_result(watch.job_id, result)
         except ray.exceptions.RayActorError as exc:
-            exit_info = RayWorkerExit(job_id=watch.job_id, returncode=-signal.SIGKILL, reason=_describe_actor_death(exc))
+            exit_info = RayWorkerExit(
+                job_id=watch.job_id, returncode=-signal.SIGKILL, reason=_describe_actor_death(exc)
+            )
         except Exception as exc:  # the cluster went away, or an unexpected Ray error
             if not self._closing.is_set():
                 logger.exception("lost track of Ray actor of job %s", watch.job_id)
-                exit_info = RayWorkerExit(job_id=watch.job_id, returncode=WorkerExitCode.CRASHED,
-                                          reason=WorkerExitReason.RAY_CONTACT_LOST.format(detail=exc))
+                exit_info = RayWorkerExit(
+                    job_id=watch.job_id,
+                    returncode=WorkerExitCode.CRASHED,
+                    reason=WorkerExitReason.RAY_CONTACT_LOST.format(detail=exc),
+                )
         finally:
             if watch.stop_timer is not None and exit_info is not None:
                 watch.stop_timer.cancel()
@@ -331,7 +340,9 @@ def _inline_checkpoint(spec: dict[str, Any]) -> dict[str, bytes] | None:
         return None
     files = [p for p in folder.rglob("*") if p.is_file()]
     if sum(p.stat().st_size for p in files) > _INLINE_CHECKPOINT_MAX_BYTES:
-        logger.warning("checkpoint %s is too large to ship to Ray; job %s resumes from step 0", folder, spec.get("jobId"))
+        logger.warning(
+            "checkpoint %s is too large to ship to Ray; job %s resumes from step 0", folder, spec.get("jobId")
+        )
         return None
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
 

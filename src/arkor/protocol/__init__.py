@@ -20,6 +20,7 @@ from .auth import (
     ProjectResponse,
     User,
 )
+from .base_models import BaseModelInfo, BaseModelList
 from .datasets import (
     DATASET_FILE_EXTENSIONS,
     BlobDatasetSource,
@@ -31,7 +32,6 @@ from .datasets import (
     HuggingfaceDatasetSource,
     UploadedDatasetSource,
 )
-from .base_models import BaseModelInfo, BaseModelList
 from .deployments import (
     AdapterDeploymentTarget,
     BaseModelDeploymentTarget,
@@ -88,15 +88,15 @@ from .inference import (
     Usage,
 )
 from .jobs import (
-    LR_SCHEDULER_TYPES,
-    TRACKERS,
-    OPTIMIZERS_ANYWHERE,
-    OPTIMIZERS_CUDA_ONLY,
     DEFAULT_MAX_RESTARTS,
     DEFAULT_SAVE_TOTAL_LIMIT,
+    LR_SCHEDULER_TYPES,
+    OPTIMIZERS_ANYWHERE,
+    OPTIMIZERS_CUDA_ONLY,
+    TRACKERS,
+    ArtifactListResponse,
     CheckpointInfo,
     CheckpointListResponse,
-    ArtifactListResponse,
     JobConfig,
     JobCreateRequest,
     JobListResponse,

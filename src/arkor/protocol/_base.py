@@ -56,14 +56,19 @@ class WireModel(BaseModel):
 @functools.cache
 def _field_adapter(cls: type[WireModel], name: str) -> TypeAdapter[Any]:
     field = cls.model_fields[name]
-    return TypeAdapter(Annotated[field.annotation, *field.metadata]) if field.metadata else TypeAdapter(field.annotation)
+    return (
+        TypeAdapter(Annotated[field.annotation, *field.metadata]) if field.metadata else TypeAdapter(field.annotation)
+    )
 
 
 def _lenient_read(cls: type[WireModel], data: dict[str, Any], context: Any) -> WireModel | None:
     """Field by field: keep what validates, drop optional fields that do not; None if a needed one fails."""
     fields = cls.model_fields
-    required = cls.read_required if cls.read_required is not None else frozenset(
-        name for name, field in fields.items() if field.is_required())
+    required = (
+        cls.read_required
+        if cls.read_required is not None
+        else frozenset(name for name, field in fields.items() if field.is_required())
+    )
     wire_names = {(field.alias or name): name for name, field in fields.items()} | {name: name for name in fields}
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import collections.abc
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Iterator, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import Field, PlainSerializer, PlainValidator, TypeAdapter, ValidationInfo
 
@@ -80,7 +81,7 @@ def _type_name(model: type[JobEventBase]) -> str:
     field = model.model_fields.get("type")
     name = field.default if field is not None else None
     if not isinstance(name, str) or not name:
-        raise TypeError(f"{model.__name__} needs `type: Literal[\"<name>\"] = \"<name>\"` to be registered as an event")
+        raise TypeError(f'{model.__name__} needs `type: Literal["<name>"] = "<name>"` to be registered as an event')
     return name
 
 
@@ -182,7 +183,7 @@ def _adapter() -> TypeAdapter[Any]:
     cached = _adapter_cache
     if cached is not None and cached[0] == models:
         return cached[1]
-    union = models[0] if len(models) == 1 else Union[models]  # type: ignore[valid-type]
+    union = models[0] if len(models) == 1 else Union[models]  # type: ignore[valid-type]  # noqa: UP007 - a union of a runtime tuple needs Union[...]
     adapter: TypeAdapter[Any] = TypeAdapter(Annotated[union, Field(discriminator="type")])
     _adapter_cache = (models, adapter)
     return adapter
@@ -319,6 +320,13 @@ class TrainingResumed(JobEventBase):
 
 # The static union of the built-in types (documentation and type checking; parsing follows the registry).
 JobEvent = Annotated[
-    TrainingStarted | TrainingLog | EvaluationCompleted | CheckpointSaved | TrainingCompleted | TrainingFailed | TrainingCancelled | TrainingResumed,
+    TrainingStarted
+    | TrainingLog
+    | EvaluationCompleted
+    | CheckpointSaved
+    | TrainingCompleted
+    | TrainingFailed
+    | TrainingCancelled
+    | TrainingResumed,
     Field(discriminator="type"),
 ]

@@ -91,7 +91,9 @@ class TrainingHyperparameters(BaseModel):
             if name not in TRACKERS:
                 close = difflib.get_close_matches(name, TRACKERS, n=1, cutoff=0.6)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"{name!r} is not a tracker arkor can report to.{hint} Supported: {', '.join(TRACKERS)}")
+                raise ValueError(
+                    f"{name!r} is not a tracker arkor can report to.{hint} Supported: {', '.join(TRACKERS)}"
+                )
         return list(dict.fromkeys(value)) if value is not None else None
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 
 @dataclass
@@ -75,7 +76,7 @@ class SSEDecoder:
             match = _LINE_END.search(text, start)
             if match is None or (match.group() == "\r" and match.end() == len(text)):
                 break
-            frame = self._line(text[start:match.start()])
+            frame = self._line(text[start : match.start()])
             start = match.end()
             if frame is not None:
                 frames.append(frame)
@@ -100,8 +101,7 @@ class SSEDecoder:
             if not self._has_field:  # a blank line, or a block of only comments / `retry:`
                 self._reset()
                 return None
-            frame = SSEFrame(event=self._event or "message", data="\n".join(self._data), id=self._id,
-                             retry=self._retry)
+            frame = SSEFrame(event=self._event or "message", data="\n".join(self._data), id=self._id, retry=self._retry)
             self._reset()
             return frame
         if line.startswith(":"):

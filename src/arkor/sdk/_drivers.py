@@ -57,8 +57,15 @@ def _interrupt_socket(response: httpx.Response) -> None:
         pass
 
 
-def drive_sync(flow: Generator[Any, Any, Any], *, client: CloudApiClient, job_id: str, scope: Any,
-               signal: AbortSignal | None, sleep: Callable[[float], None] | None) -> Any:
+def drive_sync(
+    flow: Generator[Any, Any, Any],
+    *,
+    client: CloudApiClient,
+    job_id: str,
+    scope: Any,
+    signal: AbortSignal | None,
+    sleep: Callable[[float], None] | None,
+) -> Any:
     response: list[httpx.Response] = []
     chunks: list[Any] = []
 
@@ -125,8 +132,15 @@ async def _race_abort(awaitable: Awaitable[Any], signal: AbortSignal | None) -> 
     return work.result()
 
 
-async def drive_async(flow: Generator[Any, Any, Any], *, client: AsyncCloudApiClient, job_id: str, scope: Any,
-                      signal: AbortSignal | None, sleep: Callable[[float], Awaitable[None]] | None) -> Any:
+async def drive_async(
+    flow: Generator[Any, Any, Any],
+    *,
+    client: AsyncCloudApiClient,
+    job_id: str,
+    scope: Any,
+    signal: AbortSignal | None,
+    sleep: Callable[[float], Awaitable[None]] | None,
+) -> Any:
     response: httpx.Response | None = None
     chunks: Any = None
     send: Any = None
@@ -146,7 +160,8 @@ async def drive_async(flow: Generator[Any, Any, Any], *, client: AsyncCloudApiCl
                         await response.aclose()
                         response = None
                     response = await _race_abort(
-                        client.open_event_stream(job_id, scope, last_event_id=command.last_event_id), signal)
+                        client.open_event_stream(job_id, scope, last_event_id=command.last_event_id), signal
+                    )
                     chunks = response.aiter_text()
                 elif isinstance(command, Read):
                     send = await _race_abort(anext(chunks, None), signal) if chunks is not None else None

@@ -84,9 +84,7 @@ def _warning_text(header: str | None) -> str | None:
     return match.group(1) if match else header
 
 
-def record_deprecation(
-    response: httpx.Response, handler: Callable[[DeprecationNotice], Any] | None
-) -> None:
+def record_deprecation(response: httpx.Response, handler: Callable[[DeprecationNotice], Any] | None) -> None:
     """Note a `Deprecation: true` answer; a failing handler never fails the request."""
     global _latest
     if response.headers.get("deprecation", "").strip().lower() != "true":

@@ -25,22 +25,43 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from arkor.protocol import TERMINAL_STATUSES, Artifact, JobEventBase, TrainingJob, event_status, is_terminal, parse_event
+from arkor.protocol import (
+    TERMINAL_STATUSES,
+    Artifact,
+    JobEventBase,
+    TrainingJob,
+    event_status,
+    is_terminal,
+    parse_event,
+)
 from arkor.protocol.sse import SSEDecoder
 
-from .contexts import (CompletedContext, EvaluationContext, EventContext, FailedContext, LogContext, StartedContext,
-                       TrainingResult)
+from .contexts import (
+    CompletedContext,
+    EvaluationContext,
+    EventContext,
+    FailedContext,
+    LogContext,
+    StartedContext,
+    TrainingResult,
+)
 from .errors import CloudApiError, TrainerStreamError
 
 PERMANENT_STATUSES = frozenset({401, 403, 410, 426})
-CALLBACK_OF_EVENT = {"training.started": "on_started", "training.log": "on_log", "checkpoint.saved": "on_checkpoint",
-                     "training.completed": "on_completed", "training.failed": "on_failed"}
+CALLBACK_OF_EVENT = {
+    "training.started": "on_started",
+    "training.log": "on_log",
+    "checkpoint.saved": "on_checkpoint",
+    "training.completed": "on_completed",
+    "training.failed": "on_failed",
+}
 
 
 def keeps_running_note(job_id: str) -> str:
     """What a user must know when wait() stops while the job goes on (worded as for Ctrl-C in `arkor start`)."""
-    return (f"Job {job_id} keeps running on the backend; cancel it with `trainer.cancel()` "
-            f"or `arkor jobs cancel {job_id}`.")
+    return (
+        f"Job {job_id} keeps running on the backend; cancel it with `trainer.cancel()` or `arkor jobs cancel {job_id}`."
+    )
 
 
 def add_note_once(exc: BaseException, note: str) -> None:
@@ -128,32 +149,49 @@ def _fold_started(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: 
 def _fold_log(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
     value = lambda name: _num(getattr(event, name, None))  # noqa: E731
     return callbacks.on_log, LogContext(
-        step=value("step"), loss=value("loss"), eval_loss=value("eval_loss"), learning_rate=value("learning_rate"),
-        epoch=value("epoch"), samples_per_second=value("samples_per_second"),
-        tokens_per_second=value("tokens_per_second"), job=state.job)
+        step=value("step"),
+        loss=value("loss"),
+        eval_loss=value("eval_loss"),
+        learning_rate=value("learning_rate"),
+        epoch=value("epoch"),
+        samples_per_second=value("samples_per_second"),
+        tokens_per_second=value("tokens_per_second"),
+        job=state.job,
+    )
 
 
-def _fold_evaluation(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
+def _fold_evaluation(
+    state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]
+) -> tuple[Any, Any]:
     raw_fields = getattr(event, "fields", None)
     raw_fields = raw_fields if isinstance(raw_fields, dict) else {}
     scores = {str(k): float(v) for k, v in raw_fields.items() if _num(v) is not None}
     scorer = getattr(event, "scorer", None)
     return callbacks.on_evaluation, EvaluationContext(
-        step=_num(getattr(event, "step", None)), accuracy=_num(getattr(event, "accuracy", None)), fields=scores,
-        scorer=scorer if isinstance(scorer, str) else None, rows=_num(getattr(event, "rows", None)), job=state.job)
+        step=_num(getattr(event, "step", None)),
+        accuracy=_num(getattr(event, "accuracy", None)),
+        fields=scores,
+        scorer=scorer if isinstance(scorer, str) else None,
+        rows=_num(getattr(event, "rows", None)),
+        job=state.job,
+    )
 
 
-def _fold_checkpoint(state: WaitState, event: JobEventBase, callbacks: Any, make_checkpoint_ctx: Callable[..., Any]
-                     ) -> tuple[Any, Any]:
+def _fold_checkpoint(
+    state: WaitState, event: JobEventBase, callbacks: Any, make_checkpoint_ctx: Callable[..., Any]
+) -> tuple[Any, Any]:
     step = _num(getattr(event, "step", None))
     return callbacks.on_checkpoint, make_checkpoint_ctx(step, state.job, _artifacts(getattr(event, "artifacts", None)))
 
 
-def _fold_completed(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
+def _fold_completed(
+    state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]
+) -> tuple[Any, Any]:
     state.artifacts = _artifacts(getattr(event, "artifacts", None))
     metrics = getattr(event, "metrics", None)
-    return callbacks.on_completed, CompletedContext(job=state.job, artifacts=state.artifacts,
-                                                    metrics=metrics if isinstance(metrics, dict) else {})
+    return callbacks.on_completed, CompletedContext(
+        job=state.job, artifacts=state.artifacts, metrics=metrics if isinstance(metrics, dict) else {}
+    )
 
 
 def _fold_failed(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: Callable[..., Any]) -> tuple[Any, Any]:
@@ -161,8 +199,12 @@ def _fold_failed(state: WaitState, event: JobEventBase, callbacks: Any, _ckpt: C
 
 
 FOLDS: dict[str, Fold] = {
-    "training.started": _fold_started, "training.log": _fold_log, "evaluation.completed": _fold_evaluation,
-    "checkpoint.saved": _fold_checkpoint, "training.completed": _fold_completed, "training.failed": _fold_failed,
+    "training.started": _fold_started,
+    "training.log": _fold_log,
+    "evaluation.completed": _fold_evaluation,
+    "checkpoint.saved": _fold_checkpoint,
+    "training.completed": _fold_completed,
+    "training.failed": _fold_failed,
 }
 
 
@@ -182,8 +224,9 @@ def _apply_status(state: WaitState, event: JobEventBase) -> None:
     state.job = state.job.model_copy(update=update)
 
 
-def fold_event(state: WaitState, data: JobEventBase | dict[str, Any], callbacks: Any,
-               make_checkpoint_ctx: Callable[..., Any]) -> tuple[Callable[[Any], Any] | None, Any, bool]:
+def fold_event(
+    state: WaitState, data: JobEventBase | dict[str, Any], callbacks: Any, make_checkpoint_ctx: Callable[..., Any]
+) -> tuple[Callable[[Any], Any] | None, Any, bool]:
     """Apply one event to the job snapshot; return (callback or None, its context, terminal?).
 
     Dispatch goes through `FOLDS` by type; a type without a fold (a newer backend's, or one added to
@@ -195,9 +238,14 @@ def fold_event(state: WaitState, data: JobEventBase | dict[str, Any], callbacks:
     return callback, ctx, is_terminal(event)
 
 
-def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_checkpoint_ctx: Callable[..., Any],
-              is_aborted: Callable[[], BaseException | None],
-              on_event: Callable[[JobEventBase], Any] | None = None) -> Generator[Any, Any, TrainingResult]:
+def wait_flow(
+    state: WaitState,
+    policy: ReconnectPolicy,
+    callbacks: Any,
+    make_checkpoint_ctx: Callable[..., Any],
+    is_aborted: Callable[[], BaseException | None],
+    on_event: Callable[[JobEventBase], Any] | None = None,
+) -> Generator[Any, Any, TrainingResult]:
     """Drive one `wait()`; see the module docstring for the rules. `on_event` sees every parsed
     event (a typed model; a `GenericEvent` for unknown types) before the snapshot is updated
     (`arkor jobs logs -f` prints them); the `on_event` callback sees it after, with the snapshot."""
@@ -253,8 +301,11 @@ def wait_flow(state: WaitState, policy: ReconnectPolicy, callbacks: Any, make_ch
                             yield Call(function, context)  # its exception propagates: never retried
                         except Exception as exc:
                             if not terminal:
-                                add_note_once(exc, f"{name} raised, so wait() stopped following the job. "
-                                                   + keeps_running_note(state.job.id))
+                                add_note_once(
+                                    exc,
+                                    f"{name} raised, so wait() stopped following the job. "
+                                    + keeps_running_note(state.job.id),
+                                )
                             raise
                     if terminal:
                         return TrainingResult(job=state.job, artifacts=state.artifacts)

@@ -31,7 +31,9 @@ class TrainerCallbacks:
 CALLBACK_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TrainerCallbacks))
 
 
-def collect_callbacks(callbacks: Any, keyword_callbacks: Mapping[str, Any]) -> tuple[TrainerCallbacks, list[tuple[str, str]]]:
+def collect_callbacks(
+    callbacks: Any, keyword_callbacks: Mapping[str, Any]
+) -> tuple[TrainerCallbacks, list[tuple[str, str]]]:
     """Merge `callbacks=` with `on_*=` keywords; return the callbacks and any problems found."""
     problems: list[tuple[str, str]] = []
     chosen: dict[str, Any] = {}
@@ -50,6 +52,10 @@ def collect_callbacks(callbacks: Any, keyword_callbacks: Mapping[str, Any]) -> t
     chosen.update(keyword_callbacks)
     for name, value in chosen.items():
         if value is not None and not callable(value):
-            problems.append((name if name in keyword_callbacks else f"callbacks.{name}",
-                             f"must be a function (got {type(value).__name__})"))
+            problems.append(
+                (
+                    name if name in keyword_callbacks else f"callbacks.{name}",
+                    f"must be a function (got {type(value).__name__})",
+                )
+            )
     return TrainerCallbacks(**{k: v for k, v in chosen.items() if callable(v)}), problems

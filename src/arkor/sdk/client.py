@@ -22,6 +22,7 @@ import httpx
 
 from arkor import __version__
 from arkor.protocol import (
+    LENIENT_READ,
     ArtifactListResponse,
     CheckpointListResponse,
     DatasetUploadResponse,
@@ -30,20 +31,32 @@ from arkor.protocol import (
     DeploymentListResponse,
     DeploymentResponse,
     JobListResponse,
-    LENIENT_READ,
     JobResponse,
     MeResponse,
     ProjectListResponse,
     ProjectResponse,
 )
-
-from arkor.transport import (CLIENT_HEADER, DEFAULT_RETRY, DEFAULT_TIMEOUT, NO_RETRY, AsyncTransport, RetryPolicy,
-                             Transport)
+from arkor.transport import (
+    CLIENT_HEADER,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    NO_RETRY,
+    AsyncTransport,
+    RetryPolicy,
+    Transport,
+)
 
 from ._errors_http import DeprecationNotice, error_from_body, record_deprecation
 
-__all__ = ["CLIENT_HEADER", "DEFAULT_TIMEOUT", "AsyncCloudApiClient", "CloudApiClient", "bearer_token",
-           "client_header_value", "scope_params"]
+__all__ = [
+    "CLIENT_HEADER",
+    "DEFAULT_TIMEOUT",
+    "AsyncCloudApiClient",
+    "CloudApiClient",
+    "bearer_token",
+    "client_header_value",
+    "scope_params",
+]
 
 
 def client_header_value() -> str:
@@ -70,9 +83,11 @@ def scope_params(scope: Any) -> dict[str, str]:
 
 def _json(model: Any = None) -> Callable[[httpx.Response], Any]:
     """Parse an answer leniently, as the original's decoders do: only what the SDK needs is required."""
+
     def parse(response: httpx.Response) -> Any:
         data = response.json() if response.content else {}
         return model.model_validate(data, context=LENIENT_READ) if model is not None else data
+
     return parse
 
 
@@ -112,8 +127,12 @@ class _BaseClient:
     ) -> None:
         self.credentials = credentials
         self._on_deprecation = on_deprecation
-        self._options: dict[str, Any] = {"client_name": client_header_value(), "token": token or bearer_token(credentials),
-                                         "timeout": timeout, "retry": retry}
+        self._options: dict[str, Any] = {
+            "client_name": client_header_value(),
+            "token": token or bearer_token(credentials),
+            "timeout": timeout,
+            "retry": retry,
+        }
         self._base_url = base_url.rstrip("/")
 
     @property
@@ -162,14 +181,18 @@ class _BaseClient:
 
     @_route
     def create_project(self, *, org_slug: str, name: str, slug: str):  # type: ignore[no-untyped-def]
-        req = self.build_request("POST", "/v1/projects", params={"orgSlug": org_slug}, json={"name": name, "slug": slug})
+        req = self.build_request(
+            "POST", "/v1/projects", params={"orgSlug": org_slug}, json={"name": name, "slug": slug}
+        )
         return req, _json(ProjectResponse)
 
     @_route
     def create_job(self, *, scope: Any, name: str, config: Any, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
         wire_config = config.to_wire() if hasattr(config, "to_wire") else config
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        req = self.build_request("POST", "/v1/jobs", scope=scope, json={"name": name, "config": wire_config}, headers=headers)
+        req = self.build_request(
+            "POST", "/v1/jobs", scope=scope, json={"name": name, "config": wire_config}, headers=headers
+        )
         return req, _json(JobResponse)
 
     @_route
@@ -202,12 +225,19 @@ class _BaseClient:
 
     @_route
     def list_checkpoints(self, job_id: str, scope: Any):  # type: ignore[no-untyped-def]
-        return self.build_request("GET", f"/v1/jobs/{_seg(job_id)}/checkpoints", scope=scope), _json(CheckpointListResponse)
+        return self.build_request("GET", f"/v1/jobs/{_seg(job_id)}/checkpoints", scope=scope), _json(
+            CheckpointListResponse
+        )
 
     @_route
     def upload_dataset(self, scope: Any, *, content: bytes, filename: str):  # type: ignore[no-untyped-def]
-        req = self.build_request("POST", "/v1/datasets", scope=scope, content=content,
-                                 headers={"X-Arkor-Filename": filename, "Content-Type": "application/octet-stream"})
+        req = self.build_request(
+            "POST",
+            "/v1/datasets",
+            scope=scope,
+            content=content,
+            headers={"X-Arkor-Filename": filename, "Content-Type": "application/octet-stream"},
+        )
         return req, _json(DatasetUploadResponse)
 
     @_route
@@ -241,16 +271,21 @@ class _BaseClient:
                 if isinstance(key, dict):
                     key.pop("plaintext", None)  # shown once at creation only
             return DeploymentKeyListResponse.model_validate(data, context=LENIENT_READ)
+
         return self.build_request("GET", f"/v1/endpoints/{_seg(deployment_id)}/keys", scope=scope), parse
 
     @_route
     def create_deployment_key(self, deployment_id: str, scope: Any, *, label: str):  # type: ignore[no-untyped-def]
-        req = self.build_request("POST", f"/v1/endpoints/{_seg(deployment_id)}/keys", scope=scope, json={"label": label})
+        req = self.build_request(
+            "POST", f"/v1/endpoints/{_seg(deployment_id)}/keys", scope=scope, json={"label": label}
+        )
         return req, _json(DeploymentKeyCreateResponse)
 
     @_route
     def revoke_deployment_key(self, deployment_id: str, key_id: str, scope: Any):  # type: ignore[no-untyped-def]
-        return self.build_request("DELETE", f"/v1/endpoints/{_seg(deployment_id)}/keys/{_seg(key_id)}", scope=scope), _none
+        return self.build_request(
+            "DELETE", f"/v1/endpoints/{_seg(deployment_id)}/keys/{_seg(key_id)}", scope=scope
+        ), _none
 
     # -- streamed routes: the caller owns (and closes) the response ------------------------------
 
@@ -277,8 +312,14 @@ def _seg(value: str) -> str:
 class CloudApiClient(_BaseClient):
     """Blocking client. Use as a context manager or call `close()`."""
 
-    def __init__(self, base_url: str, credentials: Mapping[str, Any] | None = None, *,
-                 http_client: httpx.Client | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, Any] | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(base_url, credentials, **options)
         self._transport: Transport = Transport(self._base_url, http_client=http_client, **self._options)
 
@@ -326,8 +367,14 @@ class CloudApiClient(_BaseClient):
 class AsyncCloudApiClient(_BaseClient):
     """asyncio client with the same methods, each a coroutine."""
 
-    def __init__(self, base_url: str, credentials: Mapping[str, Any] | None = None, *,
-                 http_client: httpx.AsyncClient | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, Any] | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(base_url, credentials, **options)
         self._transport: AsyncTransport = AsyncTransport(self._base_url, http_client=http_client, **self._options)
 
@@ -349,8 +396,9 @@ class AsyncCloudApiClient(_BaseClient):
         return response
 
     async def open_event_stream(self, job_id: str, scope: Any, *, last_event_id: str | None = None) -> httpx.Response:
-        return await self.send_stream(self.event_stream_request(job_id, scope, last_event_id=last_event_id),
-                                      retry=False)
+        return await self.send_stream(
+            self.event_stream_request(job_id, scope, last_event_id=last_event_id), retry=False
+        )
 
     async def chat(self, scope: Any, body: Mapping[str, Any]) -> httpx.Response:
         return await self.send_stream(self.chat_request(scope, body))

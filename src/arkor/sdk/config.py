@@ -62,8 +62,12 @@ class TrainerInput(TrainingHyperparameters):
     @field_validator("optim")
     @classmethod
     def _known_optimizer(cls, value: str | None) -> str | None:
-        return _one_of(value, OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY, "optimizer",
-                       f" ({', '.join(OPTIMIZERS_CUDA_ONLY)} need a CUDA GPU)")
+        return _one_of(
+            value,
+            OPTIMIZERS_ANYWHERE + OPTIMIZERS_CUDA_ONLY,
+            "optimizer",
+            f" ({', '.join(OPTIMIZERS_CUDA_ONLY)} need a CUDA GPU)",
+        )
 
     @field_validator("lr_scheduler_type")
     @classmethod
@@ -91,8 +95,9 @@ def _did_you_mean(name: str, choices: tuple[str, ...]) -> str:
 def _one_of(value: str | None, choices: tuple[str, ...], what: str, note: str = "") -> str | None:
     if value is None or value in choices:
         return value
-    raise ValueError(f"{value!r} is not a supported {what}.{_did_you_mean(value, choices)} "
-                     f"Supported: {', '.join(choices)}{note}")
+    raise ValueError(
+        f"{value!r} is not a supported {what}.{_did_you_mean(value, choices)} Supported: {', '.join(choices)}{note}"
+    )
 
 
 _LISTED_FILES = 2000  # a did-you-mean looks at this many names in the folder at most
@@ -117,7 +122,9 @@ def _nearby(path: Path, written: str) -> str:
     return f" Did you mean `{(parent / close[0]).as_posix() if str(parent) != '.' else close[0]}`?"
 
 
-def local_file_problems(source: FileDatasetSource, base_dir: Any, *, field: str = "dataset.path") -> list[tuple[str, str]]:
+def local_file_problems(
+    source: FileDatasetSource, base_dir: Any, *, field: str = "dataset.path"
+) -> list[tuple[str, str]]:
     """A local dataset file that cannot be uploaded: a wrong extension or a missing file (checked now,
     not at `start()`). Relative paths start at `base_dir` (the project folder)."""
     written = source.path
@@ -204,8 +211,14 @@ def build_job_config(trainer_input: TrainerInput, dataset_source: Any) -> JobCon
         fields["eval_dataset"] = trainer_input.eval_dataset
     lora = trainer_input.lora
     if lora is not None:
-        for ours, theirs in (("r", "lora_r"), ("alpha", "lora_alpha"), ("max_length", "max_length"), ("load_in_4bit", "load_in_4bit"),
-                             ("target_modules", "target_modules"), ("dropout", "lora_dropout")):
+        for ours, theirs in (
+            ("r", "lora_r"),
+            ("alpha", "lora_alpha"),
+            ("max_length", "max_length"),
+            ("load_in_4bit", "load_in_4bit"),
+            ("target_modules", "target_modules"),
+            ("dropout", "lora_dropout"),
+        ):
             value = getattr(lora, ours)
             if value is not None:
                 fields[theirs] = value

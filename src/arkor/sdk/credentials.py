@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import httpx
 
 from arkor import _env
 from arkor.protocol import LENIENT_READ, AnonymousTokenResponse
-
 from arkor.transport import Transport
 
 from ._errors_http import record_deprecation
@@ -92,7 +90,9 @@ def default_cloud_api_url(credentials: Credentials | None = None) -> str:
     return _strip(ensure_local_backend())
 
 
-def request_anonymous_token(base_url: str, kind: str = "cli", *, http_client: httpx.Client | None = None) -> dict[str, Any]:
+def request_anonymous_token(
+    base_url: str, kind: str = "cli", *, http_client: httpx.Client | None = None
+) -> dict[str, Any]:
     """Mint an anonymous identity: `{token, anonymousId, kind, orgSlug}`.
 
     Raises:
@@ -123,10 +123,7 @@ def ensure_credentials() -> Credentials:
         return existing
     path = credentials_path()
     if path.exists():
-        _warn(
-            f"arkor: warning: {path} could not be parsed and is being replaced. "
-            "Run `arkor login` to sign in again."
-        )
+        _warn(f"arkor: warning: {path} could not be parsed and is being replaced. Run `arkor login` to sign in again.")
     from_env = ENV_BASE_URL in os.environ
     base_url = default_cloud_api_url()
     minted = request_anonymous_token(base_url, "cli")
@@ -141,5 +138,3 @@ def ensure_credentials() -> Credentials:
         credentials["arkorCloudApiUrl"] = base_url
     write_credentials(credentials)
     return credentials
-
-

@@ -21,9 +21,20 @@ from arkor.errors import ArkorError, ConfigError
 from arkor.transport import ApiConnectionError, ApiStatusError, ApiTimeoutError, ArkorTransportError, describe_detail
 
 __all__ = [
-    "AnonymousTokenRejectedError", "ApiConnectionError", "ApiStatusError", "ApiTimeoutError", "ArkorTransportError",
-    "CloudApiError", "InferenceStreamError", "JobCancelledError", "JobFailedError", "ProjectStateMismatchError",
-    "ProjectStateMissingError", "TrainerConfigError", "TrainerStreamError", "describe_detail",
+    "AnonymousTokenRejectedError",
+    "ApiConnectionError",
+    "ApiStatusError",
+    "ApiTimeoutError",
+    "ArkorTransportError",
+    "CloudApiError",
+    "InferenceStreamError",
+    "JobCancelledError",
+    "JobFailedError",
+    "ProjectStateMismatchError",
+    "ProjectStateMissingError",
+    "TrainerConfigError",
+    "TrainerStreamError",
+    "describe_detail",
 ]
 
 

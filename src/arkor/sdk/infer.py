@@ -55,8 +55,11 @@ def delta_of_frame(frame: SSEFrame) -> Any:
             payload = json.loads(frame.data)
         except ValueError:
             payload = {"error": frame.data}
-        return InBandError(error_of_payload(payload if isinstance(payload, dict) else {"error": payload})
-                           or frame.data or "the backend reported an error without a message")
+        return InBandError(
+            error_of_payload(payload if isinstance(payload, dict) else {"error": payload})
+            or frame.data
+            or "the backend reported an error without a message"
+        )
     if frame.event == "end" or frame.data.strip() == "[DONE]":
         return _STOP
     if frame.data == "":

@@ -114,8 +114,10 @@ def choose_port(pinned: int | None = None) -> int:
     preferred = preferred_port()
     if pinned is not None:
         if pinned and not port_is_free(pinned):
-            raise LocalBackendError(f"Port {pinned} is already in use. Pick another with --port, "
-                                    f"or leave it out to use {ENV_PORT} / {DEFAULT_PORT}.")
+            raise LocalBackendError(
+                f"Port {pinned} is already in use. Pick another with --port, "
+                f"or leave it out to use {ENV_PORT} / {DEFAULT_PORT}."
+            )
         if pinned:
             _remember_port(preferred, pinned)
         return pinned
@@ -128,8 +130,12 @@ def choose_port(pinned: int | None = None) -> int:
                 _remember_port(preferred, candidate)
             return candidate
     fallback = _free_port()
-    logger.warning("port %s is in use; the local arkor backend uses port %s (remembered in %s)",
-                   preferred, fallback, port_state_path())
+    logger.warning(
+        "port %s is in use; the local arkor backend uses port %s (remembered in %s)",
+        preferred,
+        fallback,
+        port_state_path(),
+    )
     _remember_port(preferred, fallback)
     return fallback
 
@@ -176,13 +182,24 @@ def read_live_record(path: Path | None = None) -> str | None:
 
 def server_command(data_dir: Path, record: Path, port: int = 0) -> list[str]:
     return [
-        sys.executable, "-m", "arkor.server", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--data-dir", str(data_dir), "--record", str(record),
+        sys.executable,
+        "-m",
+        "arkor.server",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--record",
+        str(record),
     ]
 
 
-def ensure_local_backend(*, command: list[str] | None = None, timeout: float = START_TIMEOUT_S,
-                         port: int | None = None) -> str:
+def ensure_local_backend(
+    *, command: list[str] | None = None, timeout: float = START_TIMEOUT_S, port: int | None = None
+) -> str:
     """The base URL of the local backend, starting it in the background if none is running.
 
     Args:
@@ -211,8 +228,12 @@ def ensure_local_backend(*, command: list[str] | None = None, timeout: float = S
         logger.info("starting the local arkor backend: %s", " ".join(argv))
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, close_fds=True,
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -18,8 +18,14 @@ from arkor.model_families import (
 # The supported ids registered at import (the public constant); validation reads the live registry.
 SUPPORTED_MODELS: tuple[str, ...] = supported_models()
 
-__all__ = ["DEFAULT_MODEL", "SUPPORTED_MODELS", "TINY_TEST_MODEL", "is_accepted_model", "suggest_model",
-           "unsupported_model_message"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "SUPPORTED_MODELS",
+    "TINY_TEST_MODEL",
+    "is_accepted_model",
+    "suggest_model",
+    "unsupported_model_message",
+]
 
 
 def is_accepted_model(model_id: str, *, base_dir: Path | None = None) -> bool:
@@ -44,6 +50,6 @@ def unsupported_model_message(model_id: str) -> str:
     tests = " or ".join(f'"{name}"' for name in test_models())
     return (
         f'Unsupported model "{model_id}".{hint} This arkor release supports: {listed} '
-        f'(and {tests} or a local Hugging Face model folder for tests). If the backend '
+        f"(and {tests} or a local Hugging Face model folder for tests). If the backend "
         "already accepts this model, upgrade arkor or submit through CloudApiClient.create_job."
     )

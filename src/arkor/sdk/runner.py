@@ -13,8 +13,8 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
 
@@ -73,7 +73,11 @@ def is_trainer(value: Any) -> bool:
 
 def _trainer_of_manifest_or_trainer(value: Any) -> Any:
     if is_arkor(value):
-        inner = value.get("trainer") if isinstance(value, (dict, MappingProxyType, Arkor)) else getattr(value, "trainer", None)
+        inner = (
+            value.get("trainer")
+            if isinstance(value, (dict, MappingProxyType, Arkor))
+            else getattr(value, "trainer", None)
+        )
         return inner if is_trainer(inner) else None
     return value if is_trainer(value) else None
 
@@ -117,7 +121,8 @@ def load_entry(entry: str | os.PathLike[str] | None = None, cwd: str | os.PathLi
     package = "_arkor_project_" + hashlib.sha1(str(folder).encode()).hexdigest()[:12]
     if package not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            package, folder / "__init__.py", submodule_search_locations=[str(folder)])
+            package, folder / "__init__.py", submodule_search_locations=[str(folder)]
+        )
         assert spec is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[package] = module
@@ -141,8 +146,12 @@ def load_entry(entry: str | os.PathLike[str] | None = None, cwd: str | os.PathLi
     return module
 
 
-def run_trainer(entry: str | os.PathLike[str] | None = None, *, cwd: str | os.PathLike[str] | None = None,
-                echo: Callable[[str], Any] = print) -> Any:
+def run_trainer(
+    entry: str | os.PathLike[str] | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    echo: Callable[[str], Any] = print,
+) -> Any:
     """Load the entry, then `start()` and `wait()` its trainer; returns the `TrainingResult`.
 
     Resolves also when the job failed or was cancelled (inspect `result.job.status`).

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import CloudApiError, ProjectStateMismatchError, ProjectStateMissingError
 
@@ -74,7 +75,9 @@ def _state_of(project: Any, org_slug: str) -> ProjectState:
     return ProjectState(org_slug, project.slug, project.id)
 
 
-def ensure_project_state(*, cwd: str | os.PathLike[str] | None, client: Any, credentials: Mapping[str, Any]) -> ProjectState:
+def ensure_project_state(
+    *, cwd: str | os.PathLike[str] | None, client: Any, credentials: Mapping[str, Any]
+) -> ProjectState:
     """Usable state, bootstrapping an anonymous project when there is none (sync client)."""
     state, plan = _plan(cwd, credentials)
     if state is not None:
@@ -91,7 +94,9 @@ def ensure_project_state(*, cwd: str | os.PathLike[str] | None, client: Any, cre
     return state
 
 
-async def ensure_project_state_async(*, cwd: str | os.PathLike[str] | None, client: Any, credentials: Mapping[str, Any]) -> ProjectState:
+async def ensure_project_state_async(
+    *, cwd: str | os.PathLike[str] | None, client: Any, credentials: Mapping[str, Any]
+) -> ProjectState:
     """`ensure_project_state` with an `AsyncCloudApiClient`."""
     state, plan = _plan(cwd, credentials)
     if state is not None:

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import threading
-
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from .project import find_project_root
 from .state import ProjectState, ensure_project_state, ensure_project_state_async
 
 logger = logging.getLogger(__name__)
+
 
 class _Required:
     """The default of `create_trainer`'s required fields: leaving one out is reported with every other
@@ -69,8 +69,16 @@ class TrainerContext:
 class Trainer:
     """A training run defined in code. Build it with `create_trainer(...)`."""
 
-    def __init__(self, *, name: str, config: Any, dataset_source: Any, callbacks: TrainerCallbacks,
-                 abort_signal: AbortSignal | None, context: TrainerContext) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        config: Any,
+        dataset_source: Any,
+        callbacks: TrainerCallbacks,
+        abort_signal: AbortSignal | None,
+        context: TrainerContext,
+    ) -> None:
         self.name = name
         self.callbacks = callbacks
         self.abort_signal = abort_signal
@@ -139,14 +147,17 @@ class Trainer:
         with self._lock:
             if self._job is None:
                 if self._state is None:
-                    self._state = ensure_project_state(cwd=self._cwd, client=client, credentials=client.credentials or {})
+                    self._state = ensure_project_state(
+                        cwd=self._cwd, client=client, credentials=client.credentials or {}
+                    )
                 source = upload_if_needed(self._dataset_source, client, self._state, self._cwd)
                 update = {"dataset_source": source}
                 if self._config.eval_dataset is not None:
                     update["eval_dataset"] = upload_if_needed(self._config.eval_dataset, client, self._state, self._cwd)
                 config = self._config.model_copy(update=update)
-                created = client.create_job(scope=self._state, name=self.name, config=config,
-                                            idempotency_key=self.idempotency_key)
+                created = client.create_job(
+                    scope=self._state, name=self.name, config=config, idempotency_key=self.idempotency_key
+                )
                 self._job = created.job
             return StartResult(job_id=self._job.id)
 
@@ -169,15 +180,19 @@ class Trainer:
     async def _submit_async(self) -> TrainingJob:
         async with await self._async_client() as client:
             if self._state is None:
-                self._state = await ensure_project_state_async(cwd=self._cwd, client=client, credentials=client.credentials or {})
+                self._state = await ensure_project_state_async(
+                    cwd=self._cwd, client=client, credentials=client.credentials or {}
+                )
             source = await upload_if_needed_async(self._dataset_source, client, self._state, self._cwd)
             update = {"dataset_source": source}
             if self._config.eval_dataset is not None:
-                update["eval_dataset"] = await upload_if_needed_async(self._config.eval_dataset, client, self._state,
-                                                                      self._cwd)
+                update["eval_dataset"] = await upload_if_needed_async(
+                    self._config.eval_dataset, client, self._state, self._cwd
+                )
             config = self._config.model_copy(update=update)
-            created = await client.create_job(scope=self._state, name=self.name, config=config,
-                                              idempotency_key=self.idempotency_key)
+            created = await client.create_job(
+                scope=self._state, name=self.name, config=config, idempotency_key=self.idempotency_key
+            )
         with self._lock:
             if self._job is None:  # a concurrent sync start() may have won; the key made them one job
                 self._job = created.job
@@ -196,8 +211,10 @@ class Trainer:
                 client = async_client or await self._async_client()
                 return AsyncInferResponse(await client.chat(self._state, _infer_body(adapter, **kwargs)))
 
-            return CheckpointContext(step=step, adapter=adapter, job=job, infer=infer,
-                                     infer_async=infer_async, artifacts=artifacts)
+            return CheckpointContext(
+                step=step, adapter=adapter, job=job, infer=infer, infer_async=infer_async, artifacts=artifacts
+            )
+
         return make
 
     def _aborted(self) -> BaseException | None:
@@ -215,20 +232,42 @@ class Trainer:
         """
         self.start()
         assert self._job is not None
-        flow = wait_flow(WaitState(job=self._job), self._policy(), self.callbacks,
-                         self._checkpoint_context_factory(None), self._aborted)
-        return _drivers.drive_sync(flow, client=self.client(), job_id=self._job.id, scope=self._state,
-                                   signal=self.abort_signal, sleep=self._context.sleep)
+        flow = wait_flow(
+            WaitState(job=self._job),
+            self._policy(),
+            self.callbacks,
+            self._checkpoint_context_factory(None),
+            self._aborted,
+        )
+        return _drivers.drive_sync(
+            flow,
+            client=self.client(),
+            job_id=self._job.id,
+            scope=self._state,
+            signal=self.abort_signal,
+            sleep=self._context.sleep,
+        )
 
     async def wait_async(self) -> TrainingResult:
         """`wait()` for asyncio code; callbacks may be plain or async functions."""
         await self.start_async()
         assert self._job is not None
         async with await self._async_client() as client:
-            flow = wait_flow(WaitState(job=self._job), self._policy(), self.callbacks,
-                             self._checkpoint_context_factory(client), self._aborted)
-            return await _drivers.drive_async(flow, client=client, job_id=self._job.id, scope=self._state,
-                                              signal=self.abort_signal, sleep=self._context.async_sleep)
+            flow = wait_flow(
+                WaitState(job=self._job),
+                self._policy(),
+                self.callbacks,
+                self._checkpoint_context_factory(client),
+                self._aborted,
+            )
+            return await _drivers.drive_async(
+                flow,
+                client=client,
+                job_id=self._job.id,
+                scope=self._state,
+                signal=self.abort_signal,
+                sleep=self._context.async_sleep,
+            )
 
     # -- cancel ------------------------------------------------------------------------------------
 
@@ -253,13 +292,29 @@ class Trainer:
             self._sync_client.close()
 
 
-def _infer_body(adapter: dict[str, Any], *, messages: list[Any], temperature: float | None = None,
-                top_p: float | None = None, max_tokens: int | None = None, stream: bool = True,
-                tools: list[Any] | None = None, tool_choice: Any = None, response_format: Any = None,
-                structured_outputs: Any = None) -> dict[str, Any]:
+def _infer_body(
+    adapter: dict[str, Any],
+    *,
+    messages: list[Any],
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_tokens: int | None = None,
+    stream: bool = True,
+    tools: list[Any] | None = None,
+    tool_choice: Any = None,
+    response_format: Any = None,
+    structured_outputs: Any = None,
+) -> dict[str, Any]:
     request = InferenceChatRequest(
-        messages=messages, adapter=adapter, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-        stream=stream, tools=tools, tool_choice=tool_choice, response_format=response_format,
+        messages=messages,
+        adapter=adapter,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        stream=stream,
+        tools=tools,
+        tool_choice=tool_choice,
+        response_format=response_format,
         structured_outputs=structured_outputs,
     )
     return request.to_wire()
@@ -351,8 +406,11 @@ def create_trainer(
     """
     values = dict(locals())
     extra = values.pop("callback_kwargs")
-    raw = {key: values[key] for key in TRAINER_FIELDS if key not in ("callbacks", "abort_signal")
-           and values[key] is not None and values[key] is not _REQUIRED}
+    raw = {
+        key: values[key]
+        for key in TRAINER_FIELDS
+        if key not in ("callbacks", "abort_signal") and values[key] is not None and values[key] is not _REQUIRED
+    }
     problems: list[tuple[str, str]] = []
     keyword_callbacks = {k: v for k, v in extra.items() if k in CALLBACK_NAMES}
     for key in extra:
@@ -370,7 +428,11 @@ def create_trainer(
         problems = exc.problems + problems
     if problems:
         raise TrainerConfigError(problems)
-    return Trainer(name=parsed.name, config=build_job_config(parsed, source), dataset_source=source,
-                   callbacks=chosen, abort_signal=abort_signal, context=context)
-
-
+    return Trainer(
+        name=parsed.name,
+        config=build_job_config(parsed, source),
+        dataset_source=source,
+        callbacks=chosen,
+        abort_signal=abort_signal,
+        context=context,
+    )

@@ -63,7 +63,9 @@ def token_create(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     db.migrate()
-    identity = create_identity(db, user_name=args.name, anonymous=False, token_kind="operator", org_slug=args.org, org_name=args.org)
+    identity = create_identity(
+        db, user_name=args.name, anonymous=False, token_kind="operator", org_slug=args.org, org_name=args.org
+    )
     db.dispose()
     print(identity.token)
     print(f"token for {args.name!r} in org {identity.org.slug!r} (shown once; stored hashed)", file=sys.stderr)
@@ -78,18 +80,25 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8787)
     run.add_argument("--data-dir", help="where the database, datasets and artifacts live (ARKOR_DATA_DIR)")
     run.add_argument("--record", help="write {url, pid, version} JSON here once listening")
-    run.add_argument("--executor", help="where jobs run: local (default) or ray, or a registered executor's name "
-                     "(ARKOR_EXECUTOR; ray needs RAY_ADDRESS)")
+    run.add_argument(
+        "--executor",
+        help="where jobs run: local (default) or ray, or a registered executor's name "
+        "(ARKOR_EXECUTOR; ray needs RAY_ADDRESS)",
+    )
     run.set_defaults(func=serve)
     token = commands.add_parser("token", help="operator tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
-    create = token_commands.add_parser("create", help="create a user with a bearer token in an org (created if missing)")
+    create = token_commands.add_parser(
+        "create", help="create a user with a bearer token in an org (created if missing)"
+    )
     create.add_argument("--name", required=True)
     create.add_argument("--org", required=True, help="org slug")
     create.add_argument("--data-dir")
     create.set_defaults(func=token_create)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("ARKOR_LOG", "INFO").upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("ARKOR_LOG", "INFO").upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     try:
         return args.func(args)
     except ConfigError as exc:  # bad settings (e.g. an unknown ARKOR_EXECUTOR): the message, not a traceback

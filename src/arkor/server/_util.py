@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 # No 0/O, 1/l/I: ids are read aloud and typed from screenshots.
 _ID_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyz"

@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from arkor import __version__
 from arkor.executors.base import Executor
 from arkor.protocol import ErrorBody, UpgradeRequiredBody
 
+from .data_access import worker_dataset_access
 from .db import Database
 from .deps import MAX_INT64, client_header
 from .errors import install_error_handlers
@@ -33,9 +35,21 @@ from .identity import anonymous_signup_allowed
 from .inference_service import ChatEngine, default_engine
 from .limits import BlockingPools, BodyTooLarge, RequestGuard, StreamSlots, raise_open_file_limit
 from .manager import JobManager, JobManagerPaths
-from .routes import (artifacts, auth, base_models, datasets, deployments, exports, inference, internal, jobs, ops, projects,
-                     serving, stream)
-from .data_access import worker_dataset_access
+from .routes import (
+    artifacts,
+    auth,
+    base_models,
+    datasets,
+    deployments,
+    exports,
+    inference,
+    internal,
+    jobs,
+    ops,
+    projects,
+    serving,
+    stream,
+)
 from .settings import ServerSettings
 from .storage import protect_data_dir, protect_database_files, remove_stale_uploads
 
@@ -85,8 +99,15 @@ def build_services(settings: ServerSettings, *, engine: ChatEngine | None = None
         dataset_access=functools.partial(worker_dataset_access, settings),
     )
     return Services(
-        settings=settings, db=db, log=log, broadcaster=broadcaster, executor=executor, manager=manager,
-        streams=StreamSlots(total_limit=settings.max_event_streams, per_token_limit=settings.max_event_streams_per_token),
+        settings=settings,
+        db=db,
+        log=log,
+        broadcaster=broadcaster,
+        executor=executor,
+        manager=manager,
+        streams=StreamSlots(
+            total_limit=settings.max_event_streams, per_token_limit=settings.max_event_streams_per_token
+        ),
         pools=BlockingPools(settings.max_blocking_calls, {"validation": settings.upload_validation_workers}),
         engine=engine if engine is not None else default_engine(),
     )
@@ -154,8 +175,11 @@ def create_app(settings: ServerSettings | None = None, *, engine: ChatEngine | N
 
     @app.exception_handler(BodyTooLarge)
     async def _body_too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return JSONResponse(ErrorBody(error=str(exc.detail), code="payload_too_large").to_wire(), status_code=413,
-                            headers={"Connection": "close"})
+        return JSONResponse(
+            ErrorBody(error=str(exc.detail), code="payload_too_large").to_wire(),
+            status_code=413,
+            headers={"Connection": "close"},
+        )
 
     async def _value_too_large(_request: Request, _exc: Exception) -> JSONResponse:
         # A value the database cannot store (e.g. 2**70: OverflowError from sqlite3, DataError from

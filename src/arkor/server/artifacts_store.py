@@ -21,9 +21,7 @@ def list_artifacts(db: Database, job_id: str) -> list[ArtifactRow]:
     with db.read() as session:
         return list(
             session.execute(
-                select(ArtifactRow)
-                .where(ArtifactRow.job_id == job_id)
-                .order_by(ArtifactRow.pathname)
+                select(ArtifactRow).where(ArtifactRow.job_id == job_id).order_by(ArtifactRow.pathname)
             ).scalars()
         )
 
@@ -32,9 +30,7 @@ def is_indexed(db: Database, job_id: str, pathname: str) -> bool:
     """Whether the job reported a file at `pathname` (the store may hold stray files; only these are served)."""
     with db.read() as session:
         found = session.execute(
-            select(ArtifactRow.id).where(
-                ArtifactRow.job_id == job_id, ArtifactRow.pathname == pathname
-            )
+            select(ArtifactRow.id).where(ArtifactRow.job_id == job_id, ArtifactRow.pathname == pathname)
         ).scalar_one_or_none()
     return found is not None
 
@@ -54,9 +50,7 @@ def files_under(db: Database, job_id: str, prefix: str) -> dict[str, str]:
         )
 
 
-def index_artifact(
-    db: Database, job_id: str, pathname: str, size: int, sha256: str
-) -> None:
+def index_artifact(db: Database, job_id: str, pathname: str, size: int, sha256: str) -> None:
     """Record (or replace) the row of one uploaded file."""
     values = {
         "job_id": job_id,

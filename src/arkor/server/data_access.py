@@ -12,7 +12,9 @@ from arkor.protocol import DatasetAccess
 from .settings import ServerSettings
 
 
-def worker_dataset_access(settings: ServerSettings, *, org_id: str, uploaded_paths: Sequence[Path] = ()) -> DatasetAccess:
+def worker_dataset_access(
+    settings: ServerSettings, *, org_id: str, uploaded_paths: Sequence[Path] = ()
+) -> DatasetAccess:
     """The policy for one job of `org_id`: the configured file roots, plus the stored uploads the job
     was resolved to (its training and eval sets; never the whole datasets folder, which holds other
     orgs' files)."""

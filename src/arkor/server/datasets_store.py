@@ -16,9 +16,7 @@ def org_usage(db: Database, org_id: str) -> int:
     """Bytes the org's datasets take."""
     with db.read() as session:
         used = session.execute(
-            select(func.coalesce(func.sum(DatasetRow.size), 0)).where(
-                DatasetRow.org_id == org_id
-            )
+            select(func.coalesce(func.sum(DatasetRow.size), 0)).where(DatasetRow.org_id == org_id)
         ).scalar_one()
     return int(used or 0)
 
@@ -26,9 +24,7 @@ def org_usage(db: Database, org_id: str) -> int:
 def find_by_sha256(db: Database, org_id: str, sha256: str) -> DatasetRow | None:
     with db.read() as session:
         return session.execute(
-            select(DatasetRow).where(
-                DatasetRow.org_id == org_id, DatasetRow.sha256 == sha256
-            )
+            select(DatasetRow).where(DatasetRow.org_id == org_id, DatasetRow.sha256 == sha256)
         ).scalar_one_or_none()
 
 

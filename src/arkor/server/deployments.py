@@ -48,12 +48,55 @@ if TYPE_CHECKING:
 KEY_PREFIX = "ark_live_"
 KEY_DISPLAY_LENGTH = 17  # "ark_live_" + 8 characters, enough to tell keys apart
 # Labels that would shadow product hostnames (`<slug>.arkor.app`) or invite phishing.
-RESERVED_SLUGS = frozenset({
-    "www", "api", "app", "apps", "admin", "administrator", "studio", "dashboard", "console", "docs", "doc",
-    "blog", "status", "help", "support", "mail", "email", "smtp", "ftp", "cdn", "static", "assets", "auth",
-    "login", "logout", "signup", "account", "accounts", "billing", "internal", "root", "system", "arkor",
-    "dev", "staging", "prod", "test", "localhost", "ns1", "ns2", "v1", "v2", "d", "healthz", "metrics",
-})
+RESERVED_SLUGS = frozenset(
+    {
+        "www",
+        "api",
+        "app",
+        "apps",
+        "admin",
+        "administrator",
+        "studio",
+        "dashboard",
+        "console",
+        "docs",
+        "doc",
+        "blog",
+        "status",
+        "help",
+        "support",
+        "mail",
+        "email",
+        "smtp",
+        "ftp",
+        "cdn",
+        "static",
+        "assets",
+        "auth",
+        "login",
+        "logout",
+        "signup",
+        "account",
+        "accounts",
+        "billing",
+        "internal",
+        "root",
+        "system",
+        "arkor",
+        "dev",
+        "staging",
+        "prod",
+        "test",
+        "localhost",
+        "ns1",
+        "ns2",
+        "v1",
+        "v2",
+        "d",
+        "healthz",
+        "metrics",
+    }
+)
 
 
 def hash_key(plaintext: str) -> str:
@@ -62,16 +105,31 @@ def hash_key(plaintext: str) -> str:
 
 def deployment_wire(row: DeploymentRow) -> Deployment:
     return Deployment(
-        id=row.id, slug=row.slug, org_id=row.org_id, project_id=row.project_id, target=row.target,
-        auth_mode=row.auth_mode, enabled=row.enabled, custom_domain=None,
-        run_retention_mode=row.run_retention_mode, run_retention_days=row.run_retention_days,
-        created_at=row.created_at, updated_at=row.updated_at, url=f"/d/{row.slug}/v1",
+        id=row.id,
+        slug=row.slug,
+        org_id=row.org_id,
+        project_id=row.project_id,
+        target=row.target,
+        auth_mode=row.auth_mode,
+        enabled=row.enabled,
+        custom_domain=None,
+        run_retention_mode=row.run_retention_mode,
+        run_retention_days=row.run_retention_days,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        url=f"/d/{row.slug}/v1",
     )
 
 
 def key_wire(row: DeploymentKeyRow) -> DeploymentKey:
-    return DeploymentKey(id=row.id, label=row.label, prefix=row.prefix, enabled=row.enabled,
-                         created_at=row.created_at, last_used_at=row.last_used_at)
+    return DeploymentKey(
+        id=row.id,
+        label=row.label,
+        prefix=row.prefix,
+        enabled=row.enabled,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
 
 
 # ----- targets -----------------------------------------------------------------------------------
@@ -85,7 +143,7 @@ def _job_in_org(services: Services, org_id: str, job_id: str, field: str) -> Job
     return job
 
 
-def validate_target(services: "Services", org_id: str, target: Any) -> dict[str, Any]:
+def validate_target(services: Services, org_id: str, target: Any) -> dict[str, Any]:
     """The target as stored (wire dict), after checking it exists in the org."""
     if isinstance(target, BaseModelDeploymentTarget):
         from .model_access import check_model_reference
@@ -98,11 +156,19 @@ def validate_target(services: "Services", org_id: str, target: Any) -> dict[str,
     if ref.kind == "checkpoint":
         folder = adapter_folder(services, job.id, ref.step)
         if not has_adapter(folder):
-            raise ApiError(404, f"Checkpoint step {ref.step} of job `{job.id}` not found",
-                           code="not_found", param="target.adapter.step")
+            raise ApiError(
+                404,
+                f"Checkpoint step {ref.step} of job `{job.id}` not found",
+                code="not_found",
+                param="target.adapter.step",
+            )
     elif job.status in ("failed", "cancelled"):
-        raise ApiError(400, f"Job `{job.id}` is {job.status}; it has no final adapter to serve. "
-                       "Deploy one of its checkpoints instead.", code="invalid_request", param="target.adapter")
+        raise ApiError(
+            400,
+            f"Job `{job.id}` is {job.status}; it has no final adapter to serve. Deploy one of its checkpoints instead.",
+            code="invalid_request",
+            param="target.adapter",
+        )
     return {"kind": "adapter", "adapter": ref.model_copy(update={"job_id": job.id}).to_wire()}
 
 
@@ -125,9 +191,19 @@ def create_deployment(services: Services, scope: Scope, body: DeploymentCreateRe
     target = validate_target(services, scope.org.id, body.target)
     mode, days = _retention(body.retention)
     now = iso_now()
-    row = DeploymentRow(id=new_id("dep"), org_id=scope.org.id, project_id=scope.project.id, slug=body.slug,
-                        target=target, auth_mode=body.auth_mode, enabled=True, run_retention_mode=mode,
-                        run_retention_days=days, created_at=now, updated_at=now)
+    row = DeploymentRow(
+        id=new_id("dep"),
+        org_id=scope.org.id,
+        project_id=scope.project.id,
+        slug=body.slug,
+        target=target,
+        auth_mode=body.auth_mode,
+        enabled=True,
+        run_retention_mode=mode,
+        run_retention_days=days,
+        created_at=now,
+        updated_at=now,
+    )
     try:
         with services.db.write() as session:
             if session.execute(select(DeploymentRow.id).where(DeploymentRow.slug == body.slug)).first():
@@ -140,11 +216,13 @@ def create_deployment(services: Services, scope: Scope, body: DeploymentCreateRe
 
 def list_deployments(services: Services, scope: Scope) -> list[DeploymentRow]:
     with services.db.read() as session:
-        return list(session.execute(
-            select(DeploymentRow)
-            .where(DeploymentRow.org_id == scope.org.id, DeploymentRow.project_id == scope.project.id)
-            .order_by(DeploymentRow.created_at)
-        ).scalars())
+        return list(
+            session.execute(
+                select(DeploymentRow)
+                .where(DeploymentRow.org_id == scope.org.id, DeploymentRow.project_id == scope.project.id)
+                .order_by(DeploymentRow.created_at)
+            ).scalars()
+        )
 
 
 def get_deployment(services: Services, scope: Scope, deployment_id: str) -> DeploymentRow:
@@ -156,11 +234,13 @@ def get_deployment(services: Services, scope: Scope, deployment_id: str) -> Depl
     return row
 
 
-def update_deployment(services: Services, scope: Scope, deployment_id: str, body: DeploymentUpdateRequest,
-                      raw: dict[str, Any]) -> DeploymentRow:
+def update_deployment(
+    services: Services, scope: Scope, deployment_id: str, body: DeploymentUpdateRequest, raw: dict[str, Any]
+) -> DeploymentRow:
     if "slug" in raw:
-        raise ApiError(400, "slug cannot be changed; create a new deployment for a new slug",
-                       code="invalid_request", param="slug")
+        raise ApiError(
+            400, "slug cannot be changed; create a new deployment for a new slug", code="invalid_request", param="slug"
+        )
     get_deployment(services, scope, deployment_id)
     changes: dict[str, Any] = {}
     if body.target is not None:
@@ -200,22 +280,33 @@ def create_key(services: Services, scope: Scope, deployment_id: str, label: str)
     if not label or len(label) > 80:
         raise ApiError(400, "label must be 1-80 characters (after trimming)", code="invalid_request", param="label")
     plaintext = KEY_PREFIX + secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
-    row = DeploymentKeyRow(id=new_id("key"), deployment_id=deployment_id, label=label,
-                           prefix=plaintext[:KEY_DISPLAY_LENGTH], key_hash=hash_key(plaintext), enabled=True,
-                           created_at=iso_now(), last_used_at=None)
+    row = DeploymentKeyRow(
+        id=new_id("key"),
+        deployment_id=deployment_id,
+        label=label,
+        prefix=plaintext[:KEY_DISPLAY_LENGTH],
+        key_hash=hash_key(plaintext),
+        enabled=True,
+        created_at=iso_now(),
+        last_used_at=None,
+    )
     with services.db.write() as session:
         session.add(row)
-    return CreatedDeploymentKey(id=row.id, label=row.label, plaintext=plaintext, prefix=row.prefix,
-                                created_at=row.created_at)
+    return CreatedDeploymentKey(
+        id=row.id, label=row.label, plaintext=plaintext, prefix=row.prefix, created_at=row.created_at
+    )
 
 
 def list_keys(services: Services, scope: Scope, deployment_id: str) -> list[DeploymentKeyRow]:
     get_deployment(services, scope, deployment_id)
     with services.db.read() as session:
-        return list(session.execute(
-            select(DeploymentKeyRow).where(DeploymentKeyRow.deployment_id == deployment_id)
-            .order_by(DeploymentKeyRow.created_at)
-        ).scalars())
+        return list(
+            session.execute(
+                select(DeploymentKeyRow)
+                .where(DeploymentKeyRow.deployment_id == deployment_id)
+                .order_by(DeploymentKeyRow.created_at)
+            ).scalars()
+        )
 
 
 def revoke_key(services: Services, scope: Scope, deployment_id: str, key_id: str) -> None:
@@ -247,15 +338,19 @@ def key_is_valid(services: Services, deployment_id: str, plaintext: str) -> bool
     digest = hash_key(plaintext)
     with services.db.read() as session:
         key_id = session.execute(
-            select(DeploymentKeyRow.id).where(DeploymentKeyRow.deployment_id == deployment_id,
-                                              DeploymentKeyRow.key_hash == digest,
-                                              DeploymentKeyRow.enabled.is_(True))
+            select(DeploymentKeyRow.id).where(
+                DeploymentKeyRow.deployment_id == deployment_id,
+                DeploymentKeyRow.key_hash == digest,
+                DeploymentKeyRow.enabled.is_(True),
+            )
         ).scalar_one_or_none()
     if key_id is None:
         return False
     try:
         with services.db.write() as session:
-            session.execute(update(DeploymentKeyRow).where(DeploymentKeyRow.id == key_id).values(last_used_at=iso_now()))
+            session.execute(
+                update(DeploymentKeyRow).where(DeploymentKeyRow.id == key_id).values(last_used_at=iso_now())
+            )
     except Exception:  # lastUsedAt is best effort; never fail a request over it
         pass
     return True

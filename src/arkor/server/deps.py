@@ -31,14 +31,16 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated["Services", Depends(get_services)]
 
 
-def get_inference_engine(services: ServicesDep) -> "ChatEngine":
+def get_inference_engine(services: ServicesDep) -> ChatEngine:
     """The app's inference engine (built by `build_services`, or the one passed to `create_app`)."""
     return services.engine
 
 
 EngineDep = Annotated["ChatEngine", Depends(get_inference_engine)]
 
-_bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/anonymous or `arkor server token create`.")
+_bearer = HTTPBearer(
+    auto_error=False, description="A token from POST /v1/auth/anonymous or `arkor server token create`."
+)
 
 
 def client_header(
@@ -171,8 +173,12 @@ def find_job(session, job_id: str, *, org_id: str, project_id: str | None = None
     ids = [row.id for row in matches[:AMBIGUOUS_LISTED]]
     more = " and more" if len(matches) > AMBIGUOUS_LISTED else ""
     count = f"{len(ids)}{'+' if more else ''}"
-    raise ApiError(400, f"Job id prefix `{job_id}` matches {count} jobs: {', '.join(ids)}{more}. Give more of the id.",
-                   code="ambiguous_id", details=ids)
+    raise ApiError(
+        400,
+        f"Job id prefix `{job_id}` matches {count} jobs: {', '.join(ids)}{more}. Give more of the id.",
+        code="ambiguous_id",
+        details=ids,
+    )
 
 
 def load_job(services: Services, scope: Scope, job_id: str) -> JobRow:

@@ -7,7 +7,8 @@ Routes raise `ApiError`; pydantic and FastAPI validation failures become 400s th
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,8 +41,11 @@ class ApiError(Exception):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": {"model": ErrorBody, "description": "Refused: `error` says why and what to do; `param` names the field. "
-            "Invalid input is 400 (not 422), with one entry per problem in `details`."},
+    "4XX": {
+        "model": ErrorBody,
+        "description": "Refused: `error` says why and what to do; `param` names the field. "
+        "Invalid input is 400 (not 422), with one entry per problem in `details`.",
+    },
 }
 """The documented error answers of every route that raises ApiError (the handlers below shape them)."""
 
@@ -71,9 +75,9 @@ def _phrase(message: str) -> str:
     # pydantic says "Input should be greater than 0"; a field name reads better with "must be".
     for lead in ("Input should be ", "Value should be "):
         if message.startswith(lead):
-            return "must be " + message[len(lead):]
+            return "must be " + message[len(lead) :]
     if message.startswith("Value error, "):
-        return message[len("Value error, "):]
+        return message[len("Value error, ") :]
     if message == "Field required":
         return "is required"
     return message[:1].lower() + message[1:]
@@ -98,7 +102,9 @@ _UNION_TAGS = {"huggingface", "blob", "file", "uploaded", "str", "int", "list[st
 def validation_api_error(exc: ValidationError, prefix: str = "") -> ApiError:
     summary, problems = describe_validation_errors(exc.errors(), prefix)
     first_loc = exc.errors()[0].get("loc", ()) if exc.errors() else ()
-    return ApiError(400, summary, code="invalid_request", param=_field_path(first_loc, prefix) or None, details=problems)
+    return ApiError(
+        400, summary, code="invalid_request", param=_field_path(first_loc, prefix) or None, details=problems
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

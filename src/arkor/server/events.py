@@ -17,8 +17,9 @@ import asyncio
 import collections
 import logging
 import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import anyio
 from sqlalchemy import func, select

@@ -30,23 +30,15 @@ def _zip_folder(folder: Path, target: Path) -> None:
                 archive.write(path, path.relative_to(folder).as_posix())
 
 
-def build_export(
-    exports_root: Path, adapter_dir: Path, model_id: str, fmt: str, label: str
-) -> Path:
+def build_export(exports_root: Path, adapter_dir: Path, model_id: str, fmt: str, label: str) -> Path:
     """The export file for this adapter version and format, built on first request."""
     from arkor.engine.export import export_job_artifacts
 
     weights = adapter_dir / ADAPTER_WEIGHTS
-    stat = (
-        weights.stat() if weights.is_file() else (adapter_dir / ADAPTER_CONFIG).stat()
-    )
-    version = hashlib.sha1(
-        f"{adapter_dir}|{stat.st_size}|{stat.st_mtime_ns}|{model_id}".encode()
-    ).hexdigest()[:12]
+    stat = weights.stat() if weights.is_file() else (adapter_dir / ADAPTER_CONFIG).stat()
+    version = hashlib.sha1(f"{adapter_dir}|{stat.st_size}|{stat.st_mtime_ns}|{model_id}".encode()).hexdigest()[:12]
     folder = exports_root / f"{label}-{version}"
-    filename = {"adapter": "adapter.zip", "merged": "merged.zip", "gguf": "model.gguf"}[
-        fmt
-    ]
+    filename = {"adapter": "adapter.zip", "merged": "merged.zip", "gguf": "model.gguf"}[fmt]
     target = folder / filename
     with _lock_for(str(target)):
         if target.is_file():

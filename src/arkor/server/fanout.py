@@ -57,13 +57,18 @@ class PostgresFanout:
 
     def notify_in(self, session: Session, job_id: str, seq: int) -> None:
         """Announce `job_id`'s events up to `seq` when `session`'s transaction commits."""
-        session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": f"{self.replica_id}|{job_id}|{seq}"})
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": f"{self.replica_id}|{job_id}|{seq}"},
+        )
 
     def start(self, *, wait_s: float = 10.0) -> None:
         self._thread = threading.Thread(target=self._listen_forever, name="arkor-fanout", daemon=True)
         self._thread.start()
         if not self._listening.wait(wait_s):
-            logger.warning("event fan-out is not listening yet; streams on this replica see other replicas' events once it is")
+            logger.warning(
+                "event fan-out is not listening yet; streams on this replica see other replicas' events once it is"
+            )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -88,7 +93,9 @@ class PostgresFanout:
                 if self._stopping.is_set():
                     return
                 self._listening.clear()
-                logger.warning("event fan-out lost its PostgreSQL connection (%s); reconnecting in %.1f s", exc, backoff)
+                logger.warning(
+                    "event fan-out lost its PostgreSQL connection (%s); reconnecting in %.1f s", exc, backoff
+                )
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
@@ -100,7 +107,9 @@ class PostgresFanout:
             return
         with self.db.read() as session:
             newest = session.execute(
-                select(EventRow.job_id, func.max(EventRow.seq)).where(EventRow.job_id.in_(jobs)).group_by(EventRow.job_id)
+                select(EventRow.job_id, func.max(EventRow.seq))
+                .where(EventRow.job_id.in_(jobs))
+                .group_by(EventRow.job_id)
             ).all()
         for job_id, seq in newest:
             self.broadcaster.remote_events(job_id, int(seq))

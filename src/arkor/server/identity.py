@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import select
 
@@ -46,7 +46,14 @@ def create_identity(
         session.flush()
         session.add(MembershipRow(user_id=user.id, org_id=org.id, role="owner"))
         session.add(
-            TokenRow(id=new_id("tok"), user_id=user.id, token_hash=hash_token(token), name=user_name, kind=token_kind, created_at=now)
+            TokenRow(
+                id=new_id("tok"),
+                user_id=user.id,
+                token_hash=hash_token(token),
+                name=user_name,
+                kind=token_kind,
+                created_at=now,
+            )
         )
     return Identity(user=user, org=org, token=token)
 
@@ -55,7 +62,9 @@ def user_and_orgs(db: Database, user_id: str, org_ids: Iterable[str]) -> tuple[U
     """The user and those of `org_ids` that exist, oldest org first."""
     with db.read() as session:
         user = session.get(UserRow, user_id)
-        orgs = list(session.execute(select(OrgRow).where(OrgRow.id.in_(list(org_ids))).order_by(OrgRow.created_at)).scalars())
+        orgs = list(
+            session.execute(select(OrgRow).where(OrgRow.id.in_(list(org_ids))).order_by(OrgRow.created_at)).scalars()
+        )
     return user, orgs
 
 

@@ -64,15 +64,11 @@ def default_engine() -> ChatEngine:
     return InferenceEngine()
 
 
-def resolve_target(
-    services: Services, scope: Scope, request: InferenceChatRequest
-) -> tuple[str, Path | None]:
+def resolve_target(services: Services, scope: Scope, request: InferenceChatRequest) -> tuple[str, Path | None]:
     """(model id, adapter folder or None) for a request; 404 for an adapter outside the scope or missing."""
     if request.adapter is None:
         if request.base_model:
-            check_model_reference(
-                services.settings, request.base_model, param="baseModel"
-            )
+            check_model_reference(services.settings, request.base_model, param="baseModel")
             return request.base_model, None
         from arkor.engine.models import DEFAULT_MODEL
 
@@ -93,9 +89,7 @@ def resolve_target(
 _DRAINS: set[asyncio.Future[None]] = set()
 
 
-async def sse_stream(
-    chunks: Iterator[Any], pools: BlockingPools
-) -> AsyncIterator[bytes]:
+async def sse_stream(chunks: Iterator[Any], pools: BlockingPools) -> AsyncIterator[bytes]:
     """The engine's chunks as SSE `data:` frames ending with `data: [DONE]`; a failure after the reply
     started is an `event: error` frame.
 
@@ -113,9 +107,7 @@ async def sse_stream(
             for chunk in chunks:
                 if stop.is_set():
                     break
-                loop.call_soon_threadsafe(
-                    queue.put_nowait, encode_frame(None, chunk.to_wire())
-                )
+                loop.call_soon_threadsafe(queue.put_nowait, encode_frame(None, chunk.to_wire()))
         except Exception as exc:  # the reply already started: report in-band, then end
             logger.exception("inference stream failed")
             frame = encode_frame("error", json.dumps({"error": str(exc)}))

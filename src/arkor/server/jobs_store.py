@@ -54,12 +54,14 @@ def job_wire(row: JobRow) -> TrainingJob:
 def list_project_jobs(db: Database, project_id: str, limit: int) -> list[JobRow]:
     """The project's newest `limit` jobs, newest first."""
     with db.read() as session:
-        return list(session.execute(
-            select(JobRow)
-            .where(JobRow.project_id == project_id)
-            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
-            .limit(limit)
-        ).scalars())
+        return list(
+            session.execute(
+                select(JobRow)
+                .where(JobRow.project_id == project_id)
+                .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+                .limit(limit)
+            ).scalars()
+        )
 
 
 def job_status(db: Database, job_id: str) -> str | None:
@@ -71,7 +73,10 @@ def job_status(db: Database, job_id: str) -> str | None:
 def jobs_by_status(db: Database) -> dict[str, int]:
     """How many jobs there are in each status."""
     with db.read() as session:
-        return {status: count for status, count in session.execute(select(JobRow.status, func.count()).group_by(JobRow.status))}
+        return {
+            status: count
+            for status, count in session.execute(select(JobRow.status, func.count()).group_by(JobRow.status))
+        }
 
 
 def parse_job_request(body: Any) -> JobCreateRequest:
@@ -82,7 +87,9 @@ def parse_job_request(body: Any) -> JobCreateRequest:
     if isinstance(config, dict):
         unknown = unknown_config_keys(config)
         if unknown:
-            raise ApiError(400, " ".join(unknown), code="unknown_field", param=unknown[0].split(" ")[0], details=unknown)
+            raise ApiError(
+                400, " ".join(unknown), code="unknown_field", param=unknown[0].split(" ")[0], details=unknown
+            )
     try:
         return JobCreateRequest.model_validate(body)
     except ValidationError as exc:

@@ -17,8 +17,9 @@ import json
 import logging
 import re
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,7 +40,6 @@ _INTERNAL_JOB = re.compile(r"^/internal/jobs/([^/]+)/")
 _UPLOAD_MEDIA_TYPES = ("application/octet-stream", "multipart/form-data")
 _EVENT_BATCH = re.compile(r"^/internal/jobs/[^/]+/events/?$")
 _PUBLIC_V1 = {"/v1/auth/anonymous", "/v1/auth/cli/config"}
-
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -69,9 +69,12 @@ def upload_routes(openapi: dict[str, Any]) -> list[tuple[frozenset[str], re.Patt
     found = []
     for template, operations in (openapi.get("paths") or {}).items():
         methods = frozenset(
-            method.upper() for method, operation in operations.items()
+            method.upper()
+            for method, operation in operations.items()
             if isinstance(operation, dict)
-            and any(media in ((operation.get("requestBody") or {}).get("content") or {}) for media in _UPLOAD_MEDIA_TYPES)
+            and any(
+                media in ((operation.get("requestBody") or {}).get("content") or {}) for media in _UPLOAD_MEDIA_TYPES
+            )
         )
         if methods:
             found.append((methods, _template_regex(template)))
@@ -128,10 +131,18 @@ class RequestGuard:
         length_header = headers.get("content-length")
         if length_header is not None:
             if not length_header.isascii() or not length_header.isdigit() or len(length_header) > 19:
-                await _send_error(send, 400, ErrorBody(error=f"Content-Length {length_header[:40]!r} is not a byte count", code="invalid_request"))
+                await _send_error(
+                    send,
+                    400,
+                    ErrorBody(
+                        error=f"Content-Length {length_header[:40]!r} is not a byte count", code="invalid_request"
+                    ),
+                )
                 return
             if int(length_header) > cap.limit:
-                await _send_error(send, 413, ErrorBody(error=body_too_large_message(cap.limit, cap.setting), code="payload_too_large"))
+                await _send_error(
+                    send, 413, ErrorBody(error=body_too_large_message(cap.limit, cap.setting), code="payload_too_large")
+                )
                 return
         has_body = (length_header is not None and int(length_header) > 0) or "transfer-encoding" in headers
         refusal = await self._refuse_before_body(method, path, headers, has_body)
@@ -166,11 +177,15 @@ class RequestGuard:
                 raise
             await _send_error(send, 413, ErrorBody(error=str(exc.detail), code="payload_too_large"))
 
-    async def _refuse_before_body(self, method: str, path: str, headers: dict[str, str], has_body: bool) -> tuple[int, ErrorBody] | None:
+    async def _refuse_before_body(
+        self, method: str, path: str, headers: dict[str, str], has_body: bool
+    ) -> tuple[int, ErrorBody] | None:
         internal = _INTERNAL_JOB.match(path)
         if internal:
             token = _bearer(headers)
-            valid = token is not None and await anyio.to_thread.run_sync(worker_token_valid, self.services, internal.group(1), token)
+            valid = token is not None and await anyio.to_thread.run_sync(
+                worker_token_valid, self.services, internal.group(1), token
+            )
             return None if valid else (401, ErrorBody(error=INVALID_WORKER_TOKEN, code="unauthorized"))
         if not has_body or not path.startswith("/v1/") or path in _PUBLIC_V1:
             return None  # routes without a body authenticate in their dependencies, before any work
@@ -186,7 +201,11 @@ class RequestGuard:
 
 async def _send_error(send: Any, status: int, body: ErrorBody, extra: dict[str, str] | None = None) -> None:
     payload = json.dumps(body.to_wire()).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), (b"connection", b"close")]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"connection", b"close"),
+    ]
     headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -27,9 +27,10 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -53,9 +54,9 @@ from arkor.protocol import (
     is_terminal,
 )
 
+from . import resume_plan
 from ._util import hash_token, iso_now, new_token
 from .db import Database
-from . import resume_plan
 from .events import Broadcaster, EventLog, StoredEvent
 from .models import DatasetRow, JobRow
 
@@ -68,7 +69,6 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "failed": frozenset({"queued"}),  # only through resume()
     "cancelled": frozenset({"queued"}),
 }
-
 
 
 class JobConflict(Exception):
@@ -187,16 +187,16 @@ class JobManager:
             changes["worker_token_hash"] = None
             if error is not None:
                 changes["error"] = error
-        result = session.execute(
-            update(JobRow).where(JobRow.id == job_id, JobRow.status == expected).values(**changes)
-        )
+        result = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == expected).values(**changes))
         if result.rowcount != 1:
             return None
         if target in TERMINAL_STATUSES:
             self._forget_spec(job_id)  # its worker token no longer works; the file goes with it
         return self.log.append(session, job_id, [event]) if event else []
 
-    def finish(self, job_id: str, expected: str, target: str, *, error: str | None = None, step: int | None = None) -> bool:
+    def finish(
+        self, job_id: str, expected: str, target: str, *, error: str | None = None, step: int | None = None
+    ) -> bool:
         """A terminal transition decided by the backend (not reported by a worker), with its event."""
         event: JobEventBase
         if target == "failed":
@@ -390,12 +390,21 @@ class JobManager:
             if job is None:
                 raise KeyError(job_id)
             if job.status not in ("failed", "cancelled"):
-                what = "it completed; there is nothing left to train" if job.status == "completed" else f"it is {job.status}"
+                what = (
+                    "it completed; there is nothing left to train"
+                    if job.status == "completed"
+                    else f"it is {job.status}"
+                )
                 raise JobConflict(f"only a failed or cancelled job can be resumed; {what}")
-            event = TrainingResumed(step=resume_plan.resumable_step(session, job_id),
-                                    reason=resume_plan.MANUAL_RESUME_REASON, restarts=0)
+            event = TrainingResumed(
+                step=resume_plan.resumable_step(session, job_id), reason=resume_plan.MANUAL_RESUME_REASON, restarts=0
+            )
             stored = self.transition(
-                session, job_id, job.status, "queued", event=event,
+                session,
+                job_id,
+                job.status,
+                "queued",
+                event=event,
                 values={"error": None, "completed_at": None, "cancel_requested": False},
             )
         if stored is None:
@@ -447,7 +456,9 @@ class JobManager:
                     return
                 token = new_token("arkw")
                 with self.db.write() as session:
-                    oldest = select(JobRow).where(JobRow.status == "queued").order_by(JobRow.created_at, JobRow.id).limit(1)
+                    oldest = (
+                        select(JobRow).where(JobRow.status == "queued").order_by(JobRow.created_at, JobRow.id).limit(1)
+                    )
                     if not self.db.is_sqlite:
                         # Replicas claim different jobs instead of queueing on the same row lock.
                         oldest = oldest.with_for_update(skip_locked=True)
@@ -499,8 +510,13 @@ class JobManager:
             event_base = self.log.last_seq(session, job.id)
             resume = resume_plan.resume_info(session, job.id, self.paths.artifacts)
         spec = WorkerSpec(
-            job_id=job.id, config=config, output_dir=str(self.paths.work / job.id), report=report,
-            dataset_access=access, event_base=event_base, resume=resume,
+            job_id=job.id,
+            config=config,
+            output_dir=str(self.paths.work / job.id),
+            report=report,
+            dataset_access=access,
+            event_base=event_base,
+            resume=resume,
             resume_from_step=resume.step if resume else None,
         )
         path = self.spec_path(job.id)
@@ -533,12 +549,14 @@ class JobManager:
             silent = session.execute(
                 select(JobRow.id, JobRow.last_step).where(JobRow.status == "running", JobRow.heartbeat_at < deadline)
             ).all()
-        for job_id, last_step in silent:
+        for job_id, _last_step in silent:
             if self.executor.pending(job_id):
                 # Waiting in Ray's queue for resources is not silence; keep it from looking stale to any replica.
                 with self.db.write() as session:
                     session.execute(
-                        update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(heartbeat_at=time.time())
+                        update(JobRow)
+                        .where(JobRow.id == job_id, JobRow.status == "running")
+                        .values(heartbeat_at=time.time())
                     )
                 continue
             reason = (

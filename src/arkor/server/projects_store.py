@@ -18,24 +18,18 @@ def list_projects(db: Database, org_id: str) -> list[ProjectRow]:
     with db.read() as session:
         return list(
             session.execute(
-                select(ProjectRow)
-                .where(ProjectRow.org_id == org_id)
-                .order_by(ProjectRow.created_at)
+                select(ProjectRow).where(ProjectRow.org_id == org_id).order_by(ProjectRow.created_at)
             ).scalars()
         )
 
 
 def create_project(db: Database, org_id: str, *, slug: str, name: str) -> ProjectRow:
     """The new project. Raises SlugTaken (also when a concurrent create of the same slug won)."""
-    row = ProjectRow(
-        id=new_id("prj"), org_id=org_id, slug=slug, name=name, created_at=iso_now()
-    )
+    row = ProjectRow(id=new_id("prj"), org_id=org_id, slug=slug, name=name, created_at=iso_now())
     try:
         with db.write() as session:
             taken = session.execute(
-                select(ProjectRow.id).where(
-                    ProjectRow.org_id == org_id, ProjectRow.slug == slug
-                )
+                select(ProjectRow.id).where(ProjectRow.org_id == org_id, ProjectRow.slug == slug)
             ).scalar_one_or_none()
             if taken:
                 raise SlugTaken(slug)

@@ -31,7 +31,9 @@ class RestartHistory:
 
 def history(session: Session, job_id: str) -> RestartHistory:
     rows = session.execute(
-        select(EventRow.payload).where(EventRow.job_id == job_id, EventRow.type == "training.resumed").order_by(EventRow.seq)
+        select(EventRow.payload)
+        .where(EventRow.job_id == job_id, EventRow.type == "training.resumed")
+        .order_by(EventRow.seq)
     ).scalars()
     result = RestartHistory()
     for payload in rows:

@@ -49,8 +49,9 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-def make_server(settings: ServerSettings, host: str = "127.0.0.1", port: int = 0, *,
-                engine: ChatEngine | None = None) -> tuple[_Server, socket.socket, str]:
+def make_server(
+    settings: ServerSettings, host: str = "127.0.0.1", port: int = 0, *, engine: ChatEngine | None = None
+) -> tuple[_Server, socket.socket, str]:
     sock = bind_socket(host, port)
     url = url_of(sock)
     updates: dict = {"bind_host": host}
@@ -65,8 +66,9 @@ def make_server(settings: ServerSettings, host: str = "127.0.0.1", port: int = 0
 class BackgroundServer:
     """The backend on a thread (tests, the embedded backend): `start()` returns once it serves."""
 
-    def __init__(self, settings: ServerSettings, host: str = "127.0.0.1", port: int = 0, *,
-                 engine: ChatEngine | None = None) -> None:
+    def __init__(
+        self, settings: ServerSettings, host: str = "127.0.0.1", port: int = 0, *, engine: ChatEngine | None = None
+    ) -> None:
         self.server, self._sock, self.url = make_server(settings, host, port, engine=engine)
         self.app = self.server._app
         self._thread = threading.Thread(target=self._run, name="arkor-backend", daemon=True)

@@ -16,8 +16,9 @@ import functools
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Iterator
+from typing import IO
 
 logger = logging.getLogger(__name__)
 

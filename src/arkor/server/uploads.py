@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
-from typing import AsyncIterator
 
 from .errors import ApiError
-
 
 UPLOAD_PREFIX = ".upload-"  # temp files a crashed server leaves are removed at start by this name
 
 
 def upload_too_large(max_bytes: int) -> ApiError:
-    return ApiError(413, f"upload is larger than the limit of {max_bytes:,} bytes (ARKOR_MAX_UPLOAD_BYTES); "
-                         "raise ARKOR_MAX_UPLOAD_BYTES on the server, or send a smaller file", code="upload_too_large")
+    return ApiError(
+        413,
+        f"upload is larger than the limit of {max_bytes:,} bytes (ARKOR_MAX_UPLOAD_BYTES); "
+        "raise ARKOR_MAX_UPLOAD_BYTES on the server, or send a smaller file",
+        code="upload_too_large",
+    )
 
 
 async def receive_file(
@@ -46,10 +49,16 @@ async def receive_file(
 def safe_pathname(pathname: str) -> PurePosixPath:
     """A relative artifact path with no `..`, no absolute root, no empty or hidden-temp parts."""
     if not pathname or "\\" in pathname or "\x00" in pathname or pathname.startswith("/"):
-        raise ApiError(400, f"artifact path {pathname!r} must be a relative path like final/adapter_model.safetensors", param="pathname")
+        raise ApiError(
+            400,
+            f"artifact path {pathname!r} must be a relative path like final/adapter_model.safetensors",
+            param="pathname",
+        )
     path = PurePosixPath(pathname)
     if path.is_absolute() or any(part in ("", ".", "..") for part in pathname.split("/")) or len(pathname) > 500:
-        raise ApiError(400, f"artifact path {pathname!r} must be relative and must not contain '.' or '..' parts", param="pathname")
+        raise ApiError(
+            400, f"artifact path {pathname!r} must be relative and must not contain '.' or '..' parts", param="pathname"
+        )
     return path
 
 

@@ -14,7 +14,5 @@ class WireShape(Protocol):
     def to_wire(self) -> dict[str, Any]: ...
 
 
-def wire(
-    body: WireShape, *, status_code: int = 200, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
+def wire(body: WireShape, *, status_code: int = 200, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body.to_wire(), status_code=status_code, headers=headers)

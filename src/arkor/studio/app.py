@@ -13,18 +13,31 @@ import contextlib
 import json
 import logging
 import mimetypes
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from . import routes_api, routes_deployments
-from .security import (LAUNCH_QUERY, MIN_TOKEN_LENGTH, TOKEN_QUERY, cookie_value, host_allowed, inject_token,
-                       new_token, open_studio_page, query_token_allowed, session_cookie, session_cookie_name,
-                       token_matches, without_launch_token)
+from .security import (
+    LAUNCH_QUERY,
+    MIN_TOKEN_LENGTH,
+    TOKEN_QUERY,
+    cookie_value,
+    host_allowed,
+    inject_token,
+    new_token,
+    open_studio_page,
+    query_token_allowed,
+    session_cookie,
+    session_cookie_name,
+    token_matches,
+    without_launch_token,
+)
 from .train_runs import TrainRuns
 
 logger = logging.getLogger(__name__)
@@ -34,8 +47,16 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
-          ".json": "application/json", ".png": "image/png", ".ico": "image/x-icon", ".map": "application/json"}
+_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".map": "application/json",
+}
 
 
 @dataclass
@@ -83,14 +104,28 @@ class StudioGuard:
         launch = parse_qs(query_string, keep_blank_values=True).get(LAUNCH_QUERY)
         if launch is not None:
             if not token_matches(self.token, launch[0]):
-                await _page(send, 403, open_studio_page(
-                    "This link's token is not the one of the running Studio (was it restarted? Use the newest link)."))
+                await _page(
+                    send,
+                    403,
+                    open_studio_page(
+                        "This link's token is not the one of the running Studio (was it restarted? Use the newest link)."
+                    ),
+                )
                 return
             location = without_launch_token(path, query_string)
-            await send({"type": "http.response.start", "status": 303, "headers": [
-                (b"location", location.encode("latin-1")),
-                (b"set-cookie", session_cookie(cookie_name, self.session).encode("latin-1")),
-                (b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer"), (b"content-length", b"0")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [
+                        (b"location", location.encode("latin-1")),
+                        (b"set-cookie", session_cookie(cookie_name, self.session).encode("latin-1")),
+                        (b"cache-control", b"no-store"),
+                        (b"referrer-policy", b"no-referrer"),
+                        (b"content-length", b"0"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         if not token_matches(self.session, cookie_value(headers.get("cookie"), cookie_name)):
@@ -101,9 +136,17 @@ class StudioGuard:
 
 async def _page(send: Any, status: int, page: str) -> None:
     body = page.encode()
-    await _with_security_headers(send)({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store")]})
+    await _with_security_headers(send)(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -130,8 +173,13 @@ async def _reject(send: Any, as_json: bool, message: str) -> None:
         body, content_type = json.dumps({"error": message}).encode(), b"application/json"
     else:
         body, content_type = message.encode(), b"text/plain; charset=utf-8"
-    await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -155,8 +203,9 @@ def create_studio_app(*, token: str, project_dir: Path, assets_dir: Path | None 
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown_api(rest: str) -> Response:
-        return Response(json.dumps({"error": f"No Studio API route /api/{rest}"}), status_code=404,
-                        media_type="application/json")
+        return Response(
+            json.dumps({"error": f"No Studio API route /api/{rest}"}), status_code=404, media_type="application/json"
+        )
 
     @app.get("/js/protocol.js", include_in_schema=False)
     async def protocol_module() -> Response:

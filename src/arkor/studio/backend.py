@@ -18,8 +18,13 @@ from fastapi.responses import JSONResponse
 
 from arkor.sdk.client import AsyncCloudApiClient
 from arkor.sdk.credentials import default_cloud_api_url, ensure_credentials, read_credentials
-from arkor.sdk.errors import (AnonymousTokenRejectedError, ApiConnectionError, CloudApiError,
-                              ProjectStateMismatchError, ProjectStateMissingError)
+from arkor.sdk.errors import (
+    AnonymousTokenRejectedError,
+    ApiConnectionError,
+    CloudApiError,
+    ProjectStateMismatchError,
+    ProjectStateMissingError,
+)
 from arkor.sdk.state import ProjectState, ensure_project_state_async, read_state
 
 logger = logging.getLogger(__name__)
@@ -67,7 +72,8 @@ async def connect_with_project(project_dir: Path) -> Connection:
     assert connection is not None
     if connection.state is None:
         connection.state = await ensure_project_state_async(
-            cwd=project_dir, client=connection.client, credentials=connection.credentials)
+            cwd=project_dir, client=connection.client, credentials=connection.credentials
+        )
     return connection
 
 

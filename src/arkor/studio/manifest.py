@@ -52,9 +52,15 @@ async def read_manifest(cwd: Path, *, timeout: float = TIMEOUT_S) -> dict[str, A
         return {"trainer": None, "project": False, "entry": DEFAULT_ENTRY.as_posix()}
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arkor.studio.manifest", str(cwd),
-        cwd=str(cwd), env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "arkor.studio.manifest",
+        str(cwd),
+        cwd=str(cwd),
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
@@ -67,7 +73,7 @@ async def read_manifest(cwd: Path, *, timeout: float = TIMEOUT_S) -> dict[str, A
             process.kill()
     for line in reversed(stdout.decode("utf-8", "replace").splitlines()):
         if line.startswith(RESULT_MARKER):
-            result = json.loads(line[len(RESULT_MARKER):])
+            result = json.loads(line[len(RESULT_MARKER) :])
             if "error" in result:
                 raise ManifestError(result["error"])
             return {**result, "project": True}

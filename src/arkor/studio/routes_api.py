@@ -51,8 +51,13 @@ async def _streamed(response: httpx.Response) -> AsyncIterator[bytes]:
         await response.aclose()
 
 
-async def _relay(connection: Connection, request: httpx.Request, *, headers: dict[str, str] | None = None,
-                 keep: tuple[str, ...] = ("content-type",)) -> Response:
+async def _relay(
+    connection: Connection,
+    request: httpx.Request,
+    *,
+    headers: dict[str, str] | None = None,
+    keep: tuple[str, ...] = ("content-type",),
+) -> Response:
     """Send `request` and hand its body to the browser as it arrives, with the `keep` headers.
 
     The connection's client stays open until the body has been sent: closing it when the route
@@ -75,8 +80,9 @@ async def _relay(connection: Connection, request: httpx.Request, *, headers: dic
         finally:
             await client.aclose()
 
-    return StreamingResponse(body(), status_code=upstream.status_code, headers={**passed, **(headers or {})},
-                             media_type=media_type)
+    return StreamingResponse(
+        body(), status_code=upstream.status_code, headers={**passed, **(headers or {})}, media_type=media_type
+    )
 
 
 @router.get("/api/credentials")
@@ -90,12 +96,14 @@ async def credentials(request: Request) -> Response:
     creds, state = connection.credentials, connection.state
     anonymous = creds.get("mode") != "oauth"
     # Never the backend's bearer token: the browser has no use for it, and a page must not be able to leak it.
-    return JSONResponse({
-        "mode": "anon" if anonymous else "oauth",
-        "baseUrl": connection.client.base_url,
-        "orgSlug": state.org_slug if state else (creds.get("orgSlug") if anonymous else None),
-        "projectSlug": state.project_slug if state else None,
-    })
+    return JSONResponse(
+        {
+            "mode": "anon" if anonymous else "oauth",
+            "baseUrl": connection.client.base_url,
+            "orgSlug": state.org_slug if state else (creds.get("orgSlug") if anonymous else None),
+            "projectSlug": state.project_slug if state else None,
+        }
+    )
 
 
 @router.get("/api/me")
@@ -154,7 +162,8 @@ class EventsTooLargeError(Exception):
 async def _read_events(connection: Connection, job_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """`(job, events)` from the backend, reading at most EVENTS_MAX_BYTES of its answer."""
     request = connection.client.build_request(
-        "GET", f"/v1/jobs/{_quote(job_id)}", scope=connection.state, params={"events": "true"})
+        "GET", f"/v1/jobs/{_quote(job_id)}", scope=connection.state, params={"events": "true"}
+    )
     upstream = await connection.client.send_stream(request)
     body = bytearray()
     try:
@@ -163,7 +172,8 @@ async def _read_events(connection: Connection, job_id: str) -> tuple[dict[str, A
             if len(body) > EVENTS_MAX_BYTES:
                 raise EventsTooLargeError(
                     f"Job `{job_id}` has over {EVENTS_MAX_BYTES // (1024 * 1024)} MiB of events; "
-                    "read them with `arkor jobs logs` instead.")
+                    "read them with `arkor jobs logs` instead."
+                )
     finally:
         await upstream.aclose()
     answer = json.loads(bytes(body))
@@ -207,7 +217,10 @@ async def jobs_summary(request: Request, limit: int = SUMMARY_MAX_JOBS) -> Respo
                         summary = {**summarise_events([]), "error": str(exc)}
                     except Exception as exc:  # one unreadable job must not blank the whole list's metrics
                         logger.warning("summary of job %s failed: %s", job.id, exc)
-                        summaries[job.id] = {**summarise_events([]), "error": f"Could not read this job's events: {exc}"}
+                        summaries[job.id] = {
+                            **summarise_events([]),
+                            "error": f"Could not read this job's events: {exc}",
+                        }
                         return
                 summaries[job.id] = summary
                 if job.status == "completed":  # failed/cancelled jobs can be resumed, so their events can grow
@@ -240,11 +253,17 @@ async def export_job(request: Request, job_id: str, format: str = "json") -> Res
         return error_response(exc)
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in job_id)
     if format == "csv":
-        return Response(events_csv(events), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}-events.csv"'})
+        return Response(
+            events_csv(events),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{stem}-events.csv"'},
+        )
     body = json.dumps({"job": job, "summary": summarise_events(events), "events": events}, indent=2)
-    return Response(body, media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{stem}-events.json"'})
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{stem}-events.json"'},
+    )
 
 
 async def _job_call(request: Request, call: Any) -> Response:
@@ -263,6 +282,7 @@ async def _job_call(request: Request, call: Any) -> Response:
 async def get_job(request: Request, job_id: str) -> Response:
     async def call(client: Any, state: Any) -> Response:
         return JSONResponse((await client.get_job(job_id, state)).to_wire())
+
     return await _job_call(request, call)
 
 
@@ -271,6 +291,7 @@ async def cancel_job(request: Request, job_id: str) -> Response:
     async def call(client: Any, state: Any) -> Response:
         await client.cancel_job(job_id, state)
         return JSONResponse({"job": (await client.get_job(job_id, state)).job.to_wire()})
+
     return await _job_call(request, call)
 
 
@@ -278,6 +299,7 @@ async def cancel_job(request: Request, job_id: str) -> Response:
 async def list_artifacts(request: Request, job_id: str) -> Response:
     async def call(client: Any, state: Any) -> Response:
         return JSONResponse((await client.list_artifacts(job_id, state)).to_wire())
+
     return await _job_call(request, call)
 
 
@@ -289,10 +311,15 @@ async def download_artifact(request: Request, job_id: str, pathname: str) -> Res
             return error(404, "No project state: this workspace has no jobs yet.")
         path = "/".join(_quote(part) for part in pathname.split("/"))
         upstream = connection.client.build_request(
-            "GET", f"/v1/jobs/{_quote(job_id)}/artifacts/{path}", scope=connection.state)
+            "GET", f"/v1/jobs/{_quote(job_id)}/artifacts/{path}", scope=connection.state
+        )
         filename = pathname.rsplit("/", 1)[-1].replace('"', "").replace("\\", "")
-        return await _relay(connection, upstream, keep=("content-type", "content-length", "etag"),
-                            headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return await _relay(
+            connection,
+            upstream,
+            keep=("content-type", "content-length", "etag"),
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     except Exception as exc:
         return error_response(exc)
 
@@ -301,6 +328,7 @@ async def download_artifact(request: Request, job_id: str, pathname: str) -> Res
 async def list_checkpoints(request: Request, job_id: str) -> Response:
     async def call(client: Any, state: Any) -> Response:
         return JSONResponse((await client.list_checkpoints(job_id, state)).to_wire())
+
     return await _job_call(request, call)
 
 
@@ -347,8 +375,9 @@ async def train_status(request: Request) -> Response:
     """`{running, run}`: `run` is the current or last run of this Studio session (null when none)."""
     studio = request.app.state.studio
     run = studio.train_runs.current(studio.project_dir)
-    return JSONResponse({"running": studio.train_runs.is_running(studio.project_dir),
-                         "run": run.to_wire() if run else None})
+    return JSONResponse(
+        {"running": studio.train_runs.is_running(studio.project_dir), "run": run.to_wire() if run else None}
+    )
 
 
 @router.get("/api/train/output")
@@ -382,8 +411,12 @@ async def chat(request: Request) -> Response:
     try:
         connection = await connect_with_project(project_dir(request))
         upstream = connection.client.build_request(
-            "POST", "/v1/inference/chat", scope=connection.state, content=raw,
-            headers={"Content-Type": "application/json"})
+            "POST",
+            "/v1/inference/chat",
+            scope=connection.state,
+            content=raw,
+            headers={"Content-Type": "application/json"},
+        )
         return await _relay(connection, upstream, headers=STREAM_HEADERS)
     except Exception as exc:
         return error_response(exc)

@@ -59,7 +59,11 @@ def create_body_problems(body: Any) -> list[str]:
         problems.append("target.baseModel: required for a base_model target")
     elif target["kind"] == "adapter":
         adapter = target.get("adapter")
-        if not isinstance(adapter, dict) or adapter.get("kind") not in ("final", "checkpoint") or not adapter.get("jobId"):
+        if (
+            not isinstance(adapter, dict)
+            or adapter.get("kind") not in ("final", "checkpoint")
+            or not adapter.get("jobId")
+        ):
             problems.append("target.adapter: must be {kind: 'final'|'checkpoint', jobId[, step]}")
         elif adapter["kind"] == "checkpoint" and not isinstance(adapter.get("step"), int):
             problems.append("target.adapter.step: required (an integer) for a checkpoint")
@@ -116,6 +120,7 @@ async def list_deployments(request: Request) -> Response:
                 raise
             # A list has no id to miss: 404 means this backend does not serve endpoints (yet).
             return {"deployments": [], "unavailable": f"This training backend does not serve endpoints: {exc.message}"}
+
     return await _call(request, call, empty_list=True)
 
 

@@ -105,7 +105,7 @@ def without_launch_token(path: str, query_string: str) -> str:
 def open_studio_page(reason: str) -> str:
     """What a browser without the session cookie sees: how to open Studio (no token in it)."""
     return (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Arkor Studio</title></head><body>"
+        '<!doctype html><html><head><meta charset="utf-8"><title>Arkor Studio</title></head><body>'
         f"<h1>Open Arkor Studio from its link</h1><p>{html.escape(reason)}</p>"
         "<p>Run <code>arkor dev</code> in your project and open the URL it prints "
         "(<code>http://localhost:&lt;port&gt;/?token=&hellip;</code>), or start it with <code>arkor dev --open</code>. "

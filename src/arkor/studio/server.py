@@ -86,8 +86,13 @@ def bind_sockets(port: int | None, on_busy: Callable[[int, int], None] | None = 
     )
 
 
-def serve(*, project_dir: Path, port: int | None = None, on_ready: Callable[[str], None] | None = None,
-          on_port_busy: Callable[[int, int], None] | None = None) -> None:
+def serve(
+    *,
+    project_dir: Path,
+    port: int | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    on_port_busy: Callable[[int, int], None] | None = None,
+) -> None:
     """Serve Studio for `project_dir` until interrupted (SIGINT/SIGTERM).
 
     `on_ready` gets the launch URL (`http://localhost:<port>/?token=...`): the one way a browser opens Studio.
@@ -105,9 +110,17 @@ def serve(*, project_dir: Path, port: int | None = None, on_ready: Callable[[str
         try:
             write_token_file(token)
         except OSError as exc:
-            logger.warning("Could not write the studio token file (%s). The Studio at %s is unaffected.", exc, bound.url)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-                                access_log=False, proxy_headers=False)
+            logger.warning(
+                "Could not write the studio token file (%s). The Studio at %s is unaffected.", exc, bound.url
+            )
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            access_log=False,
+            proxy_headers=False,
+        )
         server = uvicorn.Server(config)
         if on_ready is not None:
             original_startup = server.startup

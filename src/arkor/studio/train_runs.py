@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -27,8 +27,10 @@ KILL_GRACE_S = 5.0
 OUTPUT_LIMIT = 512 * 1024
 READ_CHUNK = 4096
 # Stop ends the local `arkor start` only (as the original's Stop did); say where the job itself is.
-STOPPED_NOTE = ("\n[stopped from Studio] arkor start was stopped. A job it had started keeps running on the "
-                "backend: cancel it on its Job page if you want it to end.")
+STOPPED_NOTE = (
+    "\n[stopped from Studio] arkor start was stopped. A job it had started keeps running on the "
+    "backend: cancel it on its Job page if you want it to end."
+)
 
 
 class RunInProgressError(Exception):
@@ -86,8 +88,13 @@ class TrainRun:
         return self._done
 
     def to_wire(self) -> dict[str, object]:
-        return {"running": not self._done, "startedAt": self.started_at, "dryRun": self.dry_run,
-                "exitCode": self.exit_code, "pid": self.process.pid}
+        return {
+            "running": not self._done,
+            "startedAt": self.started_at,
+            "dryRun": self.dry_run,
+            "exitCode": self.exit_code,
+            "pid": self.process.pid,
+        }
 
     async def _append(self, data: bytes) -> None:
         async with self._changed:
@@ -125,7 +132,7 @@ class TrainRun:
                     data = f"[{skipped} bytes of earlier output not kept]\n".encode()
                 else:
                     data = b""
-                data += bytes(self._output[position - self._dropped:])
+                data += bytes(self._output[position - self._dropped :])
                 position = self._dropped + len(self._output)
                 finished = self._done
             if data:
@@ -174,8 +181,13 @@ class TrainRuns:
             )
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "ARKOR_STUDIO_CHILD": "1"}
         process = await asyncio.create_subprocess_exec(
-            *argv, cwd=str(key), env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+            *argv,
+            cwd=str(key),
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
         )
         run = TrainRun(process, dry_run=dry_run)
         self._runs[key] = run

@@ -30,9 +30,15 @@ class TemplateInfo:
 
 
 TEMPLATES: dict[str, TemplateInfo] = {
-    "triage": TemplateInfo("triage", "Triage", "Support ticket triage (estimated training: ~4 min on a CPU)", "triage-run"),
-    "translate": TemplateInfo("translate", "Translate", "Multilingual intake translation (~4 min on a CPU)", "translate-run"),
-    "redaction": TemplateInfo("redaction", "Redaction", "PII redaction → structured JSON (~6 min on a CPU)", "redaction-run"),
+    "triage": TemplateInfo(
+        "triage", "Triage", "Support ticket triage (estimated training: ~4 min on a CPU)", "triage-run"
+    ),
+    "translate": TemplateInfo(
+        "translate", "Translate", "Multilingual intake translation (~4 min on a CPU)", "translate-run"
+    ),
+    "redaction": TemplateInfo(
+        "redaction", "Redaction", "PII redaction → structured JSON (~6 min on a CPU)", "redaction-run"
+    ),
     "blank": TemplateInfo("blank", "Blank", "A minimal trainer and a few example rows to replace", "my-run"),
 }
 
@@ -115,7 +121,8 @@ def _agents(root: Path, report: ScaffoldReport) -> bool:
     if starts > 1:
         report.files.append(FileAction("AGENTS.md", "kept"))
         report.warnings.append(
-            f"AGENTS.md has {starts} arkor blocks; left it alone. Keep one block between {AGENTS_BEGIN} and {AGENTS_END}.")
+            f"AGENTS.md has {starts} arkor blocks; left it alone. Keep one block between {AGENTS_BEGIN} and {AGENTS_END}."
+        )
         return False
     if starts == 1 and AGENTS_END in text:
         begin = text.index(AGENTS_BEGIN)
@@ -134,7 +141,9 @@ def _agents(root: Path, report: ScaffoldReport) -> bool:
     return True
 
 
-def scaffold(root: Path, *, template: str, name: str, agents_md: bool = True, model: str = DEFAULT_MODEL) -> ScaffoldReport:
+def scaffold(
+    root: Path, *, template: str, name: str, agents_md: bool = True, model: str = DEFAULT_MODEL
+) -> ScaffoldReport:
     """Write the project files for `template` into `root` (created if missing).
 
     Raises:
@@ -163,6 +172,8 @@ def scaffold(root: Path, *, template: str, name: str, agents_md: bool = True, mo
         else:
             report.files.append(FileAction("CLAUDE.md", "skipped"))
     bullet = "- `AGENTS.md`, `CLAUDE.md`: notes for coding agents working in this project\n" if agents_ok else ""
-    readme = _render((PROJECT_FILES / "README.md.tmpl").read_text(encoding="utf-8"), {**values, "agents_bullet": bullet})
+    readme = _render(
+        (PROJECT_FILES / "README.md.tmpl").read_text(encoding="utf-8"), {**values, "agents_bullet": bullet}
+    )
     _write_new(root, "README.md", readme.rstrip("\n") + "\n", report)
     return report

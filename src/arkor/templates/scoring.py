@@ -74,10 +74,11 @@ def load_rows(template: str, split: str) -> list[dict[str, Any]]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{line_number}: not valid JSON ({exc.msg}); "
-                                  "regenerate with scripts/make_template_data.py"
-                                  + (" (handwritten.jsonl is edited by hand)" if split == "handwritten" else "")
-                                  ) from None
+                raise ConfigError(
+                    f"{path}:{line_number}: not valid JSON ({exc.msg}); "
+                    "regenerate with scripts/make_template_data.py"
+                    + (" (handwritten.jsonl is edited by hand)" if split == "handwritten" else "")
+                ) from None
     return rows
 
 
@@ -141,15 +142,19 @@ def score_prediction(template: str, predicted_text: str, expected_text: str) -> 
     predicted = extract_json_object(predicted_text)
     scores: dict[str, Any] = {VALID_JSON: predicted is not None}
     for field in SCORED_FIELDS[template]:
-        scores[field] = predicted is not None and field in predicted and _field_matches(
-            field, predicted[field], expected.get(field))
+        scores[field] = (
+            predicted is not None
+            and field in predicted
+            and _field_matches(field, predicted[field], expected.get(field))
+        )
     if template == "translate":
         from .chrf import sentence_chrf
 
         guess = predicted.get("translation") if predicted is not None else None
         reference = expected.get("translation")
-        scores[TRANSLATION_CHRF] = (sentence_chrf(guess, reference) / 100.0
-                                    if isinstance(guess, str) and isinstance(reference, str) else 0.0)
+        scores[TRANSLATION_CHRF] = (
+            sentence_chrf(guess, reference) / 100.0 if isinstance(guess, str) and isinstance(reference, str) else 0.0
+        )
     return scores
 
 

@@ -28,17 +28,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, read=None)
 """Connect, write and pool time out after 30 s; reads do not (event streams idle between events)."""
 
 
-def connection_error(
-    request: httpx.Request, exc: httpx.TransportError
-) -> ApiConnectionError:
+def connection_error(request: httpx.Request, exc: httpx.TransportError) -> ApiConnectionError:
     """The error tree's view of an httpx failure: the URL (no query) and the reason, cause kept."""
     url = str(request.url.copy_with(query=None))
     reason = str(exc) or type(exc).__name__
-    kind = (
-        ApiTimeoutError
-        if isinstance(exc, httpx.TimeoutException)
-        else ApiConnectionError
-    )
+    kind = ApiTimeoutError if isinstance(exc, httpx.TimeoutException) else ApiConnectionError
     error = kind(method=request.method, url=url, reason=reason)
     error.__cause__ = exc
     return error
@@ -58,9 +52,7 @@ class _TransportBase:
         self.base_url = base_url.rstrip("/")
         self.client_name = client_name
         self.token = token
-        self.timeout = (
-            timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        )
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retry = retry
         self._random = random
 
@@ -84,11 +76,7 @@ class _TransportBase:
         chosen = (
             self.timeout
             if timeout is None
-            else (
-                timeout
-                if isinstance(timeout, httpx.Timeout)
-                else httpx.Timeout(timeout)
-            )
+            else (timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout))
         )
         return httpx.Request(
             method,
@@ -121,11 +109,7 @@ class _TransportBase:
             error=error,
         )
         if delay is not None:
-            what = (
-                f"answered {response.status_code}"
-                if response is not None
-                else f"failed ({error!r})"
-            )
+            what = f"answered {response.status_code}" if response is not None else f"failed ({error!r})"
             logger.info(
                 "%s %s %s; retry %d in %.2fs",
                 request.method,
@@ -179,15 +163,11 @@ class Transport(_TransportBase):
             try:
                 response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
-                delay = self._next_delay(
-                    request, policy, safe, attempt, started, error=exc
-                )
+                delay = self._next_delay(request, policy, safe, attempt, started, error=exc)
                 if delay is None:
                     raise connection_error(request, exc) from exc
             else:
-                delay = self._next_delay(
-                    request, policy, safe, attempt, started, response=response
-                )
+                delay = self._next_delay(request, policy, safe, attempt, started, response=response)
                 if delay is None:
                     return response
                 response.close()
@@ -238,15 +218,11 @@ class AsyncTransport(_TransportBase):
             try:
                 response = await self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
-                delay = self._next_delay(
-                    request, policy, safe, attempt, started, error=exc
-                )
+                delay = self._next_delay(request, policy, safe, attempt, started, error=exc)
                 if delay is None:
                     raise connection_error(request, exc) from exc
             else:
-                delay = self._next_delay(
-                    request, policy, safe, attempt, started, response=response
-                )
+                delay = self._next_delay(request, policy, safe, attempt, started, response=response)
                 if delay is None:
                     return response
                 await response.aclose()

@@ -31,9 +31,7 @@ class ApiConnectionError(ArkorTransportError):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        return (
-            f"Could not reach the backend at {self.url} ({self.method}): {self.reason}"
-        )
+        return f"Could not reach the backend at {self.url} ({self.method}): {self.reason}"
 
 
 class ApiTimeoutError(ApiConnectionError):
@@ -53,9 +51,7 @@ class ApiStatusError(ArkorTransportError):
 
     SHOWN_DETAILS = 20
 
-    def __init__(
-        self, status: int, message: str, details: list[Any] | None = None
-    ) -> None:
+    def __init__(self, status: int, message: str, details: list[Any] | None = None) -> None:
         self.status = status
         self.message = message
         self.details = list(details or [])

@@ -38,9 +38,7 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries is None and self.give_up_after is None:
-            raise ValueError(
-                "RetryPolicy needs max_retries or give_up_after (else it retries forever)"
-            )
+            raise ValueError("RetryPolicy needs max_retries or give_up_after (else it retries forever)")
 
     def backoff(self, retry: int, random: float) -> float:
         """The wait before retry number `retry` (0-based), `random` in [0, 1)."""
@@ -60,10 +58,7 @@ DEFAULT_RETRY = RetryPolicy()
 def is_idempotent(request: httpx.Request, idempotent: bool | None = None) -> bool:
     if idempotent is not None:
         return idempotent
-    return (
-        request.method.upper() in IDEMPOTENT_METHODS
-        or IDEMPOTENCY_HEADER.lower() in request.headers
-    )
+    return request.method.upper() in IDEMPOTENT_METHODS or IDEMPOTENCY_HEADER.lower() in request.headers
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -99,21 +94,13 @@ def retry_delay(
         if not (never_sent or (idempotent and isinstance(error, httpx.TransportError))):
             return None
         delay = policy.backoff(retry, random)
-    elif (
-        response is not None
-        and idempotent
-        and response.status_code in policy.retry_statuses
-    ):
+    elif response is not None and idempotent and response.status_code in policy.retry_statuses:
         hinted = (
             retry_after_seconds(response.headers.get("retry-after"))
             if response.status_code in RETRY_AFTER_STATUSES
             else None
         )
-        delay = (
-            min(hinted, policy.max_retry_after)
-            if hinted is not None
-            else policy.backoff(retry, random)
-        )
+        delay = min(hinted, policy.max_retry_after) if hinted is not None else policy.backoff(retry, random)
     else:
         return None
     return delay if policy.can_retry(retry, elapsed, delay) else None

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from studio_helpers import CHROMIUM, CHROMIUM_ARGS, FAKE_WORKER, INDEX_PY, READY, write_trainer
+
 
 def scaffold_project(project: Path) -> None:
     (project / "src" / "arkor").mkdir(parents=True)
@@ -29,10 +29,17 @@ def scaffold_project(project: Path) -> None:
     with (project / "data" / "chat.jsonl").open("w") as handle:
         for i in range(24):
             colour = colours[i % 4]
-            handle.write(json.dumps({"messages": [
-                {"role": "user", "content": f"What colour is item {i}? It is {colour}."},
-                {"role": "assistant", "content": colour},
-            ]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "messages": [
+                            {"role": "user", "content": f"What colour is item {i}? It is {colour}."},
+                            {"role": "assistant", "content": colour},
+                        ]
+                    }
+                )
+                + "\n"
+            )
     (project / "src" / "arkor" / "index.py").write_text(INDEX_PY)
     write_trainer(project, name="e2e-tiny", max_steps=6)
 
@@ -53,8 +60,13 @@ class StudioProcess:
         self.home.mkdir()
         scaffold_project(self.project)
         self.port = free_port()
-        self.env = {**os.environ, "HOME": str(self.home), "ARKOR_HOME": str(self.arkor_home), "CI": "1",
-                    "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **os.environ,
+            "HOME": str(self.home),
+            "ARKOR_HOME": str(self.arkor_home),
+            "CI": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
         self.env.pop("ARKOR_CLOUD_API_URL", None)
         if backend_url:
             self.env["ARKOR_CLOUD_API_URL"] = backend_url
@@ -65,7 +77,11 @@ class StudioProcess:
     def start(self, timeout: float = 180.0) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "arkor.cli.main", "dev", "--port", str(self.port)],
-            cwd=self.project, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=self.project,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         ready = threading.Event()
 
@@ -156,9 +172,14 @@ def fake_backend(tmp_path_factory: pytest.TempPathFactory):
     from arkor.server.runner import BackgroundServer
     from arkor.server.settings import ServerSettings
 
-    settings = ServerSettings(data_dir=tmp_path_factory.mktemp("fake-backend"), sse_ping_interval_s=1,
-                              worker_command=[sys.executable, str(FAKE_WORKER)], heartbeat_timeout_s=30,
-                              cancel_grace_s=3, watchdog_interval_s=0.2)
+    settings = ServerSettings(
+        data_dir=tmp_path_factory.mktemp("fake-backend"),
+        sse_ping_interval_s=1,
+        worker_command=[sys.executable, str(FAKE_WORKER)],
+        heartbeat_timeout_s=30,
+        cancel_grace_s=3,
+        watchdog_interval_s=0.2,
+    )
     server = BackgroundServer(settings).start()
     try:
         yield server
@@ -213,7 +234,10 @@ class ConsoleWatcher:
 
     def __init__(self, page) -> None:  # type: ignore[no-untyped-def]
         self.errors: list[str] = []
-        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None,
+        )
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
 
 

@@ -9,12 +9,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO / "artifacts" / "studio-screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 FAKE_WORKER = REPO / "tests" / "integration" / "server" / "fake_worker.py"
 READY = re.compile(r"Arkor Studio is running at (http://\S+)")
 
-TRAINER_PY = '''from arkor import create_trainer
+TRAINER_PY = """from arkor import create_trainer
 
 trainer = create_trainer(
     name="{name}",
@@ -27,13 +32,13 @@ trainer = create_trainer(
     batch_size=4,
     learning_rate=3e-2,
 )
-'''
-INDEX_PY = '''from arkor import create_arkor
+"""
+INDEX_PY = """from arkor import create_arkor
 
 from .trainer import trainer
 
 arkor = create_arkor(trainer=trainer)
-'''
+"""
 
 
 def write_trainer(project: Path, *, name: str, max_steps: int) -> None:

@@ -10,7 +10,6 @@ import hashlib
 import re
 
 import pytest
-
 from studio_helpers import screenshot, write_trainer
 
 TRAIN_TIMEOUT_MS = 420_000
@@ -29,7 +28,9 @@ def start_training_from_overview(page, studio, trainer_name: str) -> str:  # typ
     assert button.is_enabled()
     button.click()
     assert button.is_disabled()  # no second run while one is in flight
-    page.wait_for_function("() => document.querySelector('#train-log').textContent.includes('Started job')", timeout=TRAIN_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#train-log').textContent.includes('Started job')", timeout=TRAIN_TIMEOUT_MS
+    )
     return JOB_ID.search(page.locator("#train-log").text_content()).group(1)
 
 
@@ -52,9 +53,13 @@ def test_run_training_then_follow_the_job_to_completion(page, studio):
 
     row.locator("a.job-link").click()
     page.wait_for_url(re.compile(rf"#/jobs/{job_id}$"))
-    page.wait_for_function("() => document.querySelectorAll('#loss-chart .chart-svg circle.point').length >= 1", timeout=TRAIN_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#loss-chart .chart-svg circle.point').length >= 1", timeout=TRAIN_TIMEOUT_MS
+    )
     first = page.locator("#loss-chart .chart-svg circle.point").count()
-    page.wait_for_function("() => document.querySelectorAll('#loss-chart .chart-svg circle.point').length >= 6", timeout=TRAIN_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#loss-chart .chart-svg circle.point').length >= 6", timeout=TRAIN_TIMEOUT_MS
+    )
     assert page.locator("#loss-chart .chart-svg circle.point").count() > first or first >= 6
     page.locator('#job-status [data-status="completed"]').wait_for(timeout=TRAIN_TIMEOUT_MS)
     final = page.locator(".artifacts-table tbody tr").filter(has_text="final/adapter_model.safetensors")

@@ -17,7 +17,6 @@ import uuid
 import httpx
 import numpy
 import pytest
-
 from studio_helpers import screenshot, write_trainer
 
 CLIENT = {"X-Arkor-Client": "arkor/e2e"}
@@ -34,25 +33,45 @@ class FakeProject:
         anon = self.http.post("/v1/auth/anonymous", json={"kind": "cli"}).raise_for_status().json()
         self.org = anon["personalOrg"]["slug"]
         self.http.headers["Authorization"] = f"Bearer {anon['token']}"
-        credentials = {"mode": "anon", "token": anon["token"], "anonymousId": anon.get("anonymousId", ""),
-                       "orgSlug": self.org, "arkorCloudApiUrl": backend_url}
+        credentials = {
+            "mode": "anon",
+            "token": anon["token"],
+            "anonymousId": anon.get("anonymousId", ""),
+            "orgSlug": self.org,
+            "arkorCloudApiUrl": backend_url,
+        }
         studio.arkor_home.mkdir(parents=True, exist_ok=True)
         (studio.arkor_home / "credentials.json").write_text(json.dumps(credentials))
         slug = f"p-{uuid.uuid4().hex[:10]}"
-        project = self.http.post("/v1/projects", params={"orgSlug": self.org},
-                                 json={"name": slug, "slug": slug}).raise_for_status().json()["project"]
+        project = (
+            self.http.post("/v1/projects", params={"orgSlug": self.org}, json={"name": slug, "slug": slug})
+            .raise_for_status()
+            .json()["project"]
+        )
         self.scope = {"orgSlug": self.org, "projectSlug": project["slug"]}
-        write_state({"orgSlug": self.org, "projectSlug": project["slug"], "projectId": project["id"]}, cwd=studio.project)
+        write_state(
+            {"orgSlug": self.org, "projectSlug": project["slug"], "projectId": project["id"]}, cwd=studio.project
+        )
 
     def submit(self, mode: str, name: str | None = None, **config) -> str:  # type: ignore[no-untyped-def]
-        body = {"name": name or f"fake-{mode}", "config": {
-            "model": f"fake/{mode}", "datasetSource": {"type": "huggingface", "name": "x/y"}, "maxSteps": 6, "saveSteps": 2, **config}}
+        body = {
+            "name": name or f"fake-{mode}",
+            "config": {
+                "model": f"fake/{mode}",
+                "datasetSource": {"type": "huggingface", "name": "x/y"},
+                "maxSteps": 6,
+                "saveSteps": 2,
+                **config,
+            },
+        }
         return self.http.post("/v1/jobs", params=self.scope, json=body).raise_for_status().json()["job"]["id"]
 
     def wait_ended(self, job_id: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            response = self.http.get(f"/v1/jobs/{job_id}", params={**self.scope, "events": "true"}).raise_for_status().json()
+            response = (
+                self.http.get(f"/v1/jobs/{job_id}", params={**self.scope, "events": "true"}).raise_for_status().json()
+            )
             if response["job"]["status"] in ("completed", "failed", "cancelled"):
                 return response
             time.sleep(0.1)
@@ -77,7 +96,9 @@ def protocol_has_evaluation_events() -> bool:
     from arkor.protocol import parse_event
 
     try:
-        parse_event({"type": "evaluation.completed", "step": 1, "scorer": "exact", "accuracy": 0.5, "fields": {}, "rows": 1})
+        parse_event(
+            {"type": "evaluation.completed", "step": 1, "scorer": "exact", "accuracy": 0.5, "fields": {}, "rows": 1}
+        )
     except ValidationError:
         return False
     return True
@@ -124,7 +145,9 @@ def test_a_failed_job_says_what_ended_it(ui, project, mode):
     assert banner.text_content() == f"Job failed: {ended['job']['error']}"
     ui.locator("#artifacts").filter(has_text="No artifacts: the job failed before saving any.").wait_for(timeout=30_000)
     if mode == "exit1":  # failed before its first step: no chart will ever come
-        ui.locator("#loss-chart").filter(has_text="No training.log events: the job failed before logging a step.").wait_for()
+        ui.locator("#loss-chart").filter(
+            has_text="No training.log events: the job failed before logging a step."
+        ).wait_for()
     body = ui.locator("body").text_content()
     assert "Waiting for training.log events" not in body and "No artifacts yet." not in body
     if mode == "fail":
@@ -154,7 +177,9 @@ def test_advanced_statistics_and_copying_the_job_id(ui, project):
     screenshot(ui, "job-advanced")
     # The system clipboard answers only the focused window, which a headless browser shared by many
     # tests does not always give this page: record what the page hands to the Clipboard API instead.
-    ui.evaluate("() => { window.copiedTexts = []; navigator.clipboard.writeText = async (text) => { window.copiedTexts.push(text); }; }")
+    ui.evaluate(
+        "() => { window.copiedTexts = []; navigator.clipboard.writeText = async (text) => { window.copiedTexts.push(text); }; }"
+    )
     ui.click("#copy-job-id")
     ui.locator("#copy-job-id[data-copy-state]").wait_for()
     assert ui.get_attribute("#copy-job-id", "data-copy-state") == "copied"
@@ -167,7 +192,9 @@ def test_downloaded_adapter_matches_the_backends_file(ui, project):
     job_id = project.submit("fast", name="download-run")
     project.wait_ended(job_id)
     pathname = "final/adapter_model.safetensors"
-    original = project.http.get(f"/v1/jobs/{job_id}/artifacts/{pathname}", params=project.scope).raise_for_status().content
+    original = (
+        project.http.get(f"/v1/jobs/{job_id}/artifacts/{pathname}", params=project.scope).raise_for_status().content
+    )
     ui.goto(ui.base + f"/#/jobs/{job_id}")
     row = ui.locator(".artifacts-table tbody tr").filter(has_text=pathname)
     row.wait_for(timeout=60_000)
@@ -175,7 +202,10 @@ def test_downloaded_adapter_matches_the_backends_file(ui, project):
         row.get_by_role("button", name="Download").click()
     headers = answer.value.all_headers()
     assert answer.value.status == 200 and headers["content-length"] == str(len(original))
-    assert headers["content-type"] == "application/octet-stream" and "adapter_model.safetensors" in headers["content-disposition"]
+    assert (
+        headers["content-type"] == "application/octet-stream"
+        and "adapter_model.safetensors" in headers["content-disposition"]
+    )
     downloaded = info.value
     assert downloaded.failure() is None
     with open(downloaded.path(), "rb") as handle:
@@ -232,11 +262,16 @@ def test_model_pickers_list_the_registry(ui, project):
     assert "unsloth/gemma-4-E4B-it" in expected
     ui.goto(ui.base + "/#/playground")
     ui.locator('#target option[value="base:arkor/tiny-test"]').wait_for(state="attached", timeout=30_000)
-    assert ui.locator('#target option[value^="base:"]').evaluate_all("(os) => os.map((o) => o.value.slice(5))") == expected
+    assert (
+        ui.locator('#target option[value^="base:"]').evaluate_all("(os) => os.map((o) => o.value.slice(5))") == expected
+    )
     ui.goto(ui.base + "/#/endpoints")
     ui.click("#new-endpoint")
     ui.locator('#endpoint-target option[value="base:arkor/tiny-test"]').wait_for(state="attached", timeout=30_000)
-    assert ui.locator('#endpoint-target option[value^="base:"]').evaluate_all("(os) => os.map((o) => o.value.slice(5))") == expected
+    assert (
+        ui.locator('#endpoint-target option[value^="base:"]').evaluate_all("(os) => os.map((o) => o.value.slice(5))")
+        == expected
+    )
     assert ui.console_watcher.errors == []
 
 
@@ -249,8 +284,15 @@ def _server_error_frames() -> bytes:
     from arkor.server.limits import BlockingPools
 
     def chunks():  # type: ignore[no-untyped-def]
-        yield ChatCompletionChunk.model_validate({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                                                  "choices": [{"index": 0, "delta": {"content": "Partial answer"}}]})
+        yield ChatCompletionChunk.model_validate(
+            {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "m",
+                "choices": [{"index": 0, "delta": {"content": "Partial answer"}}],
+            }
+        )
         raise RuntimeError("CUDA out of memory while decoding")
 
     async def collect() -> bytes:
@@ -265,7 +307,10 @@ def _server_error_frames() -> bytes:
 def test_playground_shows_an_in_band_stream_error(ui, project):
     body = _server_error_frames()
     assert b"event: error" in body
-    ui.route("**/api/inference/chat", lambda route: route.fulfill(status=200, body=body, headers={"Content-Type": "text/event-stream"}))
+    ui.route(
+        "**/api/inference/chat",
+        lambda route: route.fulfill(status=200, body=body, headers={"Content-Type": "text/event-stream"}),
+    )
     ui.goto(ui.base + "/#/playground")
     ui.locator('#target option[value="base:arkor/tiny-test"]').wait_for(state="attached", timeout=30_000)
     ui.fill("#chat-input", "hello")
@@ -274,7 +319,10 @@ def test_playground_shows_an_in_band_stream_error(ui, project):
     done.wait_for(timeout=30_000)
     assert done.get_attribute("data-error") == "true"
     assert done.locator(".bubble-text").text_content() == "Partial answer"
-    assert done.locator(".bubble-error").text_content() == "The reply stopped early with an error: CUDA out of memory while decoding"
+    assert (
+        done.locator(".bubble-error").text_content()
+        == "The reply stopped early with an error: CUDA out of memory while decoding"
+    )
     assert ui.console_watcher.errors == []
 
 
@@ -285,7 +333,9 @@ def test_overview_reattaches_to_a_running_run_and_stops_it(ui, studio_on_fake_ba
         run = ui.locator("#run-training")
         run.filter(has_text="Run training: long-fake").wait_for(timeout=120_000)
         run.click()
-        ui.wait_for_function("() => document.querySelector('#train-log').textContent.includes('Started job')", timeout=120_000)
+        ui.wait_for_function(
+            "() => document.querySelector('#train-log').textContent.includes('Started job')", timeout=120_000
+        )
         started = re.search(r"Started job \S+", ui.locator("#train-log").text_content()).group(0)
         ui.click('#nav a[data-tab="jobs"]')
         ui.locator(".jobs-table").wait_for(timeout=30_000)

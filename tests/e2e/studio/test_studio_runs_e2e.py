@@ -11,7 +11,6 @@ import json
 
 import httpx
 import pytest
-
 from studio_helpers import screenshot
 from test_studio_jobs_e2e import FakeProject
 
@@ -28,7 +27,10 @@ def last(events: list[dict], kind: str, field: str) -> float | None:
 def runs(studio_on_fake_backend, fake_backend) -> dict:
     """The three ended runs: name -> {id, events} (events as the backend stores them)."""
     project = FakeProject(studio_on_fake_backend, fake_backend.url)
-    ids = {name: project.submit(mode, name=name, maxSteps=steps, learningRate=lr) for name, (mode, steps, lr) in RUNS.items()}
+    ids = {
+        name: project.submit(mode, name=name, maxSteps=steps, learningRate=lr)
+        for name, (mode, steps, lr) in RUNS.items()
+    }
     out = {}
     for name, job_id in ids.items():
         ended = project.wait_ended(job_id)
@@ -45,8 +47,15 @@ def ui(open_page, studio_on_fake_backend):  # type: ignore[no-untyped-def]
 
 
 def test_summary_route_computes_each_runs_final_metrics_from_its_events(studio_on_fake_backend, runs):
-    answer = httpx.get(studio_on_fake_backend.base + "/api/jobs/summary",
-                       headers={"X-Arkor-Studio-Token": studio_on_fake_backend.token}, timeout=30).raise_for_status().json()
+    answer = (
+        httpx.get(
+            studio_on_fake_backend.base + "/api/jobs/summary",
+            headers={"X-Arkor-Studio-Token": studio_on_fake_backend.token},
+            timeout=30,
+        )
+        .raise_for_status()
+        .json()
+    )
     refused = httpx.get(studio_on_fake_backend.base + "/api/jobs/summary", timeout=30)
     assert refused.status_code in (401, 403), refused.text  # the per-launch token guards it like every /api route
     assert answer["omitted"] == 0 and answer["limit"] >= 3
@@ -57,7 +66,9 @@ def test_summary_route_computes_each_runs_final_metrics_from_its_events(studio_o
         assert summary["finalLoss"] == pytest.approx(2 / RUNS[name][1])
         assert summary["steps"] == RUNS[name][1]
         assert summary["evalLoss"] is None
-        assert summary["accuracy"] == (None if RUNS[name][0] == "metrics" else pytest.approx(last(events, "evaluation.completed", "accuracy")))
+        assert summary["accuracy"] == (
+            None if RUNS[name][0] == "metrics" else pytest.approx(last(events, "evaluation.completed", "accuracy"))
+        )
 
 
 def test_summary_reads_only_the_newest_jobs_up_to_its_bound(studio_on_fake_backend, runs):
@@ -77,7 +88,9 @@ def column(ui, key: str) -> list[str]:
 def test_jobs_list_shows_metric_columns_and_sorts_by_any_of_them(ui, runs):
     ui.goto(ui.base + "/#/jobs")
     ui.locator(".jobs-table tbody tr").nth(2).wait_for()
-    ui.wait_for_function("() => [...document.querySelectorAll(\".jobs-table td[data-col='finalLoss']\")].every((td) => td.textContent !== '—')")
+    ui.wait_for_function(
+        "() => [...document.querySelectorAll(\".jobs-table td[data-col='finalLoss']\")].every((td) => td.textContent !== '—')"
+    )
     ui.locator("th[data-sort='finalLoss'] button").click()
     order = [ui.locator(".jobs-table tbody tr").nth(i).get_attribute("data-job-id") for i in range(3)]
     assert order == [runs["run-long"]["id"], runs["run-metrics"]["id"], runs["run-short"]["id"]]  # 0.333 < 0.5 < 1.0
@@ -94,7 +107,10 @@ def test_jobs_list_shows_metric_columns_and_sorts_by_any_of_them(ui, runs):
     assert column(ui, "steps") == ["2", "4", "6"]
     ui.locator("th[data-sort='name'] button").click()
     assert [ui.locator(".jobs-table tbody tr").nth(i).get_attribute("data-job-id") for i in range(3)] == [
-        runs["run-long"]["id"], runs["run-metrics"]["id"], runs["run-short"]["id"]]
+        runs["run-long"]["id"],
+        runs["run-metrics"]["id"],
+        runs["run-short"]["id"],
+    ]
     assert column(ui, "model") == ["fake/eval", "fake/metrics", "fake/eval"]
     screenshot(ui, "runs-jobs-sorted")
     assert ui.console_watcher.errors == []
@@ -105,11 +121,23 @@ def test_compare_highlights_differing_config_and_overlays_smoothed_log_scale_ser
     for name in ("run-long", "run-short"):
         ui.locator(f"input[data-job-id='{runs[name]['id']}']").check()
     ui.locator(".compare-metrics tr[data-metric='Final loss'] td").nth(1).wait_for()
-    ui.wait_for_function("() => [...document.querySelectorAll('.compare-metrics td')].every((td) => td.textContent !== '…')")
-    assert [t.strip() for t in ui.locator(".compare-metrics tr[data-metric='Final loss'] td").all_text_contents()] == ["0.3333", "1.0000"]
-    assert [t.strip() for t in ui.locator(".compare-metrics tr[data-metric='Accuracy'] td").all_text_contents()] == ["0.750", "0.500"]
+    ui.wait_for_function(
+        "() => [...document.querySelectorAll('.compare-metrics td')].every((td) => td.textContent !== '…')"
+    )
+    assert [t.strip() for t in ui.locator(".compare-metrics tr[data-metric='Final loss'] td").all_text_contents()] == [
+        "0.3333",
+        "1.0000",
+    ]
+    assert [t.strip() for t in ui.locator(".compare-metrics tr[data-metric='Accuracy'] td").all_text_contents()] == [
+        "0.750",
+        "0.500",
+    ]
     differing = ui.locator(".compare-config tr[data-differs='true']")
-    assert sorted(differing.nth(i).get_attribute("data-key") for i in range(differing.count())) == ["learningRate", "maxSteps", "name"]
+    assert sorted(differing.nth(i).get_attribute("data-key") for i in range(differing.count())) == [
+        "learningRate",
+        "maxSteps",
+        "name",
+    ]
     max_steps = ui.locator(".compare-config tr[data-key='maxSteps'] td")
     assert max_steps.all_text_contents() == ["6", "2"]
     assert all("differs" in (max_steps.nth(i).get_attribute("class") or "") for i in range(2))
@@ -120,12 +148,16 @@ def test_compare_highlights_differing_config_and_overlays_smoothed_log_scale_ser
     paths = ui.locator("#compare-chart path.series")
     assert paths.count() == 2
     ui.locator("#compare-series").select_option("accuracy")
-    assert ui.locator("#compare-chart circle.point").count() == 3 + 1  # run-long evaluates at steps 2, 4, 6; run-short at 2
+    assert (
+        ui.locator("#compare-chart circle.point").count() == 3 + 1
+    )  # run-long evaluates at steps 2, 4, 6; run-short at 2
     raw_path = paths.first.get_attribute("d")
     ui.locator("#smoothing").fill("0.6")
     assert ui.locator("#smoothing-value").text_content() == "0.60"
     assert paths.first.get_attribute("d") != raw_path
-    accuracy = [{"x": e["step"], "y": e["accuracy"]} for e in runs["run-long"]["events"] if e["type"] == "evaluation.completed"]
+    accuracy = [
+        {"x": e["step"], "y": e["accuracy"]} for e in runs["run-long"]["events"] if e["type"] == "evaluation.completed"
+    ]
     smoothed = ui.evaluate("async (pts) => (await import('/js/pages/compare.js')).smooth(pts, 0.6)", accuracy)
     ema, expected = 0.0, []
     for i, p in enumerate(accuracy):  # TensorBoard's debiased EMA, written out independently
@@ -167,6 +199,8 @@ def test_job_detail_downloads_the_runs_events_as_csv_and_json(ui, runs):
     exported = json.loads(open(info.value.path(), encoding="utf-8").read())
     assert exported["events"] == events
     assert exported["job"]["id"] == run["id"]
-    assert exported["summary"]["finalLoss"] == pytest.approx(2 / 6) and exported["summary"]["accuracy"] == pytest.approx(6 / 8)
+    assert exported["summary"]["finalLoss"] == pytest.approx(2 / 6) and exported["summary"][
+        "accuracy"
+    ] == pytest.approx(6 / 8)
     screenshot(ui, "runs-job-export")
     assert ui.console_watcher.errors == []

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 
-
 def test_api_needs_the_token(studio):
     assert httpx.get(studio.base + "/api/jobs").status_code == 403
     wrong = httpx.get(studio.base + "/api/jobs", headers={"X-Arkor-Studio-Token": "x" * 43})
@@ -27,10 +26,12 @@ def test_query_token_only_works_for_the_event_stream(studio):
 
 def test_forged_host_is_refused_even_with_the_token(studio):
     for path in ("/api/jobs", "/", "/index.html", "/js/app.js"):
-        response = httpx.get(studio.base + path, headers={"Host": "evil.example:80", "X-Arkor-Studio-Token": studio.token})
+        response = httpx.get(
+            studio.base + path, headers={"Host": "evil.example:80", "X-Arkor-Studio-Token": studio.token}
+        )
         assert response.status_code == 403, path
         assert studio.token not in response.text
-        assert 'arkor-studio-token' not in response.text
+        assert "arkor-studio-token" not in response.text
 
 
 def _session(studio, host: str | None = None) -> httpx.Client:

@@ -19,7 +19,6 @@ import httpx
 import jsonschema
 import openai
 import pytest
-
 from studio_helpers import screenshot, write_trainer
 
 TRAIN_TIMEOUT_S = 420
@@ -76,7 +75,10 @@ def test_endpoint_with_a_key_serves_the_openai_client_until_disabled(page, studi
     url = f"{backend_url}/d/{SLUG}/v1"
     page.locator("#endpoint-url").filter(has_text=url).wait_for(timeout=30_000)
     assert page.locator("#endpoint-url").text_content() == url  # absolute, on the backend, not Studio
-    assert url in page.locator("#endpoint-sample").text_content() and "Bearer $ARKOR_API_KEY" in page.locator("#endpoint-sample").text_content()
+    assert (
+        url in page.locator("#endpoint-sample").text_content()
+        and "Bearer $ARKOR_API_KEY" in page.locator("#endpoint-sample").text_content()
+    )
     page.click('[data-sample="python"]')
     python_sample = page.locator("#endpoint-sample").text_content()
     assert "from openai import OpenAI" in python_sample and f'base_url="{url}"' in python_sample
@@ -99,10 +101,15 @@ def test_endpoint_with_a_key_serves_the_openai_client_until_disabled(page, studi
 
     client = openai.OpenAI(base_url=url, api_key=plaintext, max_retries=0, timeout=300)
     completion = client.chat.completions.create(model=SLUG, messages=MESSAGES, max_tokens=8, temperature=0)
-    assert isinstance(completion.choices[0].message.content, str) and completion.choices[0].finish_reason in ("stop", "length")
+    assert isinstance(completion.choices[0].message.content, str) and completion.choices[0].finish_reason in (
+        "stop",
+        "length",
+    )
     assert 0 < completion.usage.completion_tokens <= 8
     with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=url, api_key=plaintext + "x", max_retries=0).chat.completions.create(model=SLUG, messages=MESSAGES, max_tokens=2)
+        openai.OpenAI(base_url=url, api_key=plaintext + "x", max_retries=0).chat.completions.create(
+            model=SLUG, messages=MESSAGES, max_tokens=2
+        )
 
     page.click("#toggle-enabled")
     page.locator('#endpoint-state [data-state="disabled"]').wait_for(timeout=30_000)

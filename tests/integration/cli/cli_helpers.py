@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 REPO_SRC = Path(__file__).resolve().parents[3] / "src"
 
 
@@ -37,13 +36,28 @@ class Arkor:
         self.home = home
         self.env = cli_env(home)
 
-    def __call__(self, *args: str, cwd: Path | None = None, timeout: float = 240, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd or self.home, env=self.env,
-                              capture_output=True, text=True, timeout=timeout, input=input)
+    def __call__(
+        self, *args: str, cwd: Path | None = None, timeout: float = 240, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "arkor.cli.main", *args],
+            cwd=cwd or self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
 
     def popen(self, *args: str, cwd: Path) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "arkor.cli.main", *args],
+            cwd=cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def record(self) -> dict | None:
         try:

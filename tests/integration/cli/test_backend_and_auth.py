@@ -14,9 +14,17 @@ from cli_helpers import Arkor, make_arkor
 def test_two_concurrent_commands_start_one_backend(tmp_path: Path) -> None:
     runner = make_arkor(tmp_path / "home")
     try:
-        processes = [subprocess.Popen([sys.executable, "-m", "arkor.cli.main", "server", "start"], cwd=tmp_path,
-                                      env=runner.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                     for _ in range(2)]
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "arkor.cli.main", "server", "start"],
+                cwd=tmp_path,
+                env=runner.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         outputs = [p.communicate(timeout=180) for p in processes]
         assert [p.returncode for p in processes] == [0, 0], outputs
         urls = {out.strip() for out, _ in outputs}

@@ -14,26 +14,32 @@ import pytest
 def run(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HOME": str(home), "ARKOR_HOME": str(home / ".arkor"), "NO_COLOR": "1"}
     env.pop("ARKOR_CLOUD_API_URL", None)
-    return subprocess.run([sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_and_version_do_not_import_heavy_libraries(tmp_path: Path) -> None:
-    code = ("import sys; from arkor.cli.main import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
-            "heavy = [m for m in ('torch', 'transformers', 'fastapi', 'peft') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
+    code = (
+        "import sys; from arkor.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        "heavy = [m for m in ('torch', 'transformers', 'fastapi', 'peft') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
     assert "init" in result.stdout and "server" in result.stdout
     assert run("--version", cwd=tmp_path, home=tmp_path).stdout.strip() == __import__("arkor").__version__
 
 
-@pytest.mark.parametrize(("flags", "message"), [
-    (["--git", "--skip-git"], "Pick one of --git / --skip-git, not both."),
-    (["--agents-md", "--no-agents-md"], "Pick one of --agents-md / --no-agents-md, not both."),
-    (["--template", "nope"], 'Unknown template "nope". Available: triage, translate, redaction, blank'),
-])
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--git", "--skip-git"], "Pick one of --git / --skip-git, not both."),
+        (["--agents-md", "--no-agents-md"], "Pick one of --agents-md / --no-agents-md, not both."),
+        (["--template", "nope"], 'Unknown template "nope". Available: triage, translate, redaction, blank'),
+    ],
+)
 def test_init_refuses_conflicts_before_touching_files(tmp_path: Path, flags: list[str], message: str) -> None:
     result = run("init", "proj", *flags, cwd=tmp_path, home=tmp_path)
     assert result.returncode == 1 and message in result.stderr
@@ -41,7 +47,9 @@ def test_init_refuses_conflicts_before_touching_files(tmp_path: Path, flags: lis
 
 
 def test_init_reports_created_then_kept(tmp_path: Path) -> None:
-    first = run("init", "proj", "--template", "redaction", "--skip-git", "--name", "Hello World", cwd=tmp_path, home=tmp_path)
+    first = run(
+        "init", "proj", "--template", "redaction", "--skip-git", "--name", "Hello World", cwd=tmp_path, home=tmp_path
+    )
     assert first.returncode == 0, first.stderr
     assert "created  src/arkor/trainer.py" in first.stdout and "Project hello-world (redaction)" in first.stdout
     (tmp_path / "proj/src/arkor/trainer.py").write_text("# edited\n")
@@ -66,8 +74,10 @@ def test_init_git_makes_the_first_commit(tmp_path: Path) -> None:
 def test_build_messages_and_manifest(tmp_path: Path) -> None:
     missing = run("build", cwd=tmp_path, home=tmp_path)
     assert missing.returncode == 1
-    assert missing.stderr.strip() == (f"Build entry not found: {tmp_path.resolve() / 'src/arkor/index.py'}. "
-                                      "Create src/arkor/index.py or pass an explicit entry argument.")
+    assert missing.stderr.strip() == (
+        f"Build entry not found: {tmp_path.resolve() / 'src/arkor/index.py'}. "
+        "Create src/arkor/index.py or pass an explicit entry argument."
+    )
     assert run("init", ".", "--template", "triage", "--skip-git", cwd=tmp_path, home=tmp_path).returncode == 0
     built = run("build", cwd=tmp_path, home=tmp_path)
     assert built.returncode == 0, built.stderr

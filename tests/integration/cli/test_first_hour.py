@@ -20,25 +20,31 @@ def run(*args: str, cwd: Path, home: Path, **env: str) -> subprocess.CompletedPr
     full = {**os.environ, "HOME": str(home), "ARKOR_HOME": str(home / ".arkor"), "NO_COLOR": "1", **env}
     full.pop("ARKOR_CLOUD_API_URL", None)
     full.update(env)
-    return subprocess.run([sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "arkor.cli.main", *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_init_quotes_the_next_step_and_says_when_it_kept_another_templates_files(tmp_path: Path) -> None:
-    first = run("init", "my project's dir", "--template", "triage", "--skip-git", "--no-agents-md",
-                cwd=tmp_path, home=tmp_path)
+    first = run(
+        "init", "my project's dir", "--template", "triage", "--skip-git", "--no-agents-md", cwd=tmp_path, home=tmp_path
+    )
     assert first.returncode == 0, first.stderr
     quoted = shlex.quote("my project's dir")
     assert f"Next: `cd {quoted} && arkor start` to train" in first.stdout
     assert shlex.split(f"cd {quoted}") == ["cd", "my project's dir"]  # pastes back to the same folder
-    again = run("init", "my project's dir", "--template", "blank", "--skip-git", "--no-agents-md",
-                cwd=tmp_path, home=tmp_path)
+    again = run(
+        "init", "my project's dir", "--template", "blank", "--skip-git", "--no-agents-md", cwd=tmp_path, home=tmp_path
+    )
     assert "(blank) is ready" not in again.stdout
-    assert ("is ready with your existing src/arkor/trainer.py, data/train.jsonl, data/eval.jsonl "
-            "(kept as they were; the blank template was not applied to them).") in again.stdout
+    assert (
+        "is ready with your existing src/arkor/trainer.py, data/train.jsonl, data/eval.jsonl "
+        "(kept as they were; the blank template was not applied to them)."
+    ) in again.stdout
     assert "triage" in (tmp_path / "my project's dir" / "src" / "arkor" / "trainer.py").read_text()
-    inside = run("init", "--template", "blank", "--skip-git", "--no-agents-md", cwd=tmp_path / "my project's dir",
-                 home=tmp_path)
+    inside = run(
+        "init", "--template", "blank", "--skip-git", "--no-agents-md", cwd=tmp_path / "my project's dir", home=tmp_path
+    )
     assert "Next: `arkor start` to train" in inside.stdout
 
 
@@ -78,7 +84,9 @@ def test_port_busy_notice_words(capsys: pytest.CaptureFixture[str]) -> None:
     from arkor.cli.dev import port_busy
 
     port_busy(4000, 4001)
-    assert capsys.readouterr().err == "Port 4000 is taken; Studio tries 4001 next. Use -p/--port to pick one yourself.\n"
+    assert (
+        capsys.readouterr().err == "Port 4000 is taken; Studio tries 4001 next. Use -p/--port to pick one yourself.\n"
+    )
 
 
 def test_model_cache_honours_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,15 +108,43 @@ def test_model_card_names_the_logical_model_dataset_hyperparameters_and_metrics(
 
     adapter = tmp_path / "adapter"
     adapter.mkdir()
-    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/home/u/.cache/arkor/models/x"}))
-    (adapter / "README.md").write_text("---\nbase_model: /home/u/.cache/arkor/models/x\n---\n# Model Card for Model ID\n")
-    (adapter / "arkor-checkpoint.json").write_text(json.dumps({"step": 20, "config": {
-        "model": "HuggingFaceTB/SmolLM2-135M-Instruct", "maxSteps": 20, "learningRate": 0.0002, "loraR": 16,
-        "datasetSource": {"type": "file", "path": "/srv/datasets/4d70.jsonl"}}}))
-    out = copy_adapter(adapter, tmp_path / "copy", "HuggingFaceTB/SmolLM2-135M-Instruct", {
-        "job_id": "job_abc", "run_name": "triage-run", "metrics": {"trainLoss": 0.6712, "steps": 20},
-        "config": {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "maxSteps": 20, "learningRate": 0.0002,
-                   "loraR": 16, "datasetSource": {"type": "uploaded", "datasetId": "ds_1", "filename": "train.jsonl"}}})
+    (adapter / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": "/home/u/.cache/arkor/models/x"})
+    )
+    (adapter / "README.md").write_text(
+        "---\nbase_model: /home/u/.cache/arkor/models/x\n---\n# Model Card for Model ID\n"
+    )
+    (adapter / "arkor-checkpoint.json").write_text(
+        json.dumps(
+            {
+                "step": 20,
+                "config": {
+                    "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+                    "maxSteps": 20,
+                    "learningRate": 0.0002,
+                    "loraR": 16,
+                    "datasetSource": {"type": "file", "path": "/srv/datasets/4d70.jsonl"},
+                },
+            }
+        )
+    )
+    out = copy_adapter(
+        adapter,
+        tmp_path / "copy",
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        {
+            "job_id": "job_abc",
+            "run_name": "triage-run",
+            "metrics": {"trainLoss": 0.6712, "steps": 20},
+            "config": {
+                "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+                "maxSteps": 20,
+                "learningRate": 0.0002,
+                "loraR": 16,
+                "datasetSource": {"type": "uploaded", "datasetId": "ds_1", "filename": "train.jsonl"},
+            },
+        },
+    )
     card = (out / "README.md").read_text()
     assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card and ".cache" not in card
     assert "Model Card for Model ID" not in card and "# triage-run" in card and "job `job_abc`" in card

@@ -26,8 +26,9 @@ def test_a_small_series_draws_exactly() -> None:
 
 
 def test_ascii_when_unicode_is_off_and_eval_drawn_over_train() -> None:
-    lines = text_chart("loss", [("train", [(1, 3.0), (2, 2.0), (3, 1.0)]), ("eval", [(3, 1.0)])],
-                       width=20, height=3, unicode=False)
+    lines = text_chart(
+        "loss", [("train", [(1, 3.0), (2, 2.0), (3, 1.0)]), ("eval", [(3, 1.0)])], width=20, height=3, unicode=False
+    )
     assert lines == [
         "loss",  # the legend does not fit beside the title: on a line of its own
         "* train  o eval",
@@ -53,13 +54,15 @@ def test_one_point_and_a_flat_line_sit_on_the_middle_row() -> None:
 
 
 def test_none_nan_and_inf_are_left_out() -> None:
-    curves = RunCurves.from_events([
-        {"type": "training.log", "step": 1, "loss": None},
-        {"type": "training.log", "step": 2, "loss": math.nan, "evalLoss": math.inf},
-        {"type": "training.log", "step": 3, "loss": 1.5},
-        {"type": "training.log", "step": None, "loss": 9.0},
-        {"type": "evaluation.completed", "step": 3, "accuracy": None, "fields": {"a": math.nan, "b": 0.5}},
-    ])
+    curves = RunCurves.from_events(
+        [
+            {"type": "training.log", "step": 1, "loss": None},
+            {"type": "training.log", "step": 2, "loss": math.nan, "evalLoss": math.inf},
+            {"type": "training.log", "step": 3, "loss": 1.5},
+            {"type": "training.log", "step": None, "loss": 9.0},
+            {"type": "evaluation.completed", "step": 3, "accuracy": None, "fields": {"a": math.nan, "b": 0.5}},
+        ]
+    )
     assert curves.loss == [(3.0, 1.5)] and curves.eval_loss == [] and curves.accuracy == []
     assert curves.field_accuracy == {"b": [(3.0, 0.5)]}
     assert text_chart("x", [("train", [(1.0, math.nan)])]) == []
@@ -100,10 +103,21 @@ def test_start_prints_the_chart_in_ascii_on_an_ascii_stdout(monkeypatch: pytest.
 
         def wait(self):  # type: ignore[no-untyped-def]
             for step, loss in ((1, 2.0), (2, math.nan), (3, 1.0)):
-                self.callbacks.on_log(LogContext(step=step, loss=loss, eval_loss=None, learning_rate=None, epoch=None,
-                                                 samples_per_second=None, tokens_per_second=None, job=None))  # type: ignore[arg-type]
-            self.callbacks.on_evaluation(EvaluationContext(step=3, accuracy=1.0, fields={"a": 1.0}, scorer="exact",
-                                                           rows=4, job=None))  # type: ignore[arg-type]
+                self.callbacks.on_log(
+                    LogContext(
+                        step=step,
+                        loss=loss,
+                        eval_loss=None,
+                        learning_rate=None,
+                        epoch=None,
+                        samples_per_second=None,
+                        tokens_per_second=None,
+                        job=None,
+                    )
+                )  # type: ignore[arg-type]
+            self.callbacks.on_evaluation(
+                EvaluationContext(step=3, accuracy=1.0, fields={"a": 1.0}, scorer="exact", rows=4, job=None)
+            )  # type: ignore[arg-type]
             return SimpleNamespace(job=SimpleNamespace(status="completed", error=None))
 
     raw = io.BytesIO()
@@ -117,7 +131,7 @@ def test_start_prints_the_chart_in_ascii_on_an_ascii_stdout(monkeypatch: pytest.
     gap = text.index("", head)  # the blank line between the two charts
     chart = text[head:gap]
     assert chart[1] == "2 +*" and chart[-3].endswith("*") and chart[-3].startswith("1 +")
-    accuracy = text[gap + 1:-1]
+    accuracy = text[gap + 1 : -1]
     assert accuracy[:3] == ["task accuracy by step (all fields exact)", "* accuracy", "100% +*"], accuracy
     assert accuracy[-3:] == ["  0% +", "     +" + "-" * 34, "      3"], accuracy
     assert max(len(line) for line in chart + accuracy) <= 40
@@ -132,8 +146,13 @@ def test_png_has_one_panel_per_kind_of_series(tmp_path) -> None:  # type: ignore
     pytest.importorskip("matplotlib")
     curves = RunCurves()
     for step in range(1, 31):
-        curves.add_log(step, loss=3.0 / step, eval_loss=3.3 / step if step % 10 == 0 else None,
-                       learning_rate=1e-4 * (1 - step / 30), tokens_per_second=900 + step)
+        curves.add_log(
+            step,
+            loss=3.0 / step,
+            eval_loss=3.3 / step if step % 10 == 0 else None,
+            learning_rate=1e-4 * (1 - step / 30),
+            tokens_per_second=900 + step,
+        )
     for step, accuracy in ((10, 0.2), (20, 0.55), (30, 0.8)):
         curves.add_evaluation(step, accuracy, {"category": min(1.0, accuracy + 0.2), "urgency": accuracy})
     full = _png_size(write_png(curves, tmp_path / "full.png", title="job").read_bytes())
@@ -151,8 +170,9 @@ def test_png_of_no_steps_is_refused(tmp_path) -> None:  # type: ignore[no-untype
         write_png(RunCurves(), tmp_path / "none.png", title="job")
 
 
-def test_jobs_show_plot_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_jobs_show_plot_without_matplotlib_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from arkor.cli.main import main
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what a missing package looks like to import
@@ -160,8 +180,9 @@ def test_jobs_show_plot_without_matplotlib_names_the_extra(monkeypatch: pytest.M
         main(["jobs", "show", "job_x", "--plot"])
     err = capsys.readouterr().err
     assert exited.value.code == 1, err
-    assert err.strip() == ("Writing a plot needs matplotlib, which is not installed. "
-                           "Install the plot extra: pip install 'arkor[plot]'")
+    assert err.strip() == (
+        "Writing a plot needs matplotlib, which is not installed. Install the plot extra: pip install 'arkor[plot]'"
+    )
 
 
 def test_cli_main_stays_light() -> None:
@@ -178,8 +199,12 @@ def test_jobs_show_plot_of_a_job_with_no_steps_says_so(tmp_path) -> None:  # typ
     from arkor.cli.jobs import _write_plot
 
     job = SimpleNamespace(id="job_1", name="n", status="failed", config=SimpleNamespace(model="m"))
-    with pytest.raises(CliError, match=r"^Job job_1 has no logged steps yet \(status=failed\); there is nothing to plot\.$"):
-        _write_plot(job, [{"type": "training.started"}, {"type": "training.failed", "error": "x"}], str(tmp_path / "p.png"))
+    with pytest.raises(
+        CliError, match=r"^Job job_1 has no logged steps yet \(status=failed\); there is nothing to plot\.$"
+    ):
+        _write_plot(
+            job, [{"type": "training.started"}, {"type": "training.failed", "error": "x"}], str(tmp_path / "p.png")
+        )
     assert not (tmp_path / "p.png").exists()
     _write_plot(job, [{"type": "training.log", "step": 1, "loss": 1.0}], str(tmp_path))  # a folder: default name in it
     assert (tmp_path / "job_1-curves.png").read_bytes()[:4] == b"\x89PNG"

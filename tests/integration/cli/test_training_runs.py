@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import Arkor, tiny_project
 
 JOB_LINE = re.compile(r"Started job (\S+)")
@@ -33,7 +32,7 @@ def assert_loss_chart(stdout: str, job_id: str) -> None:
     """The text chart `arkor start` ends with: 3 logged steps, 80 columns (no terminal), before the status."""
     lines = stdout.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("loss by step"))
-    chart = lines[head:lines.index(f"Job {job_id} finished with status=completed")]
+    chart = lines[head : lines.index(f"Job {job_id} finished with status=completed")]
     assert chart[0] in ("loss by step  ● train", "loss by step  * train"), chart
     plot_rows = chart[1:9]
     marker = chart[0][-7]
@@ -96,7 +95,10 @@ def test_jobs_commands(arkor: Arkor, completed: tuple[Path, str]) -> None:
     assert "status=completed" in show.stdout and "model:     arkor/tiny-test" in show.stdout
     logs = arkor("jobs", "logs", job_id, cwd=project).stdout.splitlines()
     assert "training.started" in logs[0] and "training.completed" in logs[-1]
-    followed = [json.loads(line) for line in arkor("jobs", "logs", job_id, "-f", "--json", cwd=project, timeout=60).stdout.splitlines()]
+    followed = [
+        json.loads(line)
+        for line in arkor("jobs", "logs", job_id, "-f", "--json", cwd=project, timeout=60).stdout.splitlines()
+    ]
     assert [e["type"] for e in followed][-1] == "training.completed"
     assert [e["step"] for e in followed if e["type"] == "training.log"] == [1, 2, 3]
     elsewhere = arkor("jobs", "show", job_id, cwd=project.parent)
@@ -135,8 +137,12 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
     merged = arkor("export", job_id, "--merge", "--out", str(tmp_path / "merged"), cwd=project)
     assert merged.returncode == 0, merged.stderr
     # Its own stages, not transformers/peft warnings or their progress bars.
-    assert merged.stderr.splitlines() == ["export: copying the adapter", "export: merging the adapter into arkor/tiny-test",
-                                          "export: saving the merged model", "export: done"], merged.stderr
+    assert merged.stderr.splitlines() == [
+        "export: copying the adapter",
+        "export: merging the adapter into arkor/tiny-test",
+        "export: saving the merged model",
+        "export: done",
+    ], merged.stderr
     merged_card = (tmp_path / "merged" / "README.md").read_text()
     assert "base_model: arkor/tiny-test" in merged_card and "library_name: transformers" in merged_card
     assert f"(job `{job_id}`)" in merged_card and "- `trainLoss`: " in merged_card
@@ -146,15 +152,25 @@ def test_export_adapter_and_merged_model(arkor: Arkor, completed: tuple[Path, st
     assert not (tmp_path / "merged" / "model.gguf").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter", "merged"]  # no staging folder left behind
     # A plain transformers load in a fresh interpreter: nothing of arkor or peft is needed.
-    check = subprocess.run([sys.executable, "-c", (
-        "import sys, torch; from transformers import AutoModelForCausalLM, AutoTokenizer;"
-        f"m = AutoModelForCausalLM.from_pretrained({str(tmp_path / 'merged')!r});"
-        f"t = AutoTokenizer.from_pretrained({str(tmp_path / 'merged')!r});"
-        "ids = t.apply_chat_template([{'role': 'user', 'content': 'hi'}], add_generation_prompt=True, return_tensors='pt');"
-        "ids = ids['input_ids'] if hasattr(ids, 'keys') else ids;"
-        "out = m.generate(ids, max_new_tokens=3, do_sample=False);"
-        "assert out.shape[1] == ids.shape[1] + 3; assert 'peft' not in sys.modules; print('ok')")],
-        capture_output=True, text=True, timeout=180, env=arkor.env)
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, torch; from transformers import AutoModelForCausalLM, AutoTokenizer;"
+                f"m = AutoModelForCausalLM.from_pretrained({str(tmp_path / 'merged')!r});"
+                f"t = AutoTokenizer.from_pretrained({str(tmp_path / 'merged')!r});"
+                "ids = t.apply_chat_template([{'role': 'user', 'content': 'hi'}], add_generation_prompt=True, return_tensors='pt');"
+                "ids = ids['input_ids'] if hasattr(ids, 'keys') else ids;"
+                "out = m.generate(ids, max_new_tokens=3, do_sample=False);"
+                "assert out.shape[1] == ids.shape[1] + 3; assert 'peft' not in sys.modules; print('ok')"
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=arkor.env,
+    )
     assert check.stdout.strip().endswith("ok"), check.stderr
 
 
@@ -173,8 +189,12 @@ def test_export_gguf(arkor: Arkor, completed: tuple[Path, str], tmp_path: Path) 
 
 
 def test_export_gguf_of_an_unsupported_architecture_is_a_clear_error(
-        arkor: Arkor, completed: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    arkor: Arkor,
+    completed: tuple[Path, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # In-process, so the tiny (Llama) base can be made to look unsupported without training a Gemma job.
     from arkor.cli.main import main
     from arkor.engine import export as export_library
@@ -184,8 +204,9 @@ def test_export_gguf_of_an_unsupported_architecture_is_a_clear_error(
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(project)
     real_base_config = export_library._base_config
-    monkeypatch.setattr(export_library, "_base_config",
-                        lambda model_id: {**real_base_config(model_id), "model_type": "mistral"})
+    monkeypatch.setattr(
+        export_library, "_base_config", lambda model_id: {**real_base_config(model_id), "model_type": "mistral"}
+    )
     with pytest.raises(SystemExit) as exited:
         main(["export", job_id, "--gguf", "--out", str(tmp_path / "gguf")])
     err = capsys.readouterr().err
@@ -232,10 +253,14 @@ def test_from_a_subfolder_with_id_prefixes_and_a_stale_build(arkor: Arkor, compl
         assert again.returncode == 0, again.stdout + again.stderr
         assert "Build entry not found" not in again.stderr and "Built " not in again.stdout
         stale = [line for line in again.stderr.splitlines() if "changed since the build" in line]
-        assert stale == [line for line in stale if line.startswith("warning: src/arkor/ changed since the build in "
-                                                                   ".arkor/build/ (built ")]
+        assert stale == [
+            line
+            for line in stale
+            if line.startswith("warning: src/arkor/ changed since the build in .arkor/build/ (built ")
+        ]
         assert len(stale) == 1 and stale[0].endswith(
-            "this run uses that build. Run `arkor build` (or `arkor start src/arkor/index.py`) to train the current code.")
+            "this run uses that build. Run `arkor build` (or `arkor start src/arkor/index.py`) to train the current code."
+        )
         second = JOB_LINE.search(again.stdout).group(1)
         assert not (data / ".arkor").exists()  # nothing was created in the subfolder
         rebuilt = arkor("build", cwd=data)

@@ -48,9 +48,7 @@ def test_csv_line_numbers_count_the_header_and_multiline_cells(tmp_path: Path) -
         (3, {"prompt": "two\nlines", "completion": "answer"}),
         (6, {"prompt": "q", "completion": "a"}),
     ]
-    assert [str(issue) for issue in read.issues] == [
-        "d.csv:7: has 1 columns but the header has 2 (prompt, completion)"
-    ]
+    assert [str(issue) for issue in read.issues] == ["d.csv:7: has 1 columns but the header has 2 (prompt, completion)"]
 
 
 def test_parquet_rows_are_numbered_from_one_and_keep_nested_messages(tmp_path: Path) -> None:
@@ -137,7 +135,9 @@ def test_blob_is_downloaded_once_with_the_bearer_token(tmp_path: Path, monkeypat
     assert cached[0].read_bytes() == body
 
 
-def test_blob_http_error_names_the_status_and_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_blob_http_error_names_the_status_and_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARKOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ARKOR_BLOB_ALLOW_PRIVATE", "1")  # the origin is a loopback test server
     with _Server(b"") as server:

@@ -15,15 +15,27 @@ from arkor.errors import ModelNotAvailableError
 
 def test_public_interface_is_pinned():
     assert models.__all__ == [
-        "DEFAULT_MODEL", "GEMMA_CHAT_TEMPLATE", "MARKER_FILE", "SUPPORTED_MODELS", "TINY_TEST_MODEL",
-        "ModelSpec", "get_model_spec", "is_known_model", "load_model", "load_tokenizer",
-        "logical_model_id_for_path", "offline_models", "resolve_model_path",
+        "DEFAULT_MODEL",
+        "GEMMA_CHAT_TEMPLATE",
+        "MARKER_FILE",
+        "SUPPORTED_MODELS",
+        "TINY_TEST_MODEL",
+        "ModelSpec",
+        "get_model_spec",
+        "is_known_model",
+        "load_model",
+        "load_tokenizer",
+        "logical_model_id_for_path",
+        "offline_models",
+        "resolve_model_path",
     ]
 
 
 def test_supported_models_and_defaults():
     assert models.SUPPORTED_MODELS == (
-        "HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m", "unsloth/gemma-4-E4B-it",
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "google/gemma-3-270m",
+        "unsloth/gemma-4-E4B-it",
     )
     assert models.DEFAULT_MODEL == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert models.TINY_TEST_MODEL == "arkor/tiny-test"
@@ -69,8 +81,7 @@ def test_gemma_template_renders_turns_and_folds_system_into_first_user_turn():
     ]
     full = template.render(messages=messages, bos_token="<bos>", add_generation_prompt=False)
     assert full == (
-        "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
-        "<start_of_turn>model\nHello<end_of_turn>\n"
+        "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello<end_of_turn>\n"
     )
     prompt = template.render(messages=messages[:2], bos_token="<bos>", add_generation_prompt=True)
     assert prompt == "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"

@@ -30,10 +30,17 @@ def _dataset(path: Path, rows: int = 12) -> Path:
     colours = ["red", "blue", "green"]
     with path.open("w") as handle:
         for i in range(rows):
-            handle.write(json.dumps({"messages": [
-                {"role": "user", "content": f"Colour of item {i}?"},
-                {"role": "assistant", "content": colours[i % 3]},
-            ]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "messages": [
+                            {"role": "user", "content": f"Colour of item {i}?"},
+                            {"role": "assistant", "content": colours[i % 3]},
+                        ]
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -41,11 +48,21 @@ def _config(tmp_path: Path, **overrides) -> JobConfig:
     data = tmp_path / "data.jsonl"
     if not data.exists():
         _dataset(data)
-    return JobConfig.model_validate({
-        "model": TINY, "datasetSource": {"type": "file", "path": str(data)},
-        "maxSteps": 7, "batchSize": 4, "learningRate": 3e-2, "loraR": 4, "loraDropout": 0.1,
-        "loggingSteps": 1, "saveSteps": 2, "seed": 7, **overrides,
-    })
+    return JobConfig.model_validate(
+        {
+            "model": TINY,
+            "datasetSource": {"type": "file", "path": str(data)},
+            "maxSteps": 7,
+            "batchSize": 4,
+            "learningRate": 3e-2,
+            "loraR": 4,
+            "loraDropout": 0.1,
+            "loggingSteps": 1,
+            "saveSteps": 2,
+            "seed": 7,
+            **overrides,
+        }
+    )
 
 
 class _StopAfter(FolderReporter):

@@ -23,8 +23,14 @@ def tracker_env(tmp_path, monkeypatch):
     """Trackers read HOME and their own variables: a clean, local, offline setup per test."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ARKOR_HOME", str(tmp_path / "home" / ".arkor"))
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "WANDB_API_KEY", "WANDB_MODE", "WANDB_PROJECT",
-                 "WANDB_DIR"):
+    for name in (
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_EXPERIMENT_NAME",
+        "WANDB_API_KEY",
+        "WANDB_MODE",
+        "WANDB_PROJECT",
+        "WANDB_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -32,10 +38,17 @@ def write_chat_dataset(path: Path, rows: int) -> Path:
     colours = ["red", "blue", "green", "yellow"]
     with path.open("w") as handle:
         for i in range(rows):
-            handle.write(json.dumps({"messages": [
-                {"role": "user", "content": f"What colour is item {i}? It is {colours[i % 4]}."},
-                {"role": "assistant", "content": colours[i % 4]},
-            ]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "messages": [
+                            {"role": "user", "content": f"What colour is item {i}? It is {colours[i % 4]}."},
+                            {"role": "assistant", "content": colours[i % 4]},
+                        ]
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -45,11 +58,19 @@ def read_events(spec: WorkerSpec) -> list[dict]:
 
 def tracked_spec(tmp_path: Path, report_to: list[str]) -> WorkerSpec:
     dataset = write_chat_dataset(tmp_path / "data.jsonl", rows=24)
-    config = JobConfig.model_validate({
-        "model": TINY, "datasetSource": {"type": "file", "path": str(dataset)},
-        "maxSteps": 4, "batchSize": 4, "learningRate": 3e-2, "loraR": 8, "loggingSteps": 1, "evalSteps": 2,
-        "reportTo": report_to,
-    })
+    config = JobConfig.model_validate(
+        {
+            "model": TINY,
+            "datasetSource": {"type": "file", "path": str(dataset)},
+            "maxSteps": 4,
+            "batchSize": 4,
+            "learningRate": 3e-2,
+            "loraR": 8,
+            "loggingSteps": 1,
+            "evalSteps": 2,
+            "reportTo": report_to,
+        }
+    )
     return WorkerSpec(job_id="job_tracked", config=config, output_dir=str(tmp_path / "out"))
 
 
@@ -78,7 +99,8 @@ def test_one_run_reports_to_all_three_trackers(tmp_path):
     from tensorboard.plugins.hparams import plugin_data_pb2
 
     start = plugin_data_pb2.HParamsPluginData.FromString(
-        accumulator.SummaryMetadata("_hparams_/session_start_info").plugin_data.content).session_start_info
+        accumulator.SummaryMetadata("_hparams_/session_start_info").plugin_data.content
+    ).session_start_info
     assert start.hparams["loraR"].number_value == 8 and start.hparams["model"].string_value == TINY
     published = {a["pathname"] for a in events[-1]["artifacts"]}
     tb_files = {p.relative_to(out).as_posix() for p in (out / "tensorboard").rglob("*") if p.is_file()}
@@ -124,9 +146,9 @@ def wandb_records(path: Path):
         if room < 7:  # a block's tail too short for a chunk header is padding
             position += room
             continue
-        length = int.from_bytes(data[position + 4:position + 6], "little")
+        length = int.from_bytes(data[position + 4 : position + 6], "little")
         kind = data[position + 6]
-        chunk = data[position + 7:position + 7 + length]
+        chunk = data[position + 7 : position + 7 + length]
         position += 7 + length
         if kind == 0 and length == 0:
             continue
@@ -145,7 +167,9 @@ def read_wandb_run(run_dir: Path) -> tuple[list[dict], set[str], set[str]]:
     for record in wandb_records(path):
         kind = record.WhichOneof("record_type")
         if kind == "history":
-            rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item})
+            rows.append(
+                {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
+            )
         elif kind in ("run", "config"):
             updates = record.run.config.update if kind == "run" else record.config.update
             config_keys.update(item.key for item in updates)

@@ -16,17 +16,31 @@ def write_json_answers(path: Path, rows: int = 24) -> Path:
     with path.open("w") as handle:
         for i in range(rows):
             colour = COLOURS[i % len(COLOURS)]
-            handle.write(json.dumps({"messages": [
-                {"role": "user", "content": f"What colour is item {i}? It is {colour}."},
-                {"role": "assistant", "content": json.dumps({"colour": colour, "item": i})},
-            ]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "messages": [
+                            {"role": "user", "content": f"What colour is item {i}? It is {colour}."},
+                            {"role": "assistant", "content": json.dumps({"colour": colour, "item": i})},
+                        ]
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
 def run(tmp_path: Path, **overrides) -> list[dict]:
     data = write_json_answers(tmp_path / "train.jsonl")
-    config = {"model": TINY, "datasetSource": {"type": "file", "path": str(data)}, "batchSize": 4,
-              "learningRate": 3e-2, "loraR": 8, "loggingSteps": 1, **overrides}
+    config = {
+        "model": TINY,
+        "datasetSource": {"type": "file", "path": str(data)},
+        "batchSize": 4,
+        "learningRate": 3e-2,
+        "loraR": 8,
+        "loggingSteps": 1,
+        **overrides,
+    }
     spec = WorkerSpec(job_id="job_t", config=JobConfig.model_validate(config), output_dir=str(tmp_path / "out"))
     assert run_spec(spec) == 0
     return [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
@@ -53,8 +67,14 @@ def test_max_time_ends_the_run_with_a_final_adapter_and_a_decayed_lr(tmp_path):
 
 def test_eval_dataset_is_scored_at_each_eval_step(tmp_path):
     eval_file = write_json_answers(tmp_path / "eval.jsonl", rows=6)
-    events = run(tmp_path, maxSteps=6, evalSteps=3, evalDataset={"type": "file", "path": str(eval_file)},
-                 evalScorer="json_fields", evalRows=4)
+    events = run(
+        tmp_path,
+        maxSteps=6,
+        evalSteps=3,
+        evalDataset={"type": "file", "path": str(eval_file)},
+        evalScorer="json_fields",
+        evalRows=4,
+    )
     scored = [e for e in events if e["type"] == "evaluation.completed"]
     assert [e["step"] for e in scored] == [3, 6]
     for event in scored:

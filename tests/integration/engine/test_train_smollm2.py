@@ -17,15 +17,17 @@ from arkor.templates.scoring import data_dir
 def test_smollm2_trains_and_chats_with_its_adapter(tmp_path: Path) -> None:
     from arkor.engine.infer import InferenceEngine
 
-    config = JobConfig.model_validate({
-        "model": DEFAULT_MODEL,
-        "datasetSource": {"type": "file", "path": str(data_dir("triage") / "train.jsonl")},
-        "maxSteps": 3,
-        "batchSize": 2,
-        "learningRate": 4e-4,
-        "maxLength": 256,
-        "loggingSteps": 1,
-    })
+    config = JobConfig.model_validate(
+        {
+            "model": DEFAULT_MODEL,
+            "datasetSource": {"type": "file", "path": str(data_dir("triage") / "train.jsonl")},
+            "maxSteps": 3,
+            "batchSize": 2,
+            "learningRate": 4e-4,
+            "maxLength": 256,
+            "loggingSteps": 1,
+        }
+    )
     spec = WorkerSpec(job_id="job_smollm2", config=config, output_dir=str(tmp_path / "out"))
     assert run_spec(spec) == 0
     events = [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
@@ -38,7 +40,9 @@ def test_smollm2_trains_and_chats_with_its_adapter(tmp_path: Path) -> None:
     engine = InferenceEngine()
     request = InferenceChatRequest(
         messages=[{"role": "user", "content": "My card was charged twice for one order."}],
-        temperature=0, max_tokens=12, stream=False,
+        temperature=0,
+        max_tokens=12,
+        stream=False,
     )
     reply = engine.complete(request, model_id=DEFAULT_MODEL, adapter_dir=tmp_path / "out" / "final")
     assert (reply.choices[0].message.content or "").strip()

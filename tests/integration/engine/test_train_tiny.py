@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-
 from arkor.engine.reporting import FolderReporter
 from arkor.engine.worker import run_spec
 from arkor.protocol import JobConfig, WorkerExitCode, WorkerSpec
@@ -23,11 +22,18 @@ def write_chat_dataset(path: Path, rows: int = 24) -> Path:
     with path.open("w") as handle:
         for i in range(rows):
             colour = colours[i % len(colours)]
-            handle.write(json.dumps({"messages": [
-                {"role": "system", "content": "Answer with the colour."},
-                {"role": "user", "content": f"What colour is item {i}? It is {colour}."},
-                {"role": "assistant", "content": colour},
-            ]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "messages": [
+                            {"role": "system", "content": "Answer with the colour."},
+                            {"role": "user", "content": f"What colour is item {i}? It is {colour}."},
+                            {"role": "assistant", "content": colour},
+                        ]
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -158,10 +164,14 @@ def test_worker_process_exits_143_on_sigterm(tmp_path):
     spec = make_spec(tmp_path, maxSteps=500, saveSteps=None)
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec.to_wire()))
-    proc = subprocess.Popen([sys.executable, "-m", "arkor.engine.worker", "--spec", str(spec_path)], stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arkor.engine.worker", "--spec", str(spec_path)], stderr=subprocess.PIPE
+    )
     events_path = Path(spec.output_dir) / "events.jsonl"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and "training.log" not in (events_path.read_text() if events_path.exists() else ""):
+    while time.monotonic() < deadline and "training.log" not in (
+        events_path.read_text() if events_path.exists() else ""
+    ):
         assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)

@@ -29,7 +29,9 @@ OUTLIVES_BACKEND = {"ray"}  # executors whose workers keep running when the back
 
 
 def _upload(api: Api) -> dict:
-    response = api.http.post("/v1/datasets", params=api.scope, content=chat_rows(16), headers={"X-Arkor-Filename": "t.jsonl"})
+    response = api.http.post(
+        "/v1/datasets", params=api.scope, content=chat_rows(16), headers={"X-Arkor-Filename": "t.jsonl"}
+    )
     assert response.status_code == 201, response.text
     return {"type": "uploaded", "datasetId": response.json()["datasetId"]}
 
@@ -162,8 +164,15 @@ class Ends:
 def _spec_file(tmp_path: Path, job_id: str, max_steps: int) -> Path:
     dataset = tmp_path / "rows.jsonl"
     dataset.write_bytes(chat_rows(16))
-    config = JobConfig.model_validate({"model": TINY, "datasetSource": {"type": "file", "path": str(dataset)},
-                                       "maxSteps": max_steps, "loggingSteps": 1, "batchSize": 2})
+    config = JobConfig.model_validate(
+        {
+            "model": TINY,
+            "datasetSource": {"type": "file", "path": str(dataset)},
+            "maxSteps": max_steps,
+            "loggingSteps": 1,
+            "batchSize": 2,
+        }
+    )
     spec = WorkerSpec(job_id=job_id, config=config, output_dir=str(tmp_path / "out" / job_id))
     path = tmp_path / f"{job_id}.json"
     path.write_text(spec.model_dump_json(by_alias=True, exclude_none=True))

@@ -56,7 +56,9 @@ class ThreadExecutor:
         with self._lock:
             self._jobs[job_id] = job
         # A daemon thread: one that does not stop in time must not keep the backend process alive.
-        threading.Thread(target=self._run, args=(job_id, job, spec_json), name=f"arkor-thread-{job_id}", daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(job_id, job, spec_json), name=f"arkor-thread-{job_id}", daemon=True
+        ).start()
         return None
 
     def _run(self, job_id: str, job: _Job, spec_json: bytes) -> None:

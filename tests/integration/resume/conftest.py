@@ -4,16 +4,16 @@ worker (fast mechanics) or the real worker on the tiny model (chaos, determinism
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # server_helpers.Api, the fake worker
 
-from arkor.server.runner import BackgroundServer  # noqa: E402
-
 from server_helpers import backend_factory  # noqa: E402
+
+from arkor.server.runner import BackgroundServer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

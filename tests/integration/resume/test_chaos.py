@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from server_helpers import Api
 
 from arkor.engine.reporting import FolderReporter
 from arkor.engine.train.run import run_training
 from arkor.protocol import JobConfig
 from arkor.protocol.sse import SSEDecoder
-
-from server_helpers import Api
 
 TINY = "arkor/tiny-test"
 SEED = 20261201
@@ -46,10 +45,17 @@ def _dataset(path: Path) -> Path:
     colours = ["red", "blue", "green", "amber"]
     with path.open("w") as handle:
         for i in range(16):
-            handle.write(json.dumps({"messages": [
-                {"role": "user", "content": f"Colour of item {i}?"},
-                {"role": "assistant", "content": colours[i % 4]},
-            ]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "messages": [
+                            {"role": "user", "content": f"Colour of item {i}?"},
+                            {"role": "assistant", "content": colours[i % 4]},
+                        ]
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -74,9 +80,21 @@ class Backend:
     def start(self) -> None:
         record = self.tmp_path / f"server-{time.monotonic_ns()}.json"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "arkor.server", "serve", "--port", str(self.port),
-             "--data-dir", str(self.tmp_path / "data"), "--record", str(record)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.tmp_path / "server.log", "ab"),
+            [
+                sys.executable,
+                "-m",
+                "arkor.server",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.tmp_path / "data"),
+                "--record",
+                str(record),
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp_path / "server.log", "ab"),
         )
         deadline = time.monotonic() + 60
         while not record.exists():
@@ -116,9 +134,18 @@ class Follower:
         try:
             with httpx.Client(timeout=httpx.Timeout(30, read=60)) as http:
                 while not self.done.is_set():
-                    headers = {**self.headers, "Accept": "text/event-stream", **({"Last-Event-ID": last} if last else {})}
+                    headers = {
+                        **self.headers,
+                        "Accept": "text/event-stream",
+                        **({"Last-Event-ID": last} if last else {}),
+                    }
                     try:
-                        with http.stream("GET", f"{self.url}/v1/jobs/{self.job_id}/events/stream", params=self.params, headers=headers) as response:
+                        with http.stream(
+                            "GET",
+                            f"{self.url}/v1/jobs/{self.job_id}/events/stream",
+                            params=self.params,
+                            headers=headers,
+                        ) as response:
                             response.raise_for_status()
                             decoder = SSEDecoder()
                             for text in response.iter_text():
@@ -158,9 +185,17 @@ def _worker_pid(job_id: str) -> int | None:
 def test_chaos_worker_kills_and_a_backend_kill_end_with_the_uninterrupted_adapter(tmp_path: Path) -> None:
     dataset = _dataset(tmp_path / "colours.jsonl")
     config = {
-        "model": TINY, "datasetSource": {"type": "file", "path": str(dataset)},
-        "maxSteps": STEPS, "batchSize": 4, "learningRate": 3e-2, "loraR": 4, "loraDropout": 0.1,
-        "loggingSteps": 1, "saveSteps": 2, "seed": 7, "maxRestarts": 5,
+        "model": TINY,
+        "datasetSource": {"type": "file", "path": str(dataset)},
+        "maxSteps": STEPS,
+        "batchSize": 4,
+        "learningRate": 3e-2,
+        "loraR": 4,
+        "loraDropout": 0.1,
+        "loggingSteps": 1,
+        "saveSteps": 2,
+        "seed": 7,
+        "maxRestarts": 5,
     }
     rng = random.Random(SEED)
     fault_steps = sorted(rng.sample(range(2, STEPS - 1), 4))
@@ -213,7 +248,10 @@ def test_chaos_worker_kills_and_a_backend_kill_end_with_the_uninterrupted_adapte
     # The same adapter and loss curve as an uninterrupted run with the same seed.
     straight_dir = tmp_path / "straight"
     straight = FolderReporter("job_straight", straight_dir)
-    assert run_training("job_straight", JobConfig.model_validate(config), straight_dir, straight, device="cpu") == "completed"
+    assert (
+        run_training("job_straight", JobConfig.model_validate(config), straight_dir, straight, device="cpu")
+        == "completed"
+    )
     expected = {e["step"]: e["loss"] for e in straight.events if e["type"] == "training.log"}
     got = {e["step"]: e["loss"] for e in events if e["type"] == "training.log"}
     assert all(abs(got[s] - expected[s]) <= ATOL for s in expected), (got, expected)
@@ -229,11 +267,15 @@ def test_chaos_worker_kills_and_a_backend_kill_end_with_the_uninterrupted_adapte
     report = []
     for fault, event in zip(injected, resumed):
         next_new = min((s for s in received if s > fault["at_step"]), default=None)
-        report.append({
-            "kind": fault["kind"], "atStep": fault["at_step"], "resumedFromStep": event["step"],
-            "stepsReplayed": fault["at_step"] - event["step"],
-            "secondsLost": round(received[next_new] - fault["at"], 2) if next_new else None,
-        })
+        report.append(
+            {
+                "kind": fault["kind"],
+                "atStep": fault["at_step"],
+                "resumedFromStep": event["step"],
+                "stepsReplayed": fault["at_step"] - event["step"],
+                "secondsLost": round(received[next_new] - fault["at"], 2) if next_new else None,
+            }
+        )
     summary = {"faults": len(report), "maxAbsWeightDiff": worst, "reconnects": follower.reconnects, "perFault": report}
     print("chaos:", json.dumps(summary))
     if os.environ.get("ARKOR_CHAOS_REPORT"):

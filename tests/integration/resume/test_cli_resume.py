@@ -30,7 +30,9 @@ def arkor(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_cancelled_run_resumed_from_the_cli_completes_as_the_same_job(arkor: Arkor, tmp_path: Path) -> None:
     project = tiny_project(arkor, tmp_path / "proj", max_steps=STEPS)
     trainer = project / "src" / "arkor" / "trainer.py"
-    trainer.write_text(trainer.read_text().replace("batch_size=4,", "batch_size=4, save_steps=2, logging_steps=1, seed=5,"))
+    trainer.write_text(
+        trainer.read_text().replace("batch_size=4,", "batch_size=4, save_steps=2, logging_steps=1, seed=5,")
+    )
     process = arkor.popen("start", cwd=project)
     job_id, lines = None, []
     try:
@@ -52,9 +54,13 @@ def test_cancelled_run_resumed_from_the_cli_completes_as_the_same_job(arkor: Ark
     resumed = arkor("jobs", "resume", job_id, cwd=project)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     # queued, or already running when a free worker took it before the answer was written
-    assert re.search(rf"Resumed job {job_id} \(status=(queued|running)\); it goes on from its last checkpoint\.",
-                     resumed.stdout), resumed.stdout
-    followed = [json.loads(line) for line in arkor("jobs", "logs", job_id, "-f", "--json", cwd=project, timeout=240).stdout.splitlines()]
+    assert re.search(
+        rf"Resumed job {job_id} \(status=(queued|running)\); it goes on from its last checkpoint\.", resumed.stdout
+    ), resumed.stdout
+    followed = [
+        json.loads(line)
+        for line in arkor("jobs", "logs", job_id, "-f", "--json", cwd=project, timeout=240).stdout.splitlines()
+    ]
     kinds = [e["type"] for e in followed]
     assert kinds.count("training.cancelled") == 1 and kinds[-1] == "training.completed", kinds
     assert [e["step"] for e in followed if e["type"] == "training.log"] == list(range(1, STEPS + 1))
@@ -64,5 +70,7 @@ def test_cancelled_run_resumed_from_the_cli_completes_as_the_same_job(arkor: Ark
 
     again = arkor("jobs", "resume", job_id, cwd=project)
     assert again.returncode == 1
-    assert (f"Job {job_id} cannot be resumed: only a failed or cancelled job can be resumed; "
-            "it completed; there is nothing left to train") in again.stderr
+    assert (
+        f"Job {job_id} cannot be resumed: only a failed or cancelled job can be resumed; "
+        "it completed; there is nothing left to train"
+    ) in again.stderr

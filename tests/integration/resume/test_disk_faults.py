@@ -9,9 +9,9 @@ import json
 import os
 from pathlib import Path
 
-from arkor.server.storage import ArtifactStorage
-
 from server_helpers import Api, events_of
+
+from arkor.server.storage import ArtifactStorage
 
 
 def test_a_full_artifact_store_fails_the_job_with_what_to_free(make_backend, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -26,16 +26,30 @@ def test_a_full_artifact_store_fails_the_job_with_what_to_free(make_backend, tmp
     server = make_backend(worker_command=None, heartbeat_timeout_s=120, cancel_grace_s=10)
     api = Api(server.url)
     data = tmp_path / "rows.jsonl"
-    data.write_text("\n".join(json.dumps({"messages": [
-        {"role": "user", "content": f"item {i}?"}, {"role": "assistant", "content": "ok"}]}) for i in range(8)))
-    job = api.submit("arkor/tiny-test", datasetSource={"type": "file", "path": str(data)},
-                     maxSteps=6, saveSteps=2, loggingSteps=1, batchSize=2)
+    data.write_text(
+        "\n".join(
+            json.dumps(
+                {"messages": [{"role": "user", "content": f"item {i}?"}, {"role": "assistant", "content": "ok"}]}
+            )
+            for i in range(8)
+        )
+    )
+    job = api.submit(
+        "arkor/tiny-test",
+        datasetSource={"type": "file", "path": str(data)},
+        maxSteps=6,
+        saveSteps=2,
+        loggingSteps=1,
+        batchSize=2,
+    )
     events = events_of(api.frames(job["id"], timeout=300))
     failed = api.job(job["id"])
     assert failed["status"] == "failed", events[-1]
     error = failed["error"]
     assert error.startswith("The backend could not store the artifact checkpoints/step-4/"), error
-    assert "is full (No space left on device). Free space there, then resume the job with `arkor jobs resume JOB`" in error
+    assert (
+        "is full (No space left on device). Free space there, then resume the job with `arkor jobs resume JOB`" in error
+    )
     assert events[-1]["type"] == "training.failed" and events[-1]["error"] == error
     assert [e["step"] for e in events if e["type"] == "checkpoint.saved"] == [2]  # step 4 never announced
     assert not any(e["type"] == "training.resumed" for e in events)  # a full disk is not retried

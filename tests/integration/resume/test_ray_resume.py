@@ -26,11 +26,18 @@ STEPS = 12
 def test_a_killed_ray_actor_resumes_in_a_new_actor_from_its_checkpoint(make_replica, ray_head) -> None:  # type: ignore[no-untyped-def]
     replica = make_replica("solo")
     api = Api(replica.url)
-    upload = api.http.post("/v1/datasets", params=api.scope, content=chat_rows(16), headers={"X-Arkor-Filename": "t.jsonl"})
+    upload = api.http.post(
+        "/v1/datasets", params=api.scope, content=chat_rows(16), headers={"X-Arkor-Filename": "t.jsonl"}
+    )
     assert upload.status_code == 201, upload.text
     job = api.submit(
-        TINY, datasetSource={"type": "uploaded", "datasetId": upload.json()["datasetId"]},
-        maxSteps=STEPS, loggingSteps=1, saveSteps=2, batchSize=2, seed=3,
+        TINY,
+        datasetSource={"type": "uploaded", "datasetId": upload.json()["datasetId"]},
+        maxSteps=STEPS,
+        loggingSteps=1,
+        saveSteps=2,
+        batchSize=2,
+        seed=3,
     )
     seen = []
     while not any(e["type"] == "checkpoint.saved" for e in seen):

@@ -7,9 +7,9 @@ import os
 import signal
 import time
 
-from arkor.server.models import JobRow
-
 from server_helpers import Api, events_of, pid_alive
+
+from arkor.server.models import JobRow
 
 
 def _pid(server, job_id: str, *, not_pid: int | None = None) -> int:  # type: ignore[no-untyped-def]
@@ -55,12 +55,17 @@ def test_max_restarts_used_up_fails_with_every_reason(api: Api) -> None:
     failed = api.wait_status(job["id"], {"failed", "completed", "cancelled"})
     assert failed["status"] == "failed"
     error = failed["error"]
-    assert error.startswith("the job was interrupted 3 times and its maxRestarts (2) are used up: 1) worker process exited with code 1")
+    assert error.startswith(
+        "the job was interrupted 3 times and its maxRestarts (2) are used up: 1) worker process exited with code 1"
+    )
     assert "2) worker process exited with code 1" in error and "3) worker process exited with code 1" in error
     assert "simulated crash" in error and "`arkor jobs resume JOB`" in error
     events = events_of(api.frames(job["id"]))
     assert [e["type"] for e in events] == [
-        "training.started", "training.resumed", "training.resumed", "training.failed",
+        "training.started",
+        "training.resumed",
+        "training.resumed",
+        "training.failed",
     ]
     assert [e["restarts"] for e in events if e["type"] == "training.resumed"] == [1, 2]
     assert events[-1]["error"] == error
@@ -95,7 +100,10 @@ def test_cancel_while_waiting_to_resume_wins_then_a_manual_resume_finishes_it(ba
 
     again = api.http.post(f"/v1/jobs/{job['id']}/resume", params=api.scope)
     assert again.status_code == 409
-    assert again.json()["error"] == "only a failed or cancelled job can be resumed; it completed; there is nothing left to train"
+    assert (
+        again.json()["error"]
+        == "only a failed or cancelled job can be resumed; it completed; there is nothing left to train"
+    )
 
 
 def test_cancel_of_a_resumed_running_job(backend, api: Api) -> None:  # type: ignore[no-untyped-def]

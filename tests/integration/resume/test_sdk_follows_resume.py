@@ -39,7 +39,10 @@ def test_wait_follows_a_job_through_a_killed_worker(server, tmp_path: Path) -> N
     project = tmp_path / "proj"
     (project / "data").mkdir(parents=True)
     (project / "data" / "rows.jsonl").write_text(
-        "\n".join(json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}) for _ in range(4))
+        "\n".join(
+            json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
+            for _ in range(4)
+        )
     )
     seen: list[tuple] = []
     killed: list[int] = []
@@ -51,8 +54,12 @@ def test_wait_follows_a_job_through_a_killed_worker(server, tmp_path: Path) -> N
             os.kill(killed[0], signal.SIGKILL)
 
     trainer = create_trainer(
-        name="follow", model="arkor/tiny-test", dataset={"type": "file", "path": "data/rows.jsonl"},
-        max_steps=7, save_steps=2, logging_steps=1,
+        name="follow",
+        model="arkor/tiny-test",
+        dataset={"type": "file", "path": "data/rows.jsonl"},
+        max_steps=7,
+        save_steps=2,
+        logging_steps=1,
         on_started=lambda ctx: seen.append(("started",)),
         on_log=on_log,
         on_completed=lambda ctx: seen.append(("completed",)),

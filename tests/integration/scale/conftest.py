@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -78,5 +78,3 @@ def moto_s3(tmp_path: Path) -> Iterator[MotoS3]:
     server = MotoS3(tmp_path)
     yield server
     server.stop()
-
-

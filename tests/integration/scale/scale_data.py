@@ -7,10 +7,12 @@ import json
 
 def chat_rows(count: int) -> bytes:
     rows = [
-        {"messages": [
-            {"role": "user", "content": f"My invoice {i} is wrong"},
-            {"role": "assistant", "content": "billing" if i % 2 else "bug"},
-        ]}
+        {
+            "messages": [
+                {"role": "user", "content": f"My invoice {i} is wrong"},
+                {"role": "assistant", "content": "billing" if i % 2 else "bug"},
+            ]
+        }
         for i in range(count)
     ]
     return "\n".join(json.dumps(r) for r in rows).encode()

@@ -46,7 +46,9 @@ class Postgres:
     def __init__(self) -> None:
         initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
         if not initdb or not pg_ctl:
-            raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) not found; run .ci/services.sh as root")
+            raise FileNotFoundError(
+                "PostgreSQL server binaries (initdb, pg_ctl) not found; run .ci/services.sh as root"
+            )
         self.pg_ctl = pg_ctl
         self.dir = Path(tempfile.mkdtemp(prefix="arkor-pg-"))
         self.port = free_port()
@@ -85,10 +87,30 @@ class RayHead:
         self.address = f"127.0.0.1:{self.port}"
         self.env = {**os.environ, **RAY_ENV}
         subprocess.run(
-            [self.ray, "start", "--head", "--num-cpus", "2", "--num-gpus", "0", "--node-ip-address", "127.0.0.1",
-             "--port", str(self.port), "--include-dashboard=false", "--disable-usage-stats",
-             "--dashboard-agent-listen-port", str(free_port()), "--temp-dir", str(self.temp)],
-            check=True, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=180,
+            [
+                self.ray,
+                "start",
+                "--head",
+                "--num-cpus",
+                "2",
+                "--num-gpus",
+                "0",
+                "--node-ip-address",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--include-dashboard=false",
+                "--disable-usage-stats",
+                "--dashboard-agent-listen-port",
+                str(free_port()),
+                "--temp-dir",
+                str(self.temp),
+            ],
+            check=True,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=180,
         )
 
     def own_pids(self) -> list[int]:
@@ -104,7 +126,9 @@ class RayHead:
                     if temp.encode() in handle.read():
                         pids.append(int(entry))
                         continue
-                if any(os.readlink(f"/proc/{entry}/fd/{fd}").startswith(temp) for fd in os.listdir(f"/proc/{entry}/fd")):
+                if any(
+                    os.readlink(f"/proc/{entry}/fd/{fd}").startswith(temp) for fd in os.listdir(f"/proc/{entry}/fd")
+                ):
                     pids.append(int(entry))
             except OSError:
                 pass
@@ -125,10 +149,18 @@ class RayHead:
 
     def probe(self, job_id: str) -> int | None:
         """The pid of the job's Ray actor, or None when no such actor exists (asked from a fresh driver)."""
-        out = subprocess.run(
-            [sys.executable, str(HERE / "ray_probe.py"), self.address, job_id],
-            check=True, env=self.env, capture_output=True, text=True, timeout=120,
-        ).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [sys.executable, str(HERE / "ray_probe.py"), self.address, job_id],
+                check=True,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         return None if out == "none" else int(out)
 
 
@@ -140,9 +172,15 @@ class MotoS3:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=open(log_dir / "moto.log", "wb"), stderr=subprocess.STDOUT,
+            stdout=open(log_dir / "moto.log", "wb"),
+            stderr=subprocess.STDOUT,
         )
-        self.env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": self.url}
+        self.env = {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.url,
+        }
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -163,8 +201,9 @@ class MotoS3:
 class Replica:
     """One `python -m arkor.server serve` process (or `program serve` for a launcher that registers plug-ins first)."""
 
-    def __init__(self, name: str, root: Path, env: dict[str, str], *, port: int | None = None,
-                 program: list[str] | None = None) -> None:
+    def __init__(
+        self, name: str, root: Path, env: dict[str, str], *, port: int | None = None, program: list[str] | None = None
+    ) -> None:
         self.name = name
         self.data_dir = root / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -173,9 +212,21 @@ class Replica:
         self.port = port or free_port()
         self.log_path = root / f"{name}.log"
         self.process = subprocess.Popen(
-            [*(program or [sys.executable, "-m", "arkor.server"]), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--record", str(record)],
-            env={**os.environ, **env}, stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT,
+            [
+                *(program or [sys.executable, "-m", "arkor.server"]),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--record",
+                str(record),
+            ],
+            env={**os.environ, **env},
+            stdout=open(self.log_path, "wb"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
         while not record.exists():

@@ -15,20 +15,14 @@ from arkor.server.models import JobRow, OrgRow, ProjectRow
 
 
 def _database(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Database:
-    url = (
-        f"sqlite:///{tmp_path / 'arkor.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("pg_database")
-    )
+    url = f"sqlite:///{tmp_path / 'arkor.db'}" if kind == "sqlite" else request.getfixturevalue("pg_database")
     db = Database(url)
     db.migrate()
     return db
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_an_artifact_uploaded_again_replaces_its_row(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_an_artifact_uploaded_again_replaces_its_row(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     db = _database(kind, tmp_path, request)
     try:
         job_id, now = f"job_{uuid.uuid4().hex[:12]}", iso_now()
@@ -42,11 +36,7 @@ def test_an_artifact_uploaded_again_replaces_its_row(
                 )
             )
             session.flush()
-            session.add(
-                ProjectRow(
-                    id="prj_a", org_id="org_a", slug="p", name="P", created_at=now
-                )
-            )
+            session.add(ProjectRow(id="prj_a", org_id="org_a", slug="p", name="P", created_at=now))
             session.flush()
             session.add(
                 JobRow(
@@ -59,26 +49,16 @@ def test_an_artifact_uploaded_again_replaces_its_row(
                     created_at=now,
                 )
             )
-        artifacts_store.index_artifact(
-            db, job_id, "final/adapter_model.safetensors", 10, "a" * 64
-        )
-        artifacts_store.index_artifact(
-            db, job_id, "final/adapter_model.safetensors", 12, "b" * 64
-        )
-        artifacts_store.index_artifact(
-            db, job_id, "checkpoints/step-2/adapter_config.json", 3, "c" * 64
-        )
+        artifacts_store.index_artifact(db, job_id, "final/adapter_model.safetensors", 10, "a" * 64)
+        artifacts_store.index_artifact(db, job_id, "final/adapter_model.safetensors", 12, "b" * 64)
+        artifacts_store.index_artifact(db, job_id, "checkpoints/step-2/adapter_config.json", 3, "c" * 64)
         rows = artifacts_store.list_artifacts(db, job_id)
         assert [(r.pathname, r.size, r.sha256[0]) for r in rows] == [
             ("checkpoints/step-2/adapter_config.json", 3, "c"),
             ("final/adapter_model.safetensors", 12, "b"),
         ]
-        assert artifacts_store.files_under(db, job_id, "final") == {
-            "final/adapter_model.safetensors": "b" * 64
-        }
-        assert artifacts_store.is_indexed(
-            db, job_id, "checkpoints/step-2/adapter_config.json"
-        )
+        assert artifacts_store.files_under(db, job_id, "final") == {"final/adapter_model.safetensors": "b" * 64}
+        assert artifacts_store.is_indexed(db, job_id, "checkpoints/step-2/adapter_config.json")
         assert not artifacts_store.is_indexed(db, job_id, "checkpoints/step-2")
     finally:
         db.dispose()

@@ -16,7 +16,9 @@ TINY = "arkor/tiny-test"
 
 
 def _upload(api: Api, count: int = 16) -> dict:
-    response = api.http.post("/v1/datasets", params=api.scope, content=chat_rows(count), headers={"X-Arkor-Filename": "tickets.jsonl"})
+    response = api.http.post(
+        "/v1/datasets", params=api.scope, content=chat_rows(count), headers={"X-Arkor-Filename": "tickets.jsonl"}
+    )
     assert response.status_code == 201, response.text
     return {"type": "uploaded", "datasetId": response.json()["datasetId"]}
 

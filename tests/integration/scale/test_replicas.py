@@ -12,11 +12,10 @@ import hashlib
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-
 from scale_data import chat_rows
 from scale_services import free_port
 from server_helpers import Api, events_of
+from sqlalchemy import create_engine, text
 
 TINY = "arkor/tiny-test"
 
@@ -31,7 +30,9 @@ def _on(api: Api, url: str) -> Api:
 
 
 def _dataset(api: Api) -> dict:
-    response = api.http.post("/v1/datasets", params=api.scope, content=chat_rows(16), headers={"X-Arkor-Filename": "t.jsonl"})
+    response = api.http.post(
+        "/v1/datasets", params=api.scope, content=chat_rows(16), headers={"X-Arkor-Filename": "t.jsonl"}
+    )
     assert response.status_code == 201, response.text
     return {"type": "uploaded", "datasetId": response.json()["datasetId"]}
 
@@ -62,7 +63,10 @@ def test_job_submitted_to_a_is_streamed_live_from_b_exactly_once(make_replica, p
     assert frames[-1].event == "end"
 
     # The worker uploaded to A; B serves the same bytes from the shared store.
-    listed = {x["pathname"]: x for x in api_b.http.get(f"/v1/jobs/{job['id']}/artifacts", params=api_b.scope).json()["artifacts"]}
+    listed = {
+        x["pathname"]: x
+        for x in api_b.http.get(f"/v1/jobs/{job['id']}/artifacts", params=api_b.scope).json()["artifacts"]
+    }
     body = api_b.http.get(f"/v1/jobs/{job['id']}/artifacts/final/adapter_model.safetensors", params=api_b.scope)
     assert body.status_code == 200
     assert hashlib.sha256(body.content).hexdigest() == listed["final/adapter_model.safetensors"]["sha256"]

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from server_helpers import FAKE_WORKER, Api, events_of
 
 from arkor.server.runner import BackgroundServer
 from arkor.server.settings import ServerSettings
 from arkor.server.storage import ArtifactStorage
-from server_helpers import FAKE_WORKER, Api, events_of
 
 
 @pytest.fixture

@@ -14,9 +14,14 @@ from arkor.server.settings import ServerSettings
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ARKOR_HOME", str(tmp_path / "home"))
-    running = BackgroundServer(ServerSettings(
-        data_dir=tmp_path / "data", worker_command=None, heartbeat_timeout_s=120, cancel_grace_s=10,
-    )).start()
+    running = BackgroundServer(
+        ServerSettings(
+            data_dir=tmp_path / "data",
+            worker_command=None,
+            heartbeat_timeout_s=120,
+            cancel_grace_s=10,
+        )
+    ).start()
     monkeypatch.setenv("ARKOR_CLOUD_API_URL", running.url)
     yield running
     running.stop()

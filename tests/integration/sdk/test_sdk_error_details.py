@@ -44,8 +44,13 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _trainer(project: Path, filename: str):
-    return create_trainer(name="details", model="arkor/tiny-test", dataset={"type": "file", "path": filename},
-                          max_steps=1, context=TrainerContext(cwd=project))
+    return create_trainer(
+        name="details",
+        model="arkor/tiny-test",
+        dataset={"type": "file", "path": filename},
+        max_steps=1,
+        context=TrainerContext(cwd=project),
+    )
 
 
 def test_every_dataset_issue_is_kept_and_listed(server, tmp_path: Path) -> None:
@@ -71,7 +76,9 @@ def test_many_issues_are_capped_with_a_count(server, tmp_path: Path) -> None:
         _trainer(project, "train.jsonl").start()
     lines = str(caught.value).splitlines()
     assert len(caught.value.details) == 25
-    assert sum(line.strip().startswith("train.jsonl:") and "role" in line for line in lines) == CloudApiError.SHOWN_DETAILS
+    assert (
+        sum(line.strip().startswith("train.jsonl:") and "role" in line for line in lines) == CloudApiError.SHOWN_DETAILS
+    )
     assert lines[-1].strip() == "... and 5 more"
 
 
@@ -92,13 +99,27 @@ def test_arkor_start_prints_every_issue(server, tmp_path: Path) -> None:
     (project / "src" / "arkor" / "trainer.py").write_text(
         "from arkor import create_trainer\n"
         "trainer = create_trainer(name='cli', model='arkor/tiny-test',\n"
-        "                         dataset={'type': 'file', 'path': 'train.jsonl'}, max_steps=1)\n")
+        "                         dataset={'type': 'file', 'path': 'train.jsonl'}, max_steps=1)\n"
+    )
     (project / "src" / "arkor" / "index.py").write_text(
-        "from arkor import create_arkor\nfrom .trainer import trainer\narkor = create_arkor(trainer=trainer)\n")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "ARKOR_HOME": str(tmp_path / "home"),
-           "ARKOR_CLOUD_API_URL": server.url, "PYTHONPATH": str(REPO_SRC), "NO_COLOR": "1"}
-    result = subprocess.run([sys.executable, "-m", "arkor.cli.main", "start"], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=120)
+        "from arkor import create_arkor\nfrom .trainer import trainer\narkor = create_arkor(trainer=trainer)\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "ARKOR_HOME": str(tmp_path / "home"),
+        "ARKOR_CLOUD_API_URL": server.url,
+        "PYTHONPATH": str(REPO_SRC),
+        "NO_COLOR": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "arkor.cli.main", "start"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Error: train.jsonl: 2 problem(s) in 2 of 10 row(s); fix them and retry:" in result.stderr
     assert "train.jsonl:3: messages[1].role must be one of" in result.stderr

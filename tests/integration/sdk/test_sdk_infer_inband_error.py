@@ -21,8 +21,13 @@ from arkor.server.runner import BackgroundServer
 from arkor.server.settings import ServerSettings
 
 FAILURE = "CUDA out of memory while decoding (injected)"
-BODY = {"messages": [{"role": "user", "content": "Ticket 12: the invoice is wrong"}], "baseModel": "arkor/tiny-test",
-        "maxTokens": 8, "temperature": 0, "stream": True}
+BODY = {
+    "messages": [{"role": "user", "content": "Ticket 12: the invoice is wrong"}],
+    "baseModel": "arkor/tiny-test",
+    "maxTokens": 8,
+    "temperature": 0,
+    "stream": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +48,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory):
                         yield chunk
                 finally:
                     chunks.close()
+
             return after_two_chunks()
 
         patch.setattr(InferenceEngine, "stream", failing_stream)
@@ -51,7 +57,9 @@ def backend(tmp_path_factory: pytest.TempPathFactory):
         try:
             credentials = ensure_credentials()
             with CloudApiClient(server.url, credentials) as client:
-                state = ensure_project_state(cwd=tmp_path_factory.mktemp("project"), client=client, credentials=credentials)
+                state = ensure_project_state(
+                    cwd=tmp_path_factory.mktemp("project"), client=client, credentials=credentials
+                )
             yield server.url, credentials, state
         finally:
             server.stop()

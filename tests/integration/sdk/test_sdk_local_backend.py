@@ -14,7 +14,7 @@ import pytest
 
 from arkor.sdk import local_backend
 
-FAKE_SERVER = textwrap.dedent('''
+FAKE_SERVER = textwrap.dedent("""
     import json, os, sys
     from http.server import BaseHTTPRequestHandler, HTTPServer
     record = sys.argv[1]
@@ -27,7 +27,7 @@ FAKE_SERVER = textwrap.dedent('''
     open(tmp, "w").write(json.dumps({"url": "http://127.0.0.1:%d" % server.server_address[1], "pid": os.getpid()}))
     os.replace(tmp, record)
     server.serve_forever()
-''')
+""")
 
 
 @pytest.fixture
@@ -45,8 +45,12 @@ def fake_command(tmp_path, monkeypatch):
 
 def test_concurrent_callers_start_one_backend(fake_command):
     urls = []
-    threads = [threading.Thread(target=lambda: urls.append(local_backend.ensure_local_backend(command=fake_command, timeout=30)))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(
+            target=lambda: urls.append(local_backend.ensure_local_backend(command=fake_command, timeout=30))
+        )
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -72,5 +76,16 @@ def test_backend_that_exits_names_its_log(tmp_path, monkeypatch):
 
 def test_default_command_runs_the_arkor_server_module(tmp_path):
     command = local_backend.server_command(Path("/d"), Path("/d/server.json"))
-    assert command[1:] == ["-m", "arkor.server", "serve", "--host", "127.0.0.1", "--port", "0",
-                           "--data-dir", "/d", "--record", "/d/server.json"]
+    assert command[1:] == [
+        "-m",
+        "arkor.server",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--data-dir",
+        "/d",
+        "--record",
+        "/d/server.json",
+    ]

@@ -7,15 +7,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from arkor import create_trainer, read_credentials, read_state
 
 
 def _rows(count: int) -> str:
-    return "\n".join(json.dumps({"messages": [
-        {"role": "user", "content": f"My invoice {i} is wrong"},
-        {"role": "assistant", "content": "billing" if i % 2 else "bug"},
-    ]}) for i in range(count)) + "\n"
+    return (
+        "\n".join(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": f"My invoice {i} is wrong"},
+                        {"role": "assistant", "content": "billing" if i % 2 else "bug"},
+                    ]
+                }
+            )
+            for i in range(count)
+        )
+        + "\n"
+    )
 
 
 def test_trainer_runs_tiny_model_end_to_end(server, tmp_path: Path) -> None:
@@ -31,9 +40,16 @@ def test_trainer_runs_tiny_model_end_to_end(server, tmp_path: Path) -> None:
         replies.append(reply.text())
 
     from arkor.sdk.trainer import TrainerContext
+
     trainer = create_trainer(
-        name="sdk-e2e", model="arkor/tiny-test", dataset={"type": "file", "path": "data/tickets.jsonl"},
-        lora={"r": 4, "alpha": 8}, max_steps=4, save_steps=2, logging_steps=1, batch_size=2,
+        name="sdk-e2e",
+        model="arkor/tiny-test",
+        dataset={"type": "file", "path": "data/tickets.jsonl"},
+        lora={"r": 4, "alpha": 8},
+        max_steps=4,
+        save_steps=2,
+        logging_steps=1,
+        batch_size=2,
         on_started=lambda ctx: seen.append(("started", ctx.job.status)),
         on_log=lambda ctx: seen.append(("log", ctx.step, isinstance(ctx.loss, float))),
         on_checkpoint=on_checkpoint,

@@ -3,14 +3,14 @@ and SQLite database (the worker is the scripted fake unless a test says otherwis
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+from server_helpers import Api, backend_factory
 
 from arkor.server.runner import BackgroundServer
 
-from server_helpers import Api, backend_factory
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

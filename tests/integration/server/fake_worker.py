@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -60,7 +60,10 @@ def main() -> int:
 
     def upload(folder: str, step: int) -> list[dict]:
         artifacts = []
-        for name, content in (("adapter_config.json", json.dumps({"step": step}).encode()), ("adapter_model.safetensors", os.urandom(64))):
+        for name, content in (
+            ("adapter_config.json", json.dumps({"step": step}).encode()),
+            ("adapter_model.safetensors", os.urandom(64)),
+        ):
             pathname = f"{folder}/{name}"
             (out / pathname).parent.mkdir(parents=True, exist_ok=True)
             (out / pathname).write_bytes(content)
@@ -92,16 +95,31 @@ def main() -> int:
         if stop.is_set():
             return 143
         if mode in ("metrics", "eval"):
-            emit({"type": "training.log", "step": step, "loss": 2.0 / step, "learningRate": 1e-3 / step,
-                  "tokensPerSecond": 1000.0 + 10 * step})
+            emit(
+                {
+                    "type": "training.log",
+                    "step": step,
+                    "loss": 2.0 / step,
+                    "learningRate": 1e-3 / step,
+                    "tokensPerSecond": 1000.0 + 10 * step,
+                }
+            )
         else:
             emit({"type": "training.log", "step": step, "loss": 2.0 / step, "learningRate": 1e-4})
         if mode == "fail":
             emit({"type": "training.failed", "error": "simulated failure", "step": step})
             return 0
         if mode == "eval" and step % save_steps == 0:
-            emit({"type": "evaluation.completed", "step": step, "scorer": "exact", "accuracy": step / (step + 2),
-                  "fields": {"a": step / (step + 1), "b": 1 / step}, "rows": 8})
+            emit(
+                {
+                    "type": "evaluation.completed",
+                    "step": step,
+                    "scorer": "exact",
+                    "accuracy": step / (step + 2),
+                    "fields": {"a": step / (step + 1), "b": 1 / step},
+                    "rows": 8,
+                }
+            )
         if step % save_steps == 0:
             emit({"type": "checkpoint.saved", "step": step, "artifacts": upload(f"checkpoints/step-{step}", step)})
     emit({"type": "training.completed", "metrics": {"trainLoss": 0.5}, "artifacts": upload("final", max_steps)})

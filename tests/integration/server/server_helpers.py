@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
+
 from arkor.protocol.sse import SSEDecoder, SSEFrame
 
 FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
@@ -41,6 +43,8 @@ def backend_factory(data_dir: Path, **defaults: Any) -> Iterator[Callable[..., A
     for server in servers:
         if server.server.started and not server.server.should_exit:
             server.stop()
+
+
 CLIENT_HEADER = {"X-Arkor-Client": "arkor/0.1.0"}
 
 
@@ -55,12 +59,17 @@ class Api:
         self.org = anon["personalOrg"]["slug"]
         self.http.headers["Authorization"] = f"Bearer {self.token}"
         self.project = "proj"
-        response = self.http.post("/v1/projects", params={"orgSlug": self.org}, json={"name": "Proj", "slug": self.project})
+        response = self.http.post(
+            "/v1/projects", params={"orgSlug": self.org}, json={"name": "Proj", "slug": self.project}
+        )
         assert response.status_code == 201, response.text
         self.scope = {"orgSlug": self.org, "projectSlug": self.project}
 
     def submit(self, model: str = "fake/fast", headers: dict | None = None, **config: Any) -> dict:
-        body = {"name": "run", "config": {"model": model, "datasetSource": {"type": "huggingface", "name": "x"}, **config}}
+        body = {
+            "name": "run",
+            "config": {"model": model, "datasetSource": {"type": "huggingface", "name": "x"}, **config},
+        }
         response = self.http.post("/v1/jobs", params=self.scope, json=body, headers=headers or {})
         assert response.status_code == 201, response.text
         return response.json()["job"]
@@ -79,16 +88,24 @@ class Api:
             time.sleep(0.05)
         raise AssertionError(f"job {job_id} did not reach {statuses}; last {job}")
 
-    def frames(self, job_id: str, *, last_event_id: int | None = None, limit: int | None = None,
-               include_pings: bool = False, timeout: float = 60) -> list[SSEFrame]:
+    def frames(
+        self,
+        job_id: str,
+        *,
+        last_event_id: int | None = None,
+        limit: int | None = None,
+        include_pings: bool = False,
+        timeout: float = 60,
+    ) -> list[SSEFrame]:
         """Frames of the job's event stream until `end` (or `limit` event frames, then disconnect)."""
         headers = {"Accept": "text/event-stream"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
         decoder = SSEDecoder()
         frames: list[SSEFrame] = []
-        with self.http.stream("GET", f"/v1/jobs/{job_id}/events/stream", params=self.scope, headers=headers,
-                              timeout=timeout) as response:
+        with self.http.stream(
+            "GET", f"/v1/jobs/{job_id}/events/stream", params=self.scope, headers=headers, timeout=timeout
+        ) as response:
             assert response.status_code == 200, response.read()
             for chunk in response.iter_text():
                 for frame in decoder.feed(chunk):
@@ -117,5 +134,3 @@ def pid_alive(pid: int) -> bool:
             return handle.read().split(") ", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import httpx
-
 from server_helpers import CLIENT_HEADER, Api, events_of
 
 
@@ -27,8 +26,13 @@ def test_two_orgs_cannot_see_each_other(api: Api, backend) -> None:  # type: ign
         assert response.status_code == 404, (path, response.text)
         assert job_id in response.json()["error"] and "not found" in response.json()["error"]
     chat = other.http.post(
-        "/v1/inference/chat", params=other.scope,
-        json={"messages": [{"role": "user", "content": "hi"}], "adapter": {"kind": "final", "jobId": job_id}, "stream": False},
+        "/v1/inference/chat",
+        params=other.scope,
+        json={
+            "messages": [{"role": "user", "content": "hi"}],
+            "adapter": {"kind": "final", "jobId": job_id},
+            "stream": False,
+        },
     )
     assert chat.status_code == 404
     assert other.http.get("/v1/jobs", params=other.scope).json()["jobs"] == []
@@ -75,11 +79,13 @@ def test_bad_job_config_is_400_naming_the_field(api: Api) -> None:
 
 
 def test_dataset_upload_validates_rows_and_is_content_addressed(api: Api) -> None:
-    bad = "\n".join([
-        json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}),
-        json.dumps({"messages": [{"role": "wizard", "content": "hi"}]}),
-        "{not json",
-    ]).encode()
+    bad = "\n".join(
+        [
+            json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}),
+            json.dumps({"messages": [{"role": "wizard", "content": "hi"}]}),
+            "{not json",
+        ]
+    ).encode()
     response = api.http.post("/v1/datasets", params=api.scope, content=bad, headers={"X-Arkor-Filename": "chat.jsonl"})
     assert response.status_code == 400, response.text
     body = response.json()
@@ -95,7 +101,11 @@ def test_dataset_upload_validates_rows_and_is_content_addressed(api: Api) -> Non
     uploaded = first.json()
     assert uploaded["rows"] == 5 and uploaded["created"] is True and uploaded["size"] == len(good)
     again = api.http.post("/v1/datasets", params=api.scope, content=good, headers={"X-Arkor-Filename": "chat.jsonl"})
-    assert again.status_code == 200 and again.json()["datasetId"] == uploaded["datasetId"] and again.json()["created"] is False
+    assert (
+        again.status_code == 200
+        and again.json()["datasetId"] == uploaded["datasetId"]
+        and again.json()["created"] is False
+    )
     job = api.submit("fake/fast", datasetSource={"type": "uploaded", "datasetId": uploaded["datasetId"]})
     assert api.wait_status(job["id"], {"completed", "failed"})["status"] == "completed"
     wrong_type = api.http.post("/v1/datasets", params=api.scope, content=good, headers={"X-Arkor-Filename": "chat.exe"})
@@ -105,12 +115,20 @@ def test_dataset_upload_validates_rows_and_is_content_addressed(api: Api) -> Non
 def test_idempotency_key_replays_the_same_job(api: Api) -> None:
     key = {"Idempotency-Key": "start-1"}
     first = api.submit("fake/fast", headers=key)
-    replay = api.http.post("/v1/jobs", params=api.scope, headers=key, json={
-        "name": "run", "config": {"model": "fake/fast", "datasetSource": {"type": "huggingface", "name": "x"}}})
+    replay = api.http.post(
+        "/v1/jobs",
+        params=api.scope,
+        headers=key,
+        json={"name": "run", "config": {"model": "fake/fast", "datasetSource": {"type": "huggingface", "name": "x"}}},
+    )
     assert replay.status_code == 201 and replay.json()["job"]["id"] == first["id"]
     assert replay.headers["Idempotent-Replayed"] == "true"
-    other = api.http.post("/v1/jobs", params=api.scope, headers=key, json={
-        "name": "run", "config": {"model": "fake/slow", "datasetSource": {"type": "huggingface", "name": "x"}}})
+    other = api.http.post(
+        "/v1/jobs",
+        params=api.scope,
+        headers=key,
+        json={"name": "run", "config": {"model": "fake/slow", "datasetSource": {"type": "huggingface", "name": "x"}}},
+    )
     assert other.status_code == 422 and "Idempotency-Key" in other.json()["error"]
     assert len(api.http.get("/v1/jobs", params=api.scope).json()["jobs"]) == 1
 
@@ -122,7 +140,9 @@ def test_internal_api_needs_the_job_token_and_safe_paths(api: Api, backend) -> N
     event = {"events": [{"type": "training.log", "step": 1}]}
     assert internal.post(f"/internal/jobs/{job['id']}/events", json=event).status_code == 401
     # The job's user token is not a worker token.
-    response = internal.post(f"/internal/jobs/{job['id']}/events", json=event, headers={"Authorization": f"Bearer {api.token}"})
+    response = internal.post(
+        f"/internal/jobs/{job['id']}/events", json=event, headers={"Authorization": f"Bearer {api.token}"}
+    )
     assert response.status_code == 401
     for path in ("../../etc/passwd", "a/../../b", "/abs"):
         response = internal.put(f"/internal/jobs/{job['id']}/artifacts/{path}", content=b"x")

@@ -47,11 +47,7 @@ class RecordingEngine:
             id="chatcmpl-injected",
             created=1,
             model=model_id,
-            choices=[
-                Choice(
-                    message=AssistantMessage(content=self.marker), finish_reason="stop"
-                )
-            ],
+            choices=[Choice(message=AssistantMessage(content=self.marker), finish_reason="stop")],
         )
 
     def stream(
@@ -81,9 +77,7 @@ def test_an_injected_engine_answers_the_inference_and_serving_routes(
     tmp_path: Path,
 ) -> None:
     engine = RecordingEngine()
-    settings = ServerSettings(
-        data_dir=tmp_path / "data", worker_command=[sys.executable, str(FAKE_WORKER)]
-    )
+    settings = ServerSettings(data_dir=tmp_path / "data", worker_command=[sys.executable, str(FAKE_WORKER)])
     with BackgroundServer(settings, engine=engine) as server:
         assert server.app.state.services.engine is engine
         api = Api(server.url)
@@ -93,22 +87,15 @@ def test_an_injected_engine_answers_the_inference_and_serving_routes(
             "maxTokens": 4,
         }
 
-        reply = api.http.post(
-            "/v1/inference/chat", params=api.scope, json={**body, "stream": False}
-        )
+        reply = api.http.post("/v1/inference/chat", params=api.scope, json={**body, "stream": False})
         assert reply.status_code == 200, reply.text
         assert reply.json()["choices"][0]["message"]["content"] == engine.marker
 
-        streamed = api.http.post(
-            "/v1/inference/chat", params=api.scope, json={**body, "stream": True}
-        )
+        streamed = api.http.post("/v1/inference/chat", params=api.scope, json={**body, "stream": True})
         assert streamed.status_code == 200, streamed.text
         data = _sse_data(streamed)
         assert data[-1] == "[DONE]"
-        assert (
-            "".join(json.loads(d)["choices"][0]["delta"]["content"] for d in data[:-1])
-            == engine.marker
-        )
+        assert "".join(json.loads(d)["choices"][0]["delta"]["content"] for d in data[:-1]) == engine.marker
 
         slug = f"inj-{uuid.uuid4().hex[:8]}"
         created = api.http.post(

@@ -55,7 +55,9 @@ def test_a_prefix_never_reaches_another_tenants_jobs(api: Api, backend) -> None:
         assert response.status_code == 404, response.text
         assert job["id"] not in response.text
     # Another project of the same org does not see it either.
-    created = api.http.post("/v1/projects", params={"orgSlug": api.org}, json={"name": "Two", "slug": f"two-{os.getpid()}"})
+    created = api.http.post(
+        "/v1/projects", params={"orgSlug": api.org}, json={"name": "Two", "slug": f"two-{os.getpid()}"}
+    )
     assert created.status_code == 201, created.text
     second = {"orgSlug": api.org, "projectSlug": created.json()["project"]["slug"]}
     assert api.http.get(f"/v1/jobs/{job['id'][:8]}", params=second).status_code == 404

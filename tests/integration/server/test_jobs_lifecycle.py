@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 
-from arkor.server.models import JobRow
-
 from server_helpers import FAKE_WORKER, Api, events_of, pid_alive
+
+from arkor.server.models import JobRow
 
 
 def _pid(server, job_id: str) -> int:  # type: ignore[no-untyped-def]
@@ -32,8 +32,12 @@ def test_full_event_sequence_with_checkpoints(api: Api) -> None:
     events = events_of(frames)
     assert [e["type"] for e in events] == [
         "training.started",
-        "training.log", "training.log", "checkpoint.saved",
-        "training.log", "training.log", "checkpoint.saved",
+        "training.log",
+        "training.log",
+        "checkpoint.saved",
+        "training.log",
+        "training.log",
+        "checkpoint.saved",
         "training.completed",
     ]
     assert [int(f.id) for f in frames if f.event != "end"] == list(range(1, len(events) + 1))
@@ -172,8 +176,20 @@ def test_crashed_backend_leaves_no_job_running_and_no_orphan_worker(make_backend
     record = tmp_path / "server.json"
     env = {**os.environ, "ARKOR_WORKER_COMMAND": json.dumps([sys.executable, str(FAKE_WORKER)])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "arkor.server", "serve", "--port", "0", "--data-dir", str(tmp_path / "data"), "--record", str(record)],
-        env=env, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "arkor.server",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--record",
+            str(record),
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60

@@ -33,9 +33,7 @@ from arkor.model_families import (
 )
 from arkor.server.runner import BackgroundServer
 
-_SUFFIX = uuid.uuid4().hex[
-    :8
-]  # one new id per run of this module, so its weights are built once
+_SUFFIX = uuid.uuid4().hex[:8]  # one new id per run of this module, so its weights are built once
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +73,11 @@ def test_sdk_validation_accepts_the_new_id_and_hints_it(clone: ModelFamily) -> N
     misspelt = clone.id[:-1]
     with pytest.raises(TrainerConfigError) as info:
         create_trainer(name="n", model=misspelt, dataset=dataset)
-    assert f'Unsupported model "{misspelt}". Did you mean "{clone.id}"?' in str(
-        info.value
-    )
+    assert f'Unsupported model "{misspelt}". Did you mean "{clone.id}"?' in str(info.value)
     with pytest.raises(TrainerConfigError) as info:
-        create_trainer(
-            name="n", model=clone.aliases[0], dataset=dataset
-        )  # an alias is a hint, not an id
+        create_trainer(name="n", model=clone.aliases[0], dataset=dataset)  # an alias is a hint, not an id
     assert f'Did you mean "{clone.id}"?' in str(info.value)
-    assert f'"{clone.id}"' in str(
-        info.value
-    )  # listed with the tiny model as a test-only id
+    assert f'"{clone.id}"' in str(info.value)  # listed with the tiny model as a test-only id
 
 
 def test_arkor_models_lists_the_new_family(clone: ModelFamily, cache_dir: Path) -> None:
@@ -97,22 +89,12 @@ def test_arkor_models_lists_the_new_family(clone: ModelFamily, cache_dir: Path) 
     assert listed.exit_code == 0, listed.output
     rows = {row["id"]: row for row in json.loads(listed.output)}
     row = rows[clone.id]
-    assert (
-        row["name"] == clone.display_name
-        and row["source"] == "tiny"
-        and row["offline"] is True
-    )
+    assert row["name"] == clone.display_name and row["source"] == "tiny" and row["offline"] is True
     assert row["cachePath"] == str(cache_dir / "models" / clone.id.replace("/", "--"))
     assert row["cached"] is (Path(row["cachePath"]) / "arkor-model.json").is_file()
-    assert (
-        list(rows)[-1] == clone.id
-    )  # test-only families come after the supported ones
+    assert list(rows)[-1] == clone.id  # test-only families come after the supported ones
     table = CliRunner().invoke(models_command, [])
-    assert (
-        table.exit_code == 0
-        and clone.id in table.output
-        and clone.description in table.output
-    )
+    assert table.exit_code == 0 and clone.id in table.output and clone.description in table.output
 
 
 def _served(listing: dict[str, Any], model_id: str) -> dict[str, Any]:
@@ -133,9 +115,7 @@ def test_the_backend_lists_serves_and_deploys_the_new_family(
         "testOnly": True,
     }
     assert listing.json()["default"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
-    anonymous = httpx.get(
-        api.url + "/v1/models", headers={"X-Arkor-Client": "arkor/0.1.0"}
-    )
+    anonymous = httpx.get(api.url + "/v1/models", headers={"X-Arkor-Client": "arkor/0.1.0"})
     assert anonymous.status_code == 401
 
     chat = api.http.post(
@@ -170,9 +150,7 @@ def test_the_backend_lists_serves_and_deploys_the_new_family(
             "authMode": "none",
         },
     )
-    assert (
-        unknown.status_code == 400 and clone.id in unknown.json()["error"]
-    )  # listed among the registered ones
+    assert unknown.status_code == 400 and clone.id in unknown.json()["error"]  # listed among the registered ones
 
 
 class _Studio:
@@ -188,12 +166,8 @@ class _Studio:
         self.sock.listen(16)
         self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         app = create_studio_app(token=self.token, project_dir=project)
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-        )
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> Self:
         self.thread.start()
@@ -212,27 +186,14 @@ class _Studio:
 def test_studio_offers_the_new_family(clone: ModelFamily, tmp_path: Path) -> None:
     (tmp_path / "project").mkdir()
     with _Studio(tmp_path / "project") as studio:
-        listing = httpx.get(
-            studio.base + "/api/models", headers={"X-Arkor-Studio-Token": studio.token}
-        )
+        listing = httpx.get(studio.base + "/api/models", headers={"X-Arkor-Studio-Token": studio.token})
     assert listing.status_code == 200, listing.text
     assert _served(listing.json(), clone.id)["testOnly"] is True
     # Both pickers (Playground, new endpoint) build their options from this one served list.
-    static = (
-        Path(__file__).resolve().parents[3]
-        / "src"
-        / "arkor"
-        / "studio"
-        / "static"
-        / "js"
-    )
+    static = Path(__file__).resolve().parents[3] / "src" / "arkor" / "studio" / "static" / "js"
     for page in ("playground.js", "endpoints.js"):
         source = (static / "pages" / page).read_text()
-        assert (
-            "baseModels()" in source
-            and "tiny-test" not in source
-            and "SmolLM2" not in source
-        ), page
+        assert "baseModels()" in source and "tiny-test" not in source and "SmolLM2" not in source, page
 
 
 def _chat_rows(path: Path) -> Path:
@@ -256,9 +217,7 @@ def _chat_rows(path: Path) -> Path:
     return path
 
 
-def test_training_and_export_use_the_new_family(
-    clone: ModelFamily, cache_dir: Path, tmp_path: Path
-) -> None:
+def test_training_and_export_use_the_new_family(clone: ModelFamily, cache_dir: Path, tmp_path: Path) -> None:
     import gguf
 
     from arkor.engine.export import export_job_artifacts
@@ -278,37 +237,23 @@ def test_training_and_export_use_the_new_family(
             "loggingSteps": 1,
         }
     )
-    spec = WorkerSpec(
-        job_id="job_clone", config=config, output_dir=str(tmp_path / "out")
-    )
+    spec = WorkerSpec(job_id="job_clone", config=config, output_dir=str(tmp_path / "out"))
     assert run_spec(spec) == 0
-    events = [
-        json.loads(line)
-        for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()
-    ]
+    events = [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
     assert events[-1]["type"] == "training.completed", events[-1]
     final = tmp_path / "out" / "final"
     adapter = json.loads((final / "adapter_config.json").read_text())
-    assert (
-        adapter["base_model_name_or_path"] == clone.id
-    )  # the cache folder built for the clone names it
+    assert adapter["base_model_name_or_path"] == clone.id  # the cache folder built for the clone names it
     assert set(adapter["target_modules"]) == {
         "q_proj",
         "v_proj",
     }  # the entry's LoRA default
-    assert (
-        cache_dir / "models" / clone.id.replace("/", "--") / "config.json"
-    ).is_file()
+    assert (cache_dir / "models" / clone.id.replace("/", "--") / "config.json").is_file()
 
-    result = export_job_artifacts(
-        final, tmp_path / "export", gguf=True, model_id=clone.id
-    )
+    result = export_job_artifacts(final, tmp_path / "export", gguf=True, model_id=clone.id)
     exported = json.loads((result.adapter_dir / "adapter_config.json").read_text())
     assert exported["base_model_name_or_path"] == clone.id
-    assert (
-        result.merged_dir is not None
-        and clone.id in (result.merged_dir / "README.md").read_text()
-    )
+    assert result.merged_dir is not None and clone.id in (result.merged_dir / "README.md").read_text()
     assert result.gguf_path is not None
     reader = gguf.GGUFReader(result.gguf_path)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from server_helpers import CLIENT_HEADER, Api
 
 SKIPPED = {("POST", "/v1/inference/chat"), ("GET", "/v1/jobs/{job_id}/events/stream")}
@@ -18,8 +17,13 @@ SKIPPED = {("POST", "/v1/inference/chat"), ("GET", "/v1/jobs/{job_id}/events/str
 
 def test_fuzzed_requests_never_get_a_500(make_backend) -> None:  # type: ignore[no-untyped-def]
     # Tight request limits, so generated bodies also exercise the 413 paths (still never a 5xx).
-    backend = make_backend(max_json_body_bytes=2048, max_event_batch_bytes=4096, max_event_streams_per_token=2,
-                           max_event_streams=4, max_blocking_calls=1)
+    backend = make_backend(
+        max_json_body_bytes=2048,
+        max_event_batch_bytes=4096,
+        max_event_streams_per_token=2,
+        max_event_streams=4,
+        max_blocking_calls=1,
+    )
     api = Api(backend.url)
     schema = schemathesis.openapi.from_url(backend.url + "/openapi.json")
     headers = {**CLIENT_HEADER, "Authorization": f"Bearer {api.token}"}

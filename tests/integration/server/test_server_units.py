@@ -37,14 +37,30 @@ def test_migrations_create_exactly_the_models(db: Database) -> None:
 
 def _manager(db: Database, tmp_path: Path) -> JobManager:
     class NoExecutor:
-        def bind(self, on_exit): pass  # noqa: E704
-        def free_slots(self): return 0  # noqa: E704
-        def cancel(self, job_id, grace_s): return False  # noqa: E704
-        def kill(self, job_id): return False  # noqa: E704
+        def bind(self, on_exit):
+            pass  # noqa: E704
+
+        def free_slots(self):
+            return 0  # noqa: E704
+
+        def cancel(self, job_id, grace_s):
+            return False  # noqa: E704
+
+        def kill(self, job_id):
+            return False  # noqa: E704
 
     paths = JobManagerPaths(*(tmp_path / n for n in ("specs", "work", "artifacts", "logs")))
-    return JobManager(db=db, log=EventLog(db), broadcaster=Broadcaster(), executor=NoExecutor(), paths=paths,  # type: ignore[arg-type]
-                      report_url=None, heartbeat_timeout_s=1, cancel_grace_s=1, watchdog_interval_s=1)
+    return JobManager(
+        db=db,
+        log=EventLog(db),
+        broadcaster=Broadcaster(),
+        executor=NoExecutor(),
+        paths=paths,  # type: ignore[arg-type]
+        report_url=None,
+        heartbeat_timeout_s=1,
+        cancel_grace_s=1,
+        watchdog_interval_s=1,
+    )
 
 
 def test_transition_is_compare_and_swap_and_terminal_is_final(db: Database, tmp_path: Path) -> None:
@@ -54,7 +70,18 @@ def test_transition_is_compare_and_swap_and_terminal_is_final(db: Database, tmp_
         session.flush()
         session.add(ProjectRow(id="p", org_id="o", slug="p", name="p", created_at="t"))
         session.flush()
-        session.add(JobRow(id="j", org_id="o", project_id="p", name="j", status="queued", config={}, created_at="t", cancel_requested=False))
+        session.add(
+            JobRow(
+                id="j",
+                org_id="o",
+                project_id="p",
+                name="j",
+                status="queued",
+                config={},
+                created_at="t",
+                cancel_requested=False,
+            )
+        )
     with db.write() as session:
         assert manager.transition(session, "j", "queued", "running") == []
     with db.write() as session:  # a second claim of the same job loses
@@ -76,8 +103,12 @@ def test_transition_is_compare_and_swap_and_terminal_is_final(db: Database, tmp_
 def test_validation_messages_name_the_wire_field() -> None:
     summary, _ = describe_validation_errors([{"loc": ("config", "loraR"), "msg": "Input should be greater than 0"}])
     assert summary == "config.loraR must be greater than 0"
-    summary, problems = describe_validation_errors([
-        {"loc": ("name",), "msg": "Field required"}, {"loc": ("config", "targetModules", 1), "msg": "Input should be a valid string"}])
+    summary, problems = describe_validation_errors(
+        [
+            {"loc": ("name",), "msg": "Field required"},
+            {"loc": ("config", "targetModules", 1), "msg": "Input should be a valid string"},
+        ]
+    )
     assert problems == ["name is required", "config.targetModules[1] must be a valid string"]
 
 
@@ -90,7 +121,8 @@ def test_artifact_paths_must_stay_inside_the_job(bad: str) -> None:
 
 def test_worker_exit_descriptions() -> None:
     assert WorkerExit("j", -9).describe() == (
-        "worker process was killed by signal 9 (SIGKILL); the machine may have run out of memory")
+        "worker process was killed by signal 9 (SIGKILL); the machine may have run out of memory"
+    )
     assert WorkerExit("j", -15).describe() == "worker process was killed by signal 15 (SIGTERM)"
     assert WorkerExit("j", 3).describe() == "worker process exited with code 3"
 
@@ -107,8 +139,12 @@ def test_local_executor_stops_the_whole_process_group(tmp_path: Path) -> None:
     )
     exits: list[WorkerExit] = []
     done = threading.Event()
-    executor = LocalProcessExecutor(max_workers=1, log_dir=tmp_path, on_exit=lambda e: (exits.append(e), done.set()),
-                                    worker_command=[sys.executable, str(script)])
+    executor = LocalProcessExecutor(
+        max_workers=1,
+        log_dir=tmp_path,
+        on_exit=lambda e: (exits.append(e), done.set()),
+        worker_command=[sys.executable, str(script)],
+    )
     executor.submit("job_a", tmp_path / "spec.json")
     assert executor.free_slots() == 0
     child_pid_file = tmp_path / "child.pid"

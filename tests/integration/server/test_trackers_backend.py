@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from server_helpers import Api, events_of
 
 
@@ -16,13 +15,30 @@ def test_tensorboard_files_are_downloadable_artifacts(make_backend, tmp_path) ->
 
     server = make_backend(worker_command=None, heartbeat_timeout_s=120, cancel_grace_s=10)
     api = Api(server.url)
-    rows = [{"messages": [{"role": "user", "content": f"Invoice {i} is wrong"},
-                          {"role": "assistant", "content": "billing" if i % 2 else "bug"}]} for i in range(8)]
-    upload = api.http.post("/v1/datasets", params=api.scope, content="\n".join(map(json.dumps, rows)).encode(),
-                           headers={"X-Arkor-Filename": "tickets.jsonl"})
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"Invoice {i} is wrong"},
+                {"role": "assistant", "content": "billing" if i % 2 else "bug"},
+            ]
+        }
+        for i in range(8)
+    ]
+    upload = api.http.post(
+        "/v1/datasets",
+        params=api.scope,
+        content="\n".join(map(json.dumps, rows)).encode(),
+        headers={"X-Arkor-Filename": "tickets.jsonl"},
+    )
     assert upload.status_code == 201, upload.text
-    job = api.submit("arkor/tiny-test", datasetSource={"type": "uploaded", "datasetId": upload.json()["datasetId"]},
-                     maxSteps=3, loggingSteps=1, batchSize=2, reportTo=["tensorboard"])
+    job = api.submit(
+        "arkor/tiny-test",
+        datasetSource={"type": "uploaded", "datasetId": upload.json()["datasetId"]},
+        maxSteps=3,
+        loggingSteps=1,
+        batchSize=2,
+        reportTo=["tensorboard"],
+    )
     assert job["config"]["reportTo"] == ["tensorboard"]
     events = events_of(api.frames(job["id"], timeout=600))
     assert events[-1]["type"] == "training.completed", events[-1]

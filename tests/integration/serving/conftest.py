@@ -5,14 +5,13 @@ LoRA adapters."""
 from __future__ import annotations
 
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from serving_helpers import Api, Served, add_completed_job
 
 from arkor.server.runner import BackgroundServer
 from arkor.server.settings import ServerSettings
-
-from serving_helpers import Api, Served, add_completed_job
 
 
 @pytest.fixture(scope="module")

@@ -33,8 +33,9 @@ class Api:
         self.scope = {"orgSlug": self.org, "projectSlug": project}
 
     def create_deployment(self, slug: str, target: dict, auth_mode: str = "none", **extra) -> httpx.Response:
-        return self.http.post("/v1/endpoints", params=self.scope,
-                              json={"slug": slug, "target": target, "authMode": auth_mode, **extra})
+        return self.http.post(
+            "/v1/endpoints", params=self.scope, json={"slug": slug, "target": target, "authMode": auth_mode, **extra}
+        )
 
 
 def make_adapter(folder: Path, seed: int) -> None:
@@ -44,24 +45,45 @@ def make_adapter(folder: Path, seed: int) -> None:
     from arkor.engine.models import load_model
 
     torch.manual_seed(seed)
-    model = get_peft_model(load_model(TINY), LoraConfig(
-        r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], init_lora_weights=False))
+    model = get_peft_model(
+        load_model(TINY),
+        LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], init_lora_weights=False),
+    )
     model.save_pretrained(str(folder))
 
 
-def add_completed_job(server: BackgroundServer, api: Api, data_dir: Path, *, model: str = TINY,
-                      final: bool = True, checkpoints: tuple[int, ...] = (2,)) -> str:
+def add_completed_job(
+    server: BackgroundServer,
+    api: Api,
+    data_dir: Path,
+    *,
+    model: str = TINY,
+    final: bool = True,
+    checkpoints: tuple[int, ...] = (2,),
+) -> str:
     """A completed job row in the caller's project, with adapter folders where the backend keeps them."""
     services = server.app.state.services
     job_id = new_id("job")
     with services.db.write() as session:
         org = session.execute(select(OrgRow).where(OrgRow.slug == api.org)).scalar_one()
-        project = session.execute(select(ProjectRow).where(ProjectRow.org_id == org.id,
-                                                           ProjectRow.slug == api.project)).scalar_one()
+        project = session.execute(
+            select(ProjectRow).where(ProjectRow.org_id == org.id, ProjectRow.slug == api.project)
+        ).scalar_one()
         now = iso_now()
-        session.add(JobRow(id=job_id, org_id=org.id, project_id=project.id, name="served", status="completed",
-                           config={"model": model, "datasetSource": {"type": "huggingface", "name": "x"}},
-                           created_at=now, started_at=now, completed_at=now, cancel_requested=False))
+        session.add(
+            JobRow(
+                id=job_id,
+                org_id=org.id,
+                project_id=project.id,
+                name="served",
+                status="completed",
+                config={"model": model, "datasetSource": {"type": "huggingface", "name": "x"}},
+                created_at=now,
+                started_at=now,
+                completed_at=now,
+                cancel_requested=False,
+            )
+        )
     root = data_dir / "artifacts" / job_id
     if final:
         make_adapter(root / "final", seed=1)
@@ -76,5 +98,3 @@ class Served:
     api: Api
     data_dir: Path
     job_id: str
-
-

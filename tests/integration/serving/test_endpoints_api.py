@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+from serving_helpers import Api, Served
 from sqlalchemy import select
 
 from arkor.server.models import DeploymentKeyRow
-
-from serving_helpers import Api, Served
 
 
 def final_target(job_id: str) -> dict:
@@ -30,9 +29,16 @@ def test_create_get_list_update_delete(served: Served) -> None:
     assert api.http.get(f"/v1/endpoints/{dep_id}", params=api.scope).json()["deployment"]["id"] == dep_id
     assert dep_id in [d["id"] for d in api.http.get("/v1/endpoints", params=api.scope).json()["deployments"]]
 
-    patched = api.http.patch(f"/v1/endpoints/{dep_id}", params=api.scope, json={
-        "enabled": False, "authMode": "none", "retention": {"runRetentionMode": "unlimited"},
-        "target": {"kind": "adapter", "adapter": {"kind": "checkpoint", "jobId": served.job_id, "step": 2}}})
+    patched = api.http.patch(
+        f"/v1/endpoints/{dep_id}",
+        params=api.scope,
+        json={
+            "enabled": False,
+            "authMode": "none",
+            "retention": {"runRetentionMode": "unlimited"},
+            "target": {"kind": "adapter", "adapter": {"kind": "checkpoint", "jobId": served.job_id, "step": 2}},
+        },
+    )
     assert patched.status_code == 200, patched.text
     updated = patched.json()["deployment"]
     assert updated["enabled"] is False and updated["authMode"] == "none"
@@ -68,10 +74,13 @@ def test_target_and_retention_validation(served: Served) -> None:
     api = served.api
     missing_job = api.create_deployment("no-job", final_target("job_doesnotexist"))
     assert missing_job.status_code == 404 and "job_doesnotexist" in missing_job.json()["error"]
-    missing_step = api.create_deployment("no-step", {"kind": "adapter", "adapter": {
-        "kind": "checkpoint", "jobId": served.job_id, "step": 99}})
+    missing_step = api.create_deployment(
+        "no-step", {"kind": "adapter", "adapter": {"kind": "checkpoint", "jobId": served.job_id, "step": 99}}
+    )
     assert missing_step.status_code == 404 and "step 99" in missing_step.json()["error"]
-    no_step = api.create_deployment("no-step", {"kind": "adapter", "adapter": {"kind": "checkpoint", "jobId": served.job_id}})
+    no_step = api.create_deployment(
+        "no-step", {"kind": "adapter", "adapter": {"kind": "checkpoint", "jobId": served.job_id}}
+    )
     assert no_step.status_code == 400
     unknown_model = api.create_deployment("bad-model", {"kind": "base_model", "baseModel": "acme/none"})
     assert unknown_model.status_code == 400 and "baseModel" in unknown_model.json()["error"]
@@ -79,12 +88,16 @@ def test_target_and_retention_validation(served: Served) -> None:
     assert bad_kind.status_code == 400
     bad_auth = api.create_deployment("bad-auth", final_target(served.job_id), "oauth")
     assert bad_auth.status_code == 400 and "authMode" in bad_auth.json()["error"]
-    for retention in ({"runRetentionMode": "days"}, {"runRetentionMode": "days", "runRetentionDays": 0},
-                      {"runRetentionMode": "disabled", "runRetentionDays": 3}):
+    for retention in (
+        {"runRetentionMode": "days"},
+        {"runRetentionMode": "days", "runRetentionDays": 0},
+        {"runRetentionMode": "disabled", "runRetentionDays": 3},
+    ):
         response = api.create_deployment("bad-ret", final_target(served.job_id), retention=retention)
         assert response.status_code == 400, (retention, response.text)
-    ok = api.create_deployment("ret-30", final_target(served.job_id),
-                               retention={"runRetentionMode": "days", "runRetentionDays": 30})
+    ok = api.create_deployment(
+        "ret-30", final_target(served.job_id), retention={"runRetentionMode": "days", "runRetentionDays": 30}
+    )
     assert ok.status_code == 201 and ok.json()["deployment"]["runRetentionDays"] == 30
 
 
@@ -92,10 +105,16 @@ def test_other_org_sees_404(served: Served) -> None:
     api = served.api
     dep_id = api.create_deployment("mine-only", final_target(served.job_id)).json()["deployment"]["id"]
     stranger = Api(served.api.url, project="proj")
-    for method, path in (("GET", f"/v1/endpoints/{dep_id}"), ("PATCH", f"/v1/endpoints/{dep_id}"),
-                         ("DELETE", f"/v1/endpoints/{dep_id}"), ("GET", f"/v1/endpoints/{dep_id}/keys"),
-                         ("POST", f"/v1/endpoints/{dep_id}/keys")):
-        response = stranger.http.request(method, path, params=stranger.scope, json={"label": "x"} if method != "GET" else None)
+    for method, path in (
+        ("GET", f"/v1/endpoints/{dep_id}"),
+        ("PATCH", f"/v1/endpoints/{dep_id}"),
+        ("DELETE", f"/v1/endpoints/{dep_id}"),
+        ("GET", f"/v1/endpoints/{dep_id}/keys"),
+        ("POST", f"/v1/endpoints/{dep_id}/keys"),
+    ):
+        response = stranger.http.request(
+            method, path, params=stranger.scope, json={"label": "x"} if method != "GET" else None
+        )
         assert response.status_code == 404, (method, path, response.text)
     assert stranger.http.get("/v1/endpoints", params=stranger.scope).json()["deployments"] == []
     # Nor can a stranger deploy our job.
@@ -115,8 +134,14 @@ def test_keys_are_shown_once_and_stored_hashed(served: Served) -> None:
 
     listed = api.http.get(f"/v1/endpoints/{dep_id}/keys", params=api.scope).json()["keys"]
     assert len(listed) == 1 and "plaintext" not in listed[0]
-    assert listed[0] == {"id": key["id"], "label": "ci", "prefix": key["prefix"], "enabled": True,
-                         "createdAt": key["createdAt"], "lastUsedAt": None}
+    assert listed[0] == {
+        "id": key["id"],
+        "label": "ci",
+        "prefix": key["prefix"],
+        "enabled": True,
+        "createdAt": key["createdAt"],
+        "lastUsedAt": None,
+    }
     with served.server.app.state.services.db.read() as session:
         stored = session.execute(select(DeploymentKeyRow).where(DeploymentKeyRow.id == key["id"])).scalar_one()
     assert stored.key_hash == hashlib.sha256(key["plaintext"].encode()).hexdigest()

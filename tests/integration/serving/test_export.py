@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from serving_helpers import TINY, Api, Served
 
 from arkor.engine.export import export_job_artifacts
 from arkor.engine.gguf_export import permute_qk
-
-from serving_helpers import TINY, Api, Served
 
 PROMPT_IDS = torch.tensor([[1, 57, 902, 33, 4410, 2, 77, 15]])
 
@@ -52,7 +51,9 @@ def test_library_export_merged_and_gguf(served: Served, tmp_path: Path) -> None:
     layers = merged.config.num_hidden_layers
     assert len(tensors) == 2 + 9 * layers  # embeddings, final norm, 9 per block; the tied LM head is omitted
     state = merged.state_dict()
-    v = np.asarray(tensors["blk.0.attn_v.weight"].data, dtype=np.float32).reshape(state["model.layers.0.self_attn.v_proj.weight"].shape)
+    v = np.asarray(tensors["blk.0.attn_v.weight"].data, dtype=np.float32).reshape(
+        state["model.layers.0.self_attn.v_proj.weight"].shape
+    )
     np.testing.assert_allclose(v, state["model.layers.0.self_attn.v_proj.weight"].numpy(), atol=2e-3, rtol=2e-3)
     q_hf = state["model.layers.1.self_attn.q_proj.weight"].numpy()
     q = np.asarray(tensors["blk.1.attn_q.weight"].data, dtype=np.float32).reshape(q_hf.shape)
@@ -69,7 +70,9 @@ def test_export_route(served: Served, tmp_path: Path) -> None:
     url = f"/v1/jobs/{served.job_id}/export"
     adapter_zip = api.http.get(url, params={**api.scope, "format": "adapter", "checkpoint": 2})
     assert adapter_zip.status_code == 200, adapter_zip.text
-    assert {"adapter_config.json", "adapter_model.safetensors"} <= set(zipfile.ZipFile(io.BytesIO(adapter_zip.content)).namelist())
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= set(
+        zipfile.ZipFile(io.BytesIO(adapter_zip.content)).namelist()
+    )
 
     merged_zip = api.http.get(url, params={**api.scope, "format": "merged"}, timeout=300)
     assert merged_zip.status_code == 200, merged_zip.text

@@ -24,8 +24,10 @@ def random_adapter(model_id: str, folder: Path, targets: list[str]) -> Path:
     from arkor.engine.models import load_model
 
     torch.manual_seed(0)
-    peft = get_peft_model(load_model(model_id, device="cpu"),
-                          LoraConfig(r=8, lora_alpha=16, target_modules=targets, init_lora_weights=False))
+    peft = get_peft_model(
+        load_model(model_id, device="cpu"),
+        LoraConfig(r=8, lora_alpha=16, target_modules=targets, init_lora_weights=False),
+    )
     with torch.no_grad():
         for name, parameter in peft.named_parameters():
             if "lora_B" in name:
@@ -57,9 +59,11 @@ def read_back(adapter: Path, out: Path, model_id: str, gguf_type: str, *, tokeni
     }
     if tokenizer:  # rebuilding a tokenizer from GGUF takes transformers ~10 s for a 49k vocabulary
         gguf_tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-        read.update(same_ids=gguf_tokenizer(text, return_tensors="pt").input_ids.tolist() == ids.tolist(),
-                    templates=(reference_tokenizer.chat_template, gguf_tokenizer.chat_template),
-                    eos=(reference_tokenizer.eos_token, gguf_tokenizer.eos_token))
+        read.update(
+            same_ids=gguf_tokenizer(text, return_tensors="pt").input_ids.tolist() == ids.tolist(),
+            templates=(reference_tokenizer.chat_template, gguf_tokenizer.chat_template),
+            eos=(reference_tokenizer.eos_token, gguf_tokenizer.eos_token),
+        )
     return read
 
 
@@ -71,7 +75,9 @@ def tensor_types(path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def tiny_adapter(tmp_path_factory) -> Path:
-    return random_adapter(TINY, tmp_path_factory.mktemp("tiny") / "adapter", ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"])
+    return random_adapter(
+        TINY, tmp_path_factory.mktemp("tiny") / "adapter", ["q_proj", "k_proj", "v_proj", "o_proj", "down_proj"]
+    )
 
 
 def test_f16_export_loads_in_transformers_with_the_merged_logits(tiny_adapter, tmp_path):
@@ -86,7 +92,9 @@ def test_f16_export_loads_in_transformers_with_the_merged_logits(tiny_adapter, t
 def test_q8_0_export_is_quantised_and_close(tiny_adapter, tmp_path):
     read = read_back(tiny_adapter, tmp_path / "q8", TINY, "q8_0", tokenizer=False)
     types = tensor_types(read["path"])
-    assert {types[name] for name in types if name.endswith(("attn_q.weight", "ffn_down.weight", "token_embd.weight"))} == {"Q8_0"}
+    assert {
+        types[name] for name in types if name.endswith(("attn_q.weight", "ffn_down.weight", "token_embd.weight"))
+    } == {"Q8_0"}
     assert types["output_norm.weight"] == "F32"
     # The tiny model's weights are random and large (init range 0.2), which amplifies rounding: measured 0.71.
     assert read["max_abs_diff"] < 1.5 and read["argmax_agreement"] >= 0.9
@@ -104,10 +112,16 @@ def test_q4_0_keeps_the_embedding_at_q8_0(tiny_adapter, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("model_id", "gguf_type", "limit"), [
-    # measured max |logit diff|: SmolLM2 f16 0.044, q8_0 1.86 (logits up to 37); Gemma f16 0.075, q8_0 1.17 (up to 98)
-    (SMOLLM2, "f16", 0.2), (SMOLLM2, "q8_0", 3.0), (GEMMA3, "f16", 0.5), (GEMMA3, "q8_0", 3.0),
-])
+@pytest.mark.parametrize(
+    ("model_id", "gguf_type", "limit"),
+    [
+        # measured max |logit diff|: SmolLM2 f16 0.044, q8_0 1.86 (logits up to 37); Gemma f16 0.075, q8_0 1.17 (up to 98)
+        (SMOLLM2, "f16", 0.2),
+        (SMOLLM2, "q8_0", 3.0),
+        (GEMMA3, "f16", 0.5),
+        (GEMMA3, "q8_0", 3.0),
+    ],
+)
 def test_real_models_round_trip_through_transformers(tmp_path, model_id, gguf_type, limit):
     adapter = random_adapter(model_id, tmp_path / "adapter", ["q_proj", "v_proj"])
     read = read_back(adapter, tmp_path / "out", model_id, gguf_type)

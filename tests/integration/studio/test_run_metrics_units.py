@@ -36,8 +36,20 @@ def test_summary_takes_the_last_logged_value_of_each_metric_and_skips_non_number
         {"type": "evaluation.completed", "step": 3, "scorer": "contains", "accuracy": True},
         {"type": "training.log", "step": 4, "loss": "1.0"},
     ]
-    assert summarise_events(events) == {"finalLoss": 1.5, "evalLoss": 2.5, "accuracy": 0.25, "scorer": "exact", "steps": 4}
-    assert summarise_events([]) == {"finalLoss": None, "evalLoss": None, "accuracy": None, "scorer": None, "steps": None}
+    assert summarise_events(events) == {
+        "finalLoss": 1.5,
+        "evalLoss": 2.5,
+        "accuracy": 0.25,
+        "scorer": "exact",
+        "steps": 4,
+    }
+    assert summarise_events([]) == {
+        "finalLoss": None,
+        "evalLoss": None,
+        "accuracy": None,
+        "scorer": None,
+        "steps": None,
+    }
 
 
 def test_csv_has_one_row_per_event_with_nested_fields_flattened_and_text_quoted():
@@ -82,6 +94,7 @@ def test_a_jobs_events_are_read_up_to_the_bound_then_refused_with_a_clear_messag
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
+
         async def read():
             client = AsyncCloudApiClient(f"http://127.0.0.1:{server.server_address[1]}", {"mode": "anon", "token": "t"})
             connection = Connection(client, {}, ProjectState(org_slug="o", project_slug="p", project_id="i"))
@@ -90,7 +103,10 @@ def test_a_jobs_events_are_read_up_to_the_bound_then_refused_with_a_clear_messag
             finally:
                 await client.aclose()
 
-        with pytest.raises(routes_api.EventsTooLargeError, match=r"Job `job_1` has over 1 MiB of events; read them with `arkor jobs logs`"):
+        with pytest.raises(
+            routes_api.EventsTooLargeError,
+            match=r"Job `job_1` has over 1 MiB of events; read them with `arkor jobs logs`",
+        ):
             run(read())
     finally:
         server.shutdown()

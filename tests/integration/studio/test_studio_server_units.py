@@ -54,13 +54,18 @@ def _project(tmp_path: Path, index: str, trainer: str | None = None) -> Path:
     return tmp_path
 
 
-TRAINER = ('from arkor import create_trainer\n'
-           'trainer = create_trainer(name="{name}", model="arkor/tiny-test", dataset={{"type": "huggingface", "name": "x/y"}})\n')
+TRAINER = (
+    "from arkor import create_trainer\n"
+    'trainer = create_trainer(name="{name}", model="arkor/tiny-test", dataset={{"type": "huggingface", "name": "x/y"}})\n'
+)
 
 
 def test_manifest_reads_the_trainer_and_sees_edits(tmp_path):
-    project = _project(tmp_path, "from arkor import create_arkor\nfrom .trainer import trainer\narkor = create_arkor(trainer=trainer)\n",
-                       TRAINER.format(name="first"))
+    project = _project(
+        tmp_path,
+        "from arkor import create_arkor\nfrom .trainer import trainer\narkor = create_arkor(trainer=trainer)\n",
+        TRAINER.format(name="first"),
+    )
     assert run(read_manifest(project)) == {"trainer": {"name": "first"}, "project": True}
     (project / "src" / "arkor" / "trainer.py").write_text(TRAINER.format(name="second"))
     assert run(read_manifest(project)) == {"trainer": {"name": "second"}, "project": True}
@@ -93,8 +98,10 @@ def test_one_run_per_project_and_output_with_exit_trailer(tmp_path):
 
 # The child prints "first", then waits for a file to exist before printing "second" and exiting:
 # a reader can leave and a new one attach in between, with no timing in the test.
-GATED = ("import pathlib, sys, time\nprint('first', flush=True)\ngate = pathlib.Path(sys.argv[1])\n"
-         "while not gate.exists():\n    time.sleep(0.02)\nprint('second', flush=True)\n")
+GATED = (
+    "import pathlib, sys, time\nprint('first', flush=True)\ngate = pathlib.Path(sys.argv[1])\n"
+    "while not gate.exists():\n    time.sleep(0.02)\nprint('second', flush=True)\n"
+)
 
 
 def test_a_reader_leaving_does_not_stop_the_run_and_a_new_reader_gets_all_output(tmp_path):

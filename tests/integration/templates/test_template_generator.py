@@ -9,15 +9,20 @@ from pathlib import Path
 
 from arkor.templates.scoring import TEMPLATE_NAMES, data_dir
 
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GENERATOR_PATH = REPO_ROOT / "scripts" / "make_template_data.py"
 
 
 def run_generator(*args: str, hash_seed: str = "0") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    return subprocess.run([sys.executable, str(GENERATOR_PATH), *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(GENERATOR_PATH), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_regenerating_yields_the_committed_bytes(tmp_path):

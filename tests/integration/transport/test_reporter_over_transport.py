@@ -29,13 +29,9 @@ class Backend:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
-                backend.seen.append(
-                    ("POST", self.path, self.headers.get("Authorization"))
-                )
+                backend.seen.append(("POST", self.path, self.headers.get("Authorization")))
                 status = backend.statuses.pop(0) if backend.statuses else 200
-                body = json.dumps(
-                    {"error": "disk full on the backend"} if status == 507 else {}
-                ).encode()
+                body = json.dumps({"error": "disk full on the backend"} if status == 507 else {}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -88,9 +84,7 @@ def test_507_raises_storage_full_with_the_backends_message(tmp_path: Path) -> No
     assert len(backend.seen) == 1
 
 
-def test_a_refusal_is_logged_and_not_retried(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_refusal_is_logged_and_not_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with Backend([400]) as backend:
         reporter = _reporter(backend.url, tmp_path)
         reporter.emit(TrainingLog(step=1, loss=1.0))
@@ -108,7 +102,4 @@ def test_a_backend_that_stays_down_names_its_url(tmp_path: Path) -> None:
     with pytest.raises(ApiConnectionError) as info:
         reporter.emit(TrainingLog(step=1, loss=1.0))
     reporter.close()
-    assert (
-        info.value.url == f"{url}/internal/jobs/job_1/events"
-        and "gave up after 0s" in str(info.value)
-    )
+    assert info.value.url == f"{url}/internal/jobs/job_1/events" and "gave up after 0s" in str(info.value)

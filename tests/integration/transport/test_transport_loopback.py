@@ -98,9 +98,7 @@ def refused_url() -> str:
 def test_a_dropped_connection_then_503_with_retry_after_then_success() -> None:
     with (
         FlakyServer(["drop", 503, "ok"]) as server,
-        CloudApiClient(
-            server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)
-        ) as client,
+        CloudApiClient(server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)) as client,
     ):
         me = client.get_me()
     assert me.user.id == "u1" and server.accepted == 3
@@ -109,9 +107,7 @@ def test_a_dropped_connection_then_503_with_retry_after_then_success() -> None:
 def test_without_retries_left_the_503_is_the_status_error() -> None:
     with (
         FlakyServer([503, "ok"]) as server,
-        CloudApiClient(
-            server.url, token="t", retry=RetryPolicy(max_retries=0)
-        ) as client,
+        CloudApiClient(server.url, token="t", retry=RetryPolicy(max_retries=0)) as client,
         pytest.raises(CloudApiError) as info,
     ):
         client.get_me()
@@ -124,9 +120,7 @@ def test_without_retries_left_the_503_is_the_status_error() -> None:
 def test_a_post_that_is_not_idempotent_is_sent_once() -> None:
     with (
         FlakyServer(["drop", "ok"]) as server,
-        CloudApiClient(
-            server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)
-        ) as client,
+        CloudApiClient(server.url, token="t", retry=RetryPolicy(max_retries=3, initial_delay=0.05)) as client,
         pytest.raises(ApiConnectionError),
     ):
         client.cancel_job("job_1", {"orgSlug": "o", "projectSlug": "p"})
@@ -136,9 +130,7 @@ def test_a_post_that_is_not_idempotent_is_sent_once() -> None:
 def test_connection_refused_is_the_connection_error_naming_the_url() -> None:
     url = refused_url()
     with (
-        CloudApiClient(
-            url, token="t", retry=RetryPolicy(max_retries=1, initial_delay=0.05)
-        ) as client,
+        CloudApiClient(url, token="t", retry=RetryPolicy(max_retries=1, initial_delay=0.05)) as client,
         pytest.raises(ApiConnectionError) as info,
     ):
         client.list_jobs({"orgSlug": "o", "projectSlug": "p"})
@@ -164,9 +156,7 @@ def test_the_cli_says_which_backend_it_could_not_reach(tmp_path: Path) -> None:
     )
     project = tmp_path / "proj"
     (project / ".arkor").mkdir(parents=True)
-    (project / ".arkor" / "state.json").write_text(
-        json.dumps({"orgSlug": "o", "projectSlug": "p", "projectId": "x"})
-    )
+    (project / ".arkor" / "state.json").write_text(json.dumps({"orgSlug": "o", "projectSlug": "p", "projectId": "x"}))
     env = {
         **os.environ,
         "HOME": str(home),
@@ -184,12 +174,6 @@ def test_the_cli_says_which_backend_it_could_not_reach(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 1, result.stderr
-    assert (
-        f"Error: the arkor backend could not be reached (GET {url}/v1/jobs: "
-        in result.stderr
-    ), result.stderr
-    assert (
-        "Check ARKOR_CLOUD_API_URL / `arkor login --url`, or unset them to use the local backend."
-        in result.stderr
-    )
+    assert f"Error: the arkor backend could not be reached (GET {url}/v1/jobs: " in result.stderr, result.stderr
+    assert "Check ARKOR_CLOUD_API_URL / `arkor login --url`, or unset them to use the local backend." in result.stderr
     assert "Traceback" not in result.stderr

@@ -34,15 +34,24 @@ def test_count_tokens_counts_non_pad_and_shifted_labels():
 
 
 def test_lora_model_flops_counts_body_per_token_and_head_per_loss_token():
-    assert _common.lora_model_flops(body_params=10, head_params=100, tokens=3, loss_tokens=2) == 4 * 10 * 3 + 4 * 100 * 2
+    assert (
+        _common.lora_model_flops(body_params=10, head_params=100, tokens=3, loss_tokens=2) == 4 * 10 * 3 + 4 * 100 * 2
+    )
 
 
 def test_matmul_params_splits_body_and_head_and_skips_lora_factors():
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
     model = LlamaForCausalLM(config)
     expected_body = 4 * 16 * 16 + 3 * 16 * 32  # q,k,v,o + gate,up,down
     assert _common.matmul_params(model) == (expected_body, 64 * 16)
@@ -59,8 +68,19 @@ def test_print_table_aligns_columns(capsys):
 
 
 def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
-    spec = {"model": TINY, "steps": 2, "batch_size": 2, "lr": 2e-4, "seed": 0, "lora_r": 4, "lora_alpha": 4,
-            "targets": "all-linear", "peak_seconds": 0.1, "work_dir": str(tmp_path), "eval_rows": 3}
+    spec = {
+        "model": TINY,
+        "steps": 2,
+        "batch_size": 2,
+        "lr": 2e-4,
+        "seed": 0,
+        "lora_r": 4,
+        "lora_alpha": 4,
+        "targets": "all-linear",
+        "peak_seconds": 0.1,
+        "work_dir": str(tmp_path),
+        "eval_rows": 3,
+    }
     runs = [("arkor", "auto"), ("trl", "float32"), ("transformers", "float32"), ("transformers", "bfloat16")]
     report = train_throughput.run_benchmark(spec, runs, in_process=True)
 
@@ -84,8 +104,14 @@ def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
 
 
 def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
-    results = quality.run_quality(TINY, ["triage"], eval_rows=2, work_dir=tmp_path, handwritten_rows=2,
-                                  overrides={"maxSteps": 2, "maxTime": None, "evalSteps": 1, "evalRows": 2})
+    results = quality.run_quality(
+        TINY,
+        ["triage"],
+        eval_rows=2,
+        work_dir=tmp_path,
+        handwritten_rows=2,
+        overrides={"maxSteps": 2, "maxTime": None, "evalSteps": 1, "evalRows": 2},
+    )
 
     (result,) = results
     assert result["template"] == "triage" and result["eval_rows"] == 2 and result["steps"] == 2

@@ -19,8 +19,16 @@ def test_first_checkpoint_at_the_target_is_reported():
 
 
 def test_both_trainers_train_save_and_get_scored(tmp_path):
-    result = time_to_target.run("triage", "arkor/tiny-test", target=0.9, every=2, budget_s=600.0, eval_rows=2,
-                                overrides={"numTrainEpochs": None, "maxSteps": 4}, work_dir=tmp_path)
+    result = time_to_target.run(
+        "triage",
+        "arkor/tiny-test",
+        target=0.9,
+        every=2,
+        budget_s=600.0,
+        eval_rows=2,
+        overrides={"numTrainEpochs": None, "maxSteps": 4},
+        work_dir=tmp_path,
+    )
     for name in ("arkor", "trl"):
         points = result[name]
         assert [p["step"] for p in points] == [2, 4], name

@@ -15,9 +15,7 @@ ALLOWED_PRIVATE_MODULES = {"arkor.sdk._errors_http", "arkor.sdk._wait_flow"}
 
 def _sources() -> list[Path]:
     root = Path(arkor.__file__).parent
-    return sorted(
-        path for package in PACKAGES for path in (root / package).rglob("*.py")
-    )
+    return sorted(path for package in PACKAGES for path in (root / package).rglob("*.py"))
 
 
 def private_accesses(source: str) -> list[tuple[int, str]]:
@@ -51,9 +49,7 @@ def test_cli_and_studio_touch_no_private_attribute() -> None:
         for path in files
         for line, text in private_accesses(path.read_text(encoding="utf-8"))
     ]
-    assert offenders == [], "private access from outside the SDK:\n" + "\n".join(
-        offenders
-    )
+    assert offenders == [], "private access from outside the SDK:\n" + "\n".join(offenders)
 
 
 def test_cli_and_studio_import_no_other_private_sdk_module() -> None:
@@ -70,7 +66,6 @@ def test_cli_and_studio_import_no_other_private_sdk_module() -> None:
             offenders += [
                 f"{path.name}: {name}"
                 for name in names
-                if name.startswith("arkor.sdk._")
-                and name not in ALLOWED_PRIVATE_MODULES
+                if name.startswith("arkor.sdk._") and name not in ALLOWED_PRIVATE_MODULES
             ]
     assert offenders == []

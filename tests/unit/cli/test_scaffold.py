@@ -10,14 +10,17 @@ import pytest
 from arkor.templates.scaffold import AGENTS_BEGIN, AGENTS_END, TEMPLATES, sanitize_name, scaffold
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("My Cool Project!", "my-cool-project"),
-    ("--weird__name--", "weird-name"),
-    ("", "arkor-project"),
-    ("!!!", "arkor-project"),
-    ("a" * 80, "a" * 60),
-    ("Déjà vu", "d-j-vu"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("My Cool Project!", "my-cool-project"),
+        ("--weird__name--", "weird-name"),
+        ("", "arkor-project"),
+        ("!!!", "arkor-project"),
+        ("a" * 80, "a" * 60),
+        ("Déjà vu", "d-j-vu"),
+    ],
+)
 def test_sanitize_name(raw: str, expected: str) -> None:
     assert sanitize_name(raw) == expected
 
@@ -26,8 +29,13 @@ def test_sanitize_name(raw: str, expected: str) -> None:
 def test_each_template_writes_a_runnable_layout(tmp_path: Path, template: str) -> None:
     report = scaffold(tmp_path, template=template, name="demo")
     assert {f.path: f.action for f in report.files} == {
-        "src/arkor/index.py": "created", "src/arkor/trainer.py": "created", "data/train.jsonl": "created",
-        "data/eval.jsonl": "created", ".gitignore": "created", "AGENTS.md": "created", "CLAUDE.md": "created",
+        "src/arkor/index.py": "created",
+        "src/arkor/trainer.py": "created",
+        "data/train.jsonl": "created",
+        "data/eval.jsonl": "created",
+        ".gitignore": "created",
+        "AGENTS.md": "created",
+        "CLAUDE.md": "created",
         "README.md": "created",
     }
     index = (tmp_path / "src/arkor/index.py").read_text()

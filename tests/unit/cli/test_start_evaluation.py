@@ -19,8 +19,9 @@ class FakeTrainer:
         return StartResult(job_id="job_1")
 
     def wait(self):  # type: ignore[no-untyped-def]
-        ctx = EvaluationContext(step=20, accuracy=0.9, fields={"category": 1.0, "urgency": 0.9},
-                                scorer="triage", rows=24, job=None)  # type: ignore[arg-type]
+        ctx = EvaluationContext(
+            step=20, accuracy=0.9, fields={"category": 1.0, "urgency": 0.9}, scorer="triage", rows=24, job=None
+        )  # type: ignore[arg-type]
         self.callbacks.on_evaluation(ctx)
         return SimpleNamespace(job=SimpleNamespace(status="completed", error=None))
 
@@ -36,16 +37,24 @@ def test_start_prints_each_evaluation_and_keeps_the_trainers_callback(capsys):
 def test_jobs_lists_an_evaluation_with_its_fields():
     from arkor.cli.jobs import _format_event
 
-    line = _format_event({"type": "evaluation.completed", "timestamp": "T", "step": 45, "accuracy": 0.9,
-                          "fields": {"category": 1.0, "urgency": 0.875}, "scorer": "triage", "rows": 24})
+    line = _format_event(
+        {
+            "type": "evaluation.completed",
+            "timestamp": "T",
+            "step": 45,
+            "accuracy": 0.9,
+            "fields": {"category": 1.0, "urgency": 0.875},
+            "scorer": "triage",
+            "rows": 24,
+        }
+    )
     assert line == "T evaluation.completed step=45 accuracy=90% (category 100%, urgency 88%)"
 
 
 def test_make_demo_reads_the_line_arkor_start_prints():
-    from arkor.demo import ACCURACY_LINE
     from arkor.cli.start import format_evaluation
+    from arkor.demo import ACCURACY_LINE
 
-    ctx = EvaluationContext(step=45, accuracy=0.83, fields={"category": 0.97}, scorer="triage", rows=24,
-                            job=None)  # type: ignore[arg-type]
+    ctx = EvaluationContext(step=45, accuracy=0.83, fields={"category": 0.97}, scorer="triage", rows=24, job=None)  # type: ignore[arg-type]
     match = ACCURACY_LINE.search("  " + format_evaluation(ctx))
     assert match is not None and match.groups() == ("45", "83", "category 97%", "24")

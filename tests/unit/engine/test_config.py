@@ -8,7 +8,9 @@ from arkor.protocol import JobConfig
 
 
 def config(**fields) -> JobConfig:
-    return JobConfig.model_validate({"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": "d.jsonl"}, **fields})
+    return JobConfig.model_validate(
+        {"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": "d.jsonl"}, **fields}
+    )
 
 
 def test_defaults_fill_every_knob():

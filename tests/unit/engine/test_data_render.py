@@ -76,19 +76,37 @@ def _rows(*datas: dict) -> list[SourceRow]:
 
 
 def test_prompt_completion_and_alpaca_render_as_chat(tokenizer) -> None:
-    (pc,) = tokenize_rows(_rows({"prompt": "2+2?", "completion": "4"}), "prompt_completion", tokenizer,
-                          train_on_responses_only=True, max_length=512, source_label="d").examples
+    (pc,) = tokenize_rows(
+        _rows({"prompt": "2+2?", "completion": "4"}),
+        "prompt_completion",
+        tokenizer,
+        train_on_responses_only=True,
+        max_length=512,
+        source_label="d",
+    ).examples
     assert "<|im_start|>user\n2+2?<|im_end|>" in tokenizer.decode(pc.input_ids)
     assert _labelled_text(tokenizer, pc.input_ids, pc.labels) == ["4<|im_end|>"]
-    (al,) = tokenize_rows(_rows({"instruction": "Add", "input": "2 and 2", "output": "4"}), "alpaca", tokenizer,
-                          train_on_responses_only=True, max_length=512, source_label="d").examples
+    (al,) = tokenize_rows(
+        _rows({"instruction": "Add", "input": "2 and 2", "output": "4"}),
+        "alpaca",
+        tokenizer,
+        train_on_responses_only=True,
+        max_length=512,
+        source_label="d",
+    ).examples
     assert "<|im_start|>user\nAdd\n\n2 and 2<|im_end|>" in tokenizer.decode(al.input_ids)
     assert _labelled_text(tokenizer, al.input_ids, al.labels) == ["4<|im_end|>"]
 
 
 def test_text_rows_are_plain_tokens_plus_eos_all_labelled(tokenizer) -> None:
-    (example,) = tokenize_rows(_rows({"text": "Once upon a time"}), "text", tokenizer,
-                               train_on_responses_only=False, max_length=512, source_label="d").examples
+    (example,) = tokenize_rows(
+        _rows({"text": "Once upon a time"}),
+        "text",
+        tokenizer,
+        train_on_responses_only=False,
+        max_length=512,
+        source_label="d",
+    ).examples
     assert example.input_ids[-1] == tokenizer.eos_token_id
     assert tokenizer.decode(example.input_ids[:-1]) == "Once upon a time"
     assert example.labels == example.input_ids and example.line == 1
@@ -96,8 +114,9 @@ def test_text_rows_are_plain_tokens_plus_eos_all_labelled(tokenizer) -> None:
 
 def test_responses_only_on_text_is_an_all_masked_error(tokenizer) -> None:
     with pytest.raises(DatasetValidationError, match="every label would be masked"):
-        tokenize_rows(_rows({"text": "t"}), "text", tokenizer, train_on_responses_only=True, max_length=64,
-                      source_label="d")
+        tokenize_rows(
+            _rows({"text": "t"}), "text", tokenizer, train_on_responses_only=True, max_length=64, source_label="d"
+        )
 
 
 def test_chat_rows_need_a_chat_template(tokenizer) -> None:
@@ -105,8 +124,14 @@ def test_chat_rows_need_a_chat_template(tokenizer) -> None:
         chat_template = None
 
     with pytest.raises(ConfigError, match="no chat template"):
-        tokenize_rows(_rows({"prompt": "p", "completion": "c"}), "prompt_completion", NoTemplate(),
-                      train_on_responses_only=True, max_length=64, source_label="d")
+        tokenize_rows(
+            _rows({"prompt": "p", "completion": "c"}),
+            "prompt_completion",
+            NoTemplate(),
+            train_on_responses_only=True,
+            max_length=64,
+            source_label="d",
+        )
 
 
 # ------------------------------------------------------------------------------------ prepare_dataset
@@ -118,13 +143,18 @@ def _write(path: Path, rows: list[dict]) -> None:
 
 
 def _config(**fields) -> JobConfig:
-    return JobConfig.model_validate({"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": "data/d.jsonl"},
-                                     **fields})
+    return JobConfig.model_validate(
+        {"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": "data/d.jsonl"}, **fields}
+    )
 
 
 def _chat_row(index: int, answer_words: int = 3) -> dict:
-    return {"messages": [{"role": "user", "content": f"Question {index}?"},
-                         {"role": "assistant", "content": " ".join(["answer"] * answer_words) + f" {index}"}]}
+    return {
+        "messages": [
+            {"role": "user", "content": f"Question {index}?"},
+            {"role": "assistant", "content": " ".join(["answer"] * answer_words) + f" {index}"},
+        ]
+    }
 
 
 def test_prepare_reports_bad_rows_with_file_and_line_before_tokenizing(tokenizer, tmp_path: Path) -> None:
@@ -203,8 +233,9 @@ def test_template_dataset_prepares_with_little_padding(tokenizer) -> None:
     if not data.is_file():
         pytest.skip("triage template data not present")
     prepared = prepare_dataset(
-        JobConfig.model_validate({"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": str(data)},
-                                  "batchSize": 8}),
+        JobConfig.model_validate(
+            {"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": str(data)}, "batchSize": 8}
+        ),
         tokenizer,
     )
     stats = prepared.stats

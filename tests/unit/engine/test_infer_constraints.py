@@ -38,8 +38,14 @@ def test_each_structured_kind_resolves(structured, kind):
 
 def test_response_formats_resolve():
     assert resolve_grammar(request(responseFormat={"type": "json_object"})).kind == "json_object"
-    spec = resolve_grammar(request(response_format={
-        "type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}, "strict": True}}))
+    spec = resolve_grammar(
+        request(
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": {"type": "object"}, "strict": True},
+            }
+        )
+    )
     assert spec.kind == "json" and spec.field == "response_format.json_schema.schema"
 
 

@@ -101,7 +101,7 @@ def test_usage_counts_prompt_and_completion_tokens_and_max_tokens_gives_length(e
 def test_stop_string_from_the_greedy_output_never_leaks(engine):
     full = engine.complete(chat(max_tokens=40), model_id=MODEL).choices[0].message.content
     middle = len(full) // 2
-    stop = full[middle:middle + 4]
+    stop = full[middle : middle + 4]
     assert stop.strip() or len(stop) == 4
     expected = full[: full.index(stop)]
 
@@ -174,15 +174,17 @@ def test_abandoned_stream_releases_the_model(engine):
 def test_choice_constraint_holds(engine):
     choices = ["billing", "technical", "account"]
     for seed in range(3):
-        completion = engine.complete(chat(temperature=1.0, seed=seed, structured_outputs={"choice": choices}),
-                                     model_id=MODEL)
+        completion = engine.complete(
+            chat(temperature=1.0, seed=seed, structured_outputs={"choice": choices}), model_id=MODEL
+        )
         assert completion.choices[0].message.content in choices
         assert completion.choices[0].finish_reason == "stop"
 
 
 def test_regex_constraint_holds_when_streaming(engine):
-    chunks = list(engine.stream(chat(temperature=1.0, seed=3, structured_outputs={"regex": "[a-c]{4}-[0-9]{2}"}),
-                                model_id=MODEL))
+    chunks = list(
+        engine.stream(chat(temperature=1.0, seed=3, structured_outputs={"regex": "[a-c]{4}-[0-9]{2}"}), model_id=MODEL)
+    )
     assert re.fullmatch("[a-c]{4}-[0-9]{2}", content_of(chunks))
 
 
@@ -195,8 +197,9 @@ def test_json_schema_constraint_parses_and_validates(engine):
     }
     fmt = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
     for seed in range(3):
-        completion = engine.complete(chat(temperature=1.0, seed=seed, max_tokens=60, response_format=fmt),
-                                     model_id=MODEL)
+        completion = engine.complete(
+            chat(temperature=1.0, seed=seed, max_tokens=60, response_format=fmt), model_id=MODEL
+        )
         value = json.loads(completion.choices[0].message.content)
         assert set(value) == {"label", "score"}
         assert value["label"] in ("spam", "ham") and 0 <= value["score"] <= 9

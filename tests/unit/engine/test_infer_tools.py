@@ -25,15 +25,21 @@ WEATHER = {
         },
     },
 }
-TIME = {"type": "function", "function": {"name": "get_time", "parameters": {
-    "type": "object", "properties": {"zone": {"enum": ["utc", "local"]}}, "required": ["zone"]}}}
+TIME = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "parameters": {"type": "object", "properties": {"zone": {"enum": ["utc", "local"]}}, "required": ["zone"]},
+    },
+}
 
 
 def chat(**fields) -> InferenceChatRequest:
     fields.setdefault("temperature", 0)
     fields.setdefault("max_tokens", 60)
     return InferenceChatRequest.model_validate(
-        {"messages": [{"role": "user", "content": "Weather in Paris?"}], **fields})
+        {"messages": [{"role": "user", "content": "Weather in Paris?"}], **fields}
+    )
 
 
 def test_plan_modes():
@@ -64,8 +70,11 @@ def test_parse_bare_and_tagged_calls():
     bare = parse_tool_calls('{"name": "get_time", "arguments": {"zone": "utc"}}', plan)
     assert bare[0].function.name == "get_time" and json.loads(bare[0].function.arguments) == {"zone": "utc"}
     assert bare[0].id.startswith("call_")
-    tagged = parse_tool_calls('<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "c"}}'
-                              '</tool_call>\n<tool_call>{"name": "get_time", "arguments": {}}</tool_call>', plan)
+    tagged = parse_tool_calls(
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "c"}}'
+        '</tool_call>\n<tool_call>{"name": "get_time", "arguments": {}}</tool_call>',
+        plan,
+    )
     assert [c.function.name for c in tagged] == ["get_weather", "get_time"]
     assert parse_tool_calls("It is sunny.", plan) is None
     assert parse_tool_calls('{"name": "unknown_tool", "arguments": {}}', plan) is None
@@ -111,11 +120,21 @@ def test_auto_tools_with_a_plain_reply_is_content(engine):
 def test_tool_round_trip_history_renders(engine):
     history = [
         {"role": "user", "content": "Weather in Oslo?"},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
-            "name": "get_weather", "arguments": '{"city": "Oslo", "unit": "c"}'}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Oslo", "unit": "c"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 3}'},
     ]
     request = InferenceChatRequest.model_validate(
-        {"messages": history, "tools": [WEATHER], "temperature": 0, "max_tokens": 8})
+        {"messages": history, "tools": [WEATHER], "temperature": 0, "max_tokens": 8}
+    )
     completion = engine.complete(request, model_id=TINY_TEST_MODEL)
     assert completion.usage.prompt_tokens > 0 and completion.choices[0].finish_reason in ("length", "stop")

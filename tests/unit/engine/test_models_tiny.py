@@ -13,8 +13,8 @@ from arkor.engine.models import (
     load_tokenizer,
     logical_model_id_for_path,
     resolve_model_path,
+    tiny,
 )
-from arkor.engine.models import tiny
 
 
 @pytest.fixture(scope="module")

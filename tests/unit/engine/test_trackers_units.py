@@ -27,9 +27,12 @@ def tracker_env(tmp_path, monkeypatch):
 
 def config(tmp_path: Path, **extra) -> JobConfig:
     data = tmp_path / "data.jsonl"
-    data.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}) + "\n")
-    return JobConfig.model_validate({"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": str(data)},
-                                     "maxSteps": 1, **extra})
+    data.write_text(
+        json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}) + "\n"
+    )
+    return JobConfig.model_validate(
+        {"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": str(data)}, "maxSteps": 1, **extra}
+    )
 
 
 def hide(monkeypatch, *modules: str) -> None:
@@ -38,12 +41,18 @@ def hide(monkeypatch, *modules: str) -> None:
         monkeypatch.setitem(sys.modules, module, None)
 
 
-@pytest.mark.parametrize(("tracker", "modules", "message"), [
-    ("mlflow", ("mlflow",), "report_to: 'mlflow' needs the mlflow package: pip install 'arkor[mlflow]'"),
-    ("wandb", ("wandb",), "report_to: 'wandb' needs the wandb package: pip install 'arkor[wandb]'"),
-    ("tensorboard", ("tensorboard", "tensorboardX"),
-     "report_to: 'tensorboard' needs the tensorboard package: pip install 'arkor[tensorboard]'"),
-])
+@pytest.mark.parametrize(
+    ("tracker", "modules", "message"),
+    [
+        ("mlflow", ("mlflow",), "report_to: 'mlflow' needs the mlflow package: pip install 'arkor[mlflow]'"),
+        ("wandb", ("wandb",), "report_to: 'wandb' needs the wandb package: pip install 'arkor[wandb]'"),
+        (
+            "tensorboard",
+            ("tensorboard", "tensorboardX"),
+            "report_to: 'tensorboard' needs the tensorboard package: pip install 'arkor[tensorboard]'",
+        ),
+    ],
+)
 def test_a_missing_tracker_package_names_the_extra(monkeypatch, tracker, modules, message):
     hide(monkeypatch, *modules)
     with pytest.raises(TrackerConfigError) as raised:
@@ -53,7 +62,9 @@ def test_a_missing_tracker_package_names_the_extra(monkeypatch, tracker, modules
 
 def test_worker_fails_the_job_before_loading_anything_when_a_tracker_is_missing(tmp_path, monkeypatch):
     hide(monkeypatch, "mlflow")
-    spec = WorkerSpec(job_id="job_missing", config=config(tmp_path, reportTo=["mlflow"]), output_dir=str(tmp_path / "out"))
+    spec = WorkerSpec(
+        job_id="job_missing", config=config(tmp_path, reportTo=["mlflow"]), output_dir=str(tmp_path / "out")
+    )
     assert run_spec(spec) == 0
     events = [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
     assert [e["type"] for e in events] == ["training.failed"]
@@ -67,17 +78,28 @@ def test_report_to_is_validated_with_a_did_you_mean():
     base = {"name": "x", "model": "arkor/tiny-test", "dataset": {"type": "huggingface", "name": "a/b"}}
     with pytest.raises(TrainerConfigError) as raised:
         validate_trainer_input({**base, "report_to": ["tensorbord"]})
-    assert "report_to: 'tensorbord' is not a tracker arkor can report to. Did you mean 'tensorboard'?" in str(raised.value)
+    assert "report_to: 'tensorbord' is not a tracker arkor can report to. Did you mean 'tensorboard'?" in str(
+        raised.value
+    )
     parsed, source = validate_trainer_input({**base, "report_to": "wandb"})
     from arkor.sdk.config import build_job_config
 
     assert build_job_config(parsed, source).to_wire()["reportTo"] == ["wandb"]
-    assert JobConfig.model_validate({"model": "m", "datasetSource": {"type": "huggingface", "name": "a/b"}}).report_to is None
+    assert (
+        JobConfig.model_validate({"model": "m", "datasetSource": {"type": "huggingface", "name": "a/b"}}).report_to
+        is None
+    )
 
 
 def test_hyperparameters_are_flat_and_never_carry_a_dataset_token():
-    job = JobConfig.model_validate({"model": "m", "datasetSource": {"type": "blob", "url": "https://x/y.jsonl", "token": "s3cret"},
-                                    "targetModules": ["q_proj", "v_proj"], "learningRate": 1e-3})
+    job = JobConfig.model_validate(
+        {
+            "model": "m",
+            "datasetSource": {"type": "blob", "url": "https://x/y.jsonl", "token": "s3cret"},
+            "targetModules": ["q_proj", "v_proj"],
+            "learningRate": 1e-3,
+        }
+    )
     params = hyperparameters(job)
     assert params["datasetSource.url"] == "https://x/y.jsonl" and params["targetModules"] == "q_proj,v_proj"
     assert "s3cret" not in json.dumps(params)
@@ -104,8 +126,15 @@ def test_training_log_and_task_accuracy_reach_tensorboard_and_mlflow(tmp_path):
     job = config(tmp_path, reportTo=["tensorboard", "mlflow"])
     reporter = TrackingReporter(FolderReporter("job_eval", out), open_trackers(job, "job_eval", out))
     reporter.emit(TrainingLog(step=3, loss=1.25, learning_rate=1e-4, epoch=0.5, tokens_per_second=99.0))
-    reporter.emit(EvaluationCompleted(step=3, scorer="json-fields", accuracy=0.75, rows=8,
-                                      fields={"label": 0.875, "priority level": {"accuracy": 0.5}}))
+    reporter.emit(
+        EvaluationCompleted(
+            step=3,
+            scorer="json-fields",
+            accuracy=0.75,
+            rows=8,
+            fields={"label": 0.875, "priority level": {"accuracy": 0.5}},
+        )
+    )
     (out / "final").mkdir()
     (out / "final" / "adapter_config.json").write_text("{}")
     reporter.emit(TrainingCompleted(metrics={"steps": 3}))
@@ -181,8 +210,12 @@ def test_mlflow_uses_the_tracking_uri_from_the_environment(tmp_path, monkeypatch
 def test_create_trainer_takes_report_to_into_the_job_config(tmp_path):
     from arkor.sdk.trainer import create_trainer
 
-    trainer = create_trainer(name="t", model="arkor/tiny-test", dataset={"type": "huggingface", "name": "a/b"},
-                             report_to=["tensorboard", "mlflow"])
+    trainer = create_trainer(
+        name="t",
+        model="arkor/tiny-test",
+        dataset={"type": "huggingface", "name": "a/b"},
+        report_to=["tensorboard", "mlflow"],
+    )
     assert trainer._config.to_wire()["reportTo"] == ["tensorboard", "mlflow"]
     plain = create_trainer(name="t", model="arkor/tiny-test", dataset={"type": "huggingface", "name": "a/b"})
     assert "reportTo" not in plain._config.to_wire()

@@ -80,7 +80,9 @@ def test_schedule_follows_steps_when_they_run_out_first(clock):
 
 
 def config(**extra):
-    return JobConfig.model_validate({"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": "x"}, **extra})
+    return JobConfig.model_validate(
+        {"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": "x"}, **extra}
+    )
 
 
 def test_plan_reads_max_time_and_eval_scorer():

@@ -12,8 +12,9 @@ from arkor.sdk.callbacks import TrainerCallbacks
 BASE = dict(name="n", model="arkor/tiny-test", dataset={"type": "huggingface", "name": "x"})
 
 
-@pytest.mark.parametrize("text,seconds", [("90s", 90), ("3m", 180), ("1h30m", 5400), ("2.5m", 150), (45, 45),
-                                          (" 3M ", 180)])
+@pytest.mark.parametrize(
+    "text,seconds", [("90s", 90), ("3m", 180), ("1h30m", 5400), ("2.5m", 150), (45, 45), (" 3M ", 180)]
+)
 def test_durations_parse(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -22,19 +23,27 @@ def test_max_time_and_eval_fields_reach_the_wire(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "eval.jsonl").write_text('{"prompt": "p", "completion": "c"}\n')
     monkeypatch.chdir(tmp_path)  # a relative eval file is checked where it will be read from
-    trainer = create_trainer(**BASE, max_time="3m", eval_dataset={"type": "file", "path": "data/eval.jsonl"},
-                             eval_scorer="triage", eval_rows=12)
+    trainer = create_trainer(
+        **BASE,
+        max_time="3m",
+        eval_dataset={"type": "file", "path": "data/eval.jsonl"},
+        eval_scorer="triage",
+        eval_rows=12,
+    )
     wire = trainer._config.to_wire()
     assert wire["maxTime"] == "3m" and wire["evalScorer"] == "triage" and wire["evalRows"] == 12
     assert wire["evalDataset"] == {"type": "file", "path": "data/eval.jsonl"}
 
 
-@pytest.mark.parametrize("value,fragment", [
-    ("3 minutes", 'is not a duration; write it like "90s", "3m" or "1h30m"'),
-    (-5, "must be more than zero seconds"),
-    ("0s", "must be more than zero seconds"),
-    (True, "must be a duration"),
-])
+@pytest.mark.parametrize(
+    "value,fragment",
+    [
+        ("3 minutes", 'is not a duration; write it like "90s", "3m" or "1h30m"'),
+        (-5, "must be more than zero seconds"),
+        ("0s", "must be more than zero seconds"),
+        (True, "must be a duration"),
+    ],
+)
 def test_bad_max_time_is_a_clear_error(value, fragment):
     with pytest.raises(TrainerConfigError) as info:
         create_trainer(**BASE, max_time=value)
@@ -56,20 +65,40 @@ def test_bad_eval_dataset_names_its_field():
 
 
 def test_evaluation_event_shape_and_on_evaluation_context():
-    data = {"type": "evaluation.completed", "step": 20, "scorer": "triage", "accuracy": 0.9,
-            "fields": {"category": 1.0, "urgency": 0.9}, "rows": 24}
+    data = {
+        "type": "evaluation.completed",
+        "step": 20,
+        "scorer": "triage",
+        "accuracy": 0.9,
+        "fields": {"category": 1.0, "urgency": 0.9},
+        "rows": 24,
+    }
     assert parse_event(data).to_wire() == data
     with pytest.raises(ValueError):
         parse_event({**data, "accuracy": 1.5})
+
     def on_evaluation(ctx):
         return ctx
 
     callbacks = TrainerCallbacks(on_evaluation=on_evaluation)
     from arkor.protocol import JobConfig, TrainingJob
 
-    job = TrainingJob(id="j", org_id="o", project_id="p", name="n", status="running", created_at="t",
-                      config=JobConfig.model_validate({"model": "m", "datasetSource": {"type": "file", "path": "x"}}))
+    job = TrainingJob(
+        id="j",
+        org_id="o",
+        project_id="p",
+        name="n",
+        status="running",
+        created_at="t",
+        config=JobConfig.model_validate({"model": "m", "datasetSource": {"type": "file", "path": "x"}}),
+    )
     callback, ctx, terminal = fold_event(WaitState(job=job), data, callbacks, lambda *a: None)
     assert callback is on_evaluation and not terminal
     assert (ctx.step, ctx.accuracy, ctx.fields, ctx.scorer, ctx.rows, ctx.job) == (
-        20, 0.9, {"category": 1.0, "urgency": 0.9}, "triage", 24, job)
+        20,
+        0.9,
+        {"category": 1.0, "urgency": 0.9},
+        "triage",
+        24,
+        job,
+    )

@@ -81,7 +81,7 @@ def test_any_chunking_decodes_to_the_same_frames(stream, cuts) -> None:
 
 
 def test_crlf_split_across_chunks_keeps_the_frame_whole() -> None:
-    frames = _decode(["event: training.log\r", "\ndata: {\"step\": 1}\r", "\n\r", "\n"])
+    frames = _decode(["event: training.log\r", '\ndata: {"step": 1}\r', "\n\r", "\n"])
     assert frames == [SSEFrame(event="training.log", data='{"step": 1}')]
 
 

@@ -29,22 +29,11 @@ def test_a_folder_layout(tmp_path: Path) -> None:
     layout = ArtifactLayout(tmp_path)
     assert layout.final == tmp_path / "final"
     assert layout.checkpoint(10) == tmp_path / "checkpoints" / "step-10"
-    assert layout.adapter() == layout.final and layout.adapter(10) == layout.checkpoint(
-        10
-    )
-    assert (
-        layout.adapter_config(3)
-        == tmp_path / "checkpoints" / "step-3" / "adapter_config.json"
-    )
+    assert layout.adapter() == layout.final and layout.adapter(10) == layout.checkpoint(10)
+    assert layout.adapter_config(3) == tmp_path / "checkpoints" / "step-3" / "adapter_config.json"
     assert layout.adapter_weights() == tmp_path / "final" / "adapter_model.safetensors"
-    assert (
-        layout.resume_marker(3)
-        == tmp_path / "checkpoints" / "step-3" / "trainer_state" / "COMPLETE"
-    )
-    assert (
-        layout.events == tmp_path / "events.jsonl"
-        and layout.metrics == tmp_path / "metrics.json"
-    )
+    assert layout.resume_marker(3) == tmp_path / "checkpoints" / "step-3" / "trainer_state" / "COMPLETE"
+    assert layout.events == tmp_path / "events.jsonl" and layout.metrics == tmp_path / "metrics.json"
     assert isinstance(layout.checkpoint(1), Path)
 
 
@@ -86,9 +75,7 @@ def test_the_engine_writes_and_finds_checkpoints_where_the_layout_says(
 ) -> None:
     from arkor.engine.train import resume_state
 
-    assert resume_state.checkpoint_dir(tmp_path, 5) == ArtifactLayout(
-        tmp_path
-    ).checkpoint(5)
+    assert resume_state.checkpoint_dir(tmp_path, 5) == ArtifactLayout(tmp_path).checkpoint(5)
     for step in (2, 4):
         folder = ArtifactLayout(tmp_path).checkpoint(step)
         folder.mkdir(parents=True)
@@ -106,9 +93,7 @@ def test_the_layout_module_imports_nothing_heavy() -> None:
         "print(sorted(m for m in ('torch', 'transformers', 'fastapi', 'sqlalchemy', 'arkor.server', 'arkor.engine') "
         "if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
@@ -133,12 +118,7 @@ _FOLDER_NAMES = {
 def _docstrings(tree: ast.AST) -> set[int]:
     found = set()
     for node in ast.walk(tree):
-        if (
-            isinstance(
-                node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-            )
-            and node.body
-        ):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 found.add(id(first.value))
@@ -151,11 +131,7 @@ def hand_built_paths(source: str) -> list[str]:
     docs = _docstrings(tree)
     hits = []
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and id(node) not in docs
-        ):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
             text = node.value
             if (
                 text in _FILE_NAMES

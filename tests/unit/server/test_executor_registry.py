@@ -32,7 +32,8 @@ def test_an_unknown_executor_names_the_registered_ones(settings: ServerSettings)
         registry.build_executor(settings.model_copy(update={"executor": "nomad"}))
     assert str(caught.value) == (
         "ARKOR_EXECUTOR='nomad' is not a registered executor; registered: local, ray "
-        "(arkor.server.executors.register_executor adds one)")
+        "(arkor.server.executors.register_executor adds one)"
+    )
     assert caught.value.field == "executor"
 
 
@@ -40,12 +41,16 @@ def test_a_registered_factory_is_used_and_checked(settings: ServerSettings, monk
     monkeypatch.setattr(registry, "_factories", dict(registry._factories))  # registrations stay in this test
 
     class Half:
-        def submit(self, job_id, spec_path): return None  # noqa: E704
+        def submit(self, job_id, spec_path):
+            return None  # noqa: E704
 
     registry.register_executor("half", lambda s: Half())  # type: ignore[arg-type,return-value]
     assert "half" in registry.executor_names()
-    with pytest.raises(ConfigError, match=r"returned a Half, which lacks the Executor method\(s\) adopt, bind, cancel, "
-                                          r"free_slots, kill, pending, running, shutdown \(see arkor.executors.base.Executor\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"returned a Half, which lacks the Executor method\(s\) adopt, bind, cancel, "
+        r"free_slots, kill, pending, running, shutdown \(see arkor.executors.base.Executor\)",
+    ):
         registry.build_executor(settings.model_copy(update={"executor": "half"}))
 
     built = LocalProcessExecutor(max_workers=1, log_dir=settings.data_dir)
@@ -57,11 +62,26 @@ def test_a_registered_factory_is_used_and_checked(settings: ServerSettings, monk
 
 def test_serve_with_an_unknown_executor_says_so_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "arkor.server", "serve", "--port", "0", "--data-dir", str(tmp_path / "d"), "--executor", "nomad"],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "arkor.server",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--executor",
+            "nomad",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "arkor backend: ARKOR_EXECUTOR='nomad' is not a registered executor; registered: local, ray "
-        "(arkor.server.executors.register_executor adds one)")
+        "(arkor.server.executors.register_executor adds one)"
+    )
     assert "Traceback" not in result.stderr

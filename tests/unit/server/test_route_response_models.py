@@ -41,12 +41,8 @@ def undeclared_routes(app: FastAPI) -> list[str]:
     for route in api_routes(app.routes):
         if not route.include_in_schema:
             continue
-        model = (
-            route.response_model
-        )  # FastAPI infers `dict` from `-> dict`: that names no shape
-        if (
-            isinstance(model, type) and issubclass(model, BaseModel)
-        ) or route.status_code == 204:
+        model = route.response_model  # FastAPI infers `dict` from `-> dict`: that names no shape
+        if (isinstance(model, type) and issubclass(model, BaseModel)) or route.status_code == 204:
             continue
         explicit_class = not isinstance(route.response_class, DefaultPlaceholder)
         documented = any(
@@ -66,11 +62,7 @@ def test_every_route_declares_its_answer(app: FastAPI) -> None:
         if route.include_in_schema
         for method in route.methods
     }
-    operations = {
-        (method.upper(), path)
-        for path, ops in app.openapi()["paths"].items()
-        for method in ops
-    }
+    operations = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops}
     assert documented == operations  # the walk sees every route of the document
     assert undeclared_routes(app) == []
 
@@ -117,9 +109,7 @@ def test_each_operation_documents_a_success_body_with_a_schema(app: FastAPI) -> 
             status, response = _success(operation)
             if status == "204":
                 continue
-            schemas = [
-                media.get("schema") for media in response.get("content", {}).values()
-            ]
+            schemas = [media.get("schema") for media in response.get("content", {}).values()]
             if not schemas or any(not schema for schema in schemas):
                 vague.append(f"{method.upper()} {path} ({status})")
     assert vague == []
@@ -137,9 +127,7 @@ def test_json_answers_name_their_protocol_model(app: FastAPI) -> None:
     }
     for (path, method), model in cases.items():
         _, response = _success(doc["paths"][path][method])
-        assert response["content"]["application/json"]["schema"] == {
-            "$ref": f"#/components/schemas/{model}"
-        }
+        assert response["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
     assert "OpenAIErrorBody" in doc["components"]["schemas"]
 
 
@@ -156,8 +144,6 @@ def test_errors_are_documented_as_they_are_sent(app: FastAPI) -> None:
                 continue  # /healthz and /metrics take no input
             expected = "OpenAIErrorBody" if path.startswith("/d/") else "ErrorBody"
             schema = responses["4XX"]["content"]["application/json"]["schema"]
-            assert schema == {"$ref": f"#/components/schemas/{expected}"}, (
-                f"{method} {path}"
-            )
+            assert schema == {"$ref": f"#/components/schemas/{expected}"}, f"{method} {path}"
             if path.startswith("/v1/"):
                 assert "426" in responses, f"{method} {path}"

@@ -17,9 +17,7 @@ def _is_private(name: str) -> bool:
 
 def _absolute(module_path: Path, level: int, module: str | None) -> str:
     """The dotted name an import `from <level dots><module> import ...` in `module_path` refers to."""
-    package = list(module_path.relative_to(SRC).with_suffix("").parts)[
-        :-1
-    ]  # a module's package, or an __init__'s own
+    package = list(module_path.relative_to(SRC).with_suffix("").parts)[:-1]  # a module's package, or an __init__'s own
     if level:
         package = package[: len(package) - (level - 1)]
         return ".".join([*package, *(module.split(".") if module else [])])
@@ -41,9 +39,7 @@ def private_imports(path: Path, source: str | None = None) -> list[str]:
                 if _is_private(alias.name):
                     hits.append(f"{node.lineno}: from {target} import {alias.name}")
                 else:
-                    modules.add(
-                        alias.asname or alias.name
-                    )  # may be a submodule; checked below if used so
+                    modules.add(alias.asname or alias.name)  # may be a submodule; checked below if used so
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("arkor"):
@@ -70,8 +66,6 @@ def test_the_scan_sees_both_kinds_of_reach(tmp_path: Path) -> None:
 
 def test_no_server_module_imports_a_private_name() -> None:
     found = {
-        str(path.relative_to(SRC)): hits
-        for path in sorted(SERVER.rglob("*.py"))
-        if (hits := private_imports(path))
+        str(path.relative_to(SRC)): hits for path in sorted(SERVER.rglob("*.py")) if (hits := private_imports(path))
     }
     assert found == {}, f"give these helpers a public home: {found}"

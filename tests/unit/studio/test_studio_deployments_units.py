@@ -12,8 +12,10 @@ def test_create_body_needs_slug_target_and_auth_mode():
     problems = create_body_problems({"slug": "my-ep", "target": FINAL})
     assert problems == ["authMode: required, one of none, fixed_api_key"]
     checkpoint = {"kind": "adapter", "adapter": {"kind": "checkpoint", "jobId": "job_1"}}
-    assert any(p.startswith("target.adapter.step") for p in
-               create_body_problems({"slug": "my-ep", "target": checkpoint, "authMode": "none"}))
+    assert any(
+        p.startswith("target.adapter.step")
+        for p in create_body_problems({"slug": "my-ep", "target": checkpoint, "authMode": "none"})
+    )
 
 
 def test_endpoint_url_is_the_backend_base_plus_the_served_path():

@@ -8,8 +8,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arkor.studio.app import create_studio_app, serve_static
-from arkor.studio.security import (host_allowed, inject_token, new_token, query_token_allowed,
-                                   remove_token_file_if_ours, token_file, token_matches, write_token_file)
+from arkor.studio.security import (
+    host_allowed,
+    inject_token,
+    new_token,
+    query_token_allowed,
+    remove_token_file_if_ours,
+    token_file,
+    token_matches,
+    write_token_file,
+)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:4000", "localhost", "LOCALHOST:4001", "[::1]", "[::1]:4009"])
@@ -17,8 +25,21 @@ def test_loopback_hosts_are_allowed(host):
     assert host_allowed(host)
 
 
-@pytest.mark.parametrize("host", [None, "", "evil.com", "localhost.evil.com", "127.0.0.1.nip.io", "127.0.0.2:4000",
-                                  "0.0.0.0:4000", "[::2]:4000", "localhost:abc", "::1"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        None,
+        "",
+        "evil.com",
+        "localhost.evil.com",
+        "127.0.0.1.nip.io",
+        "127.0.0.2:4000",
+        "0.0.0.0:4000",
+        "[::2]:4000",
+        "localhost:abc",
+        "::1",
+    ],
+)
 def test_other_hosts_are_refused(host):
     assert not host_allowed(host)
 
@@ -72,7 +93,10 @@ def test_app_refuses_short_tokens(tmp_path):
 
 def test_app_guards_api_and_html(client):
     assert client.get("/api/jobs").status_code == 403
-    assert client.get("/api/jobs", headers={"Host": "evil.com", "X-Arkor-Studio-Token": client.studio_token}).status_code == 403
+    assert (
+        client.get("/api/jobs", headers={"Host": "evil.com", "X-Arkor-Studio-Token": client.studio_token}).status_code
+        == 403
+    )
     forged = client.get("/", headers={"Host": "evil.com"})
     assert forged.status_code == 403 and forged.text == "Studio is loopback-only"
     anonymous = client.get("/")
@@ -121,8 +145,10 @@ def test_train_file_must_be_inside_the_project(client, tmp_path):
     outside = tmp_path.parent / "outside.py"
     outside.write_text("x = 1\n")
     (tmp_path / "link.py").symlink_to(outside)
-    for file, message in ((str(outside), "file must be inside the project directory"),
-                          ("link.py", "file must be inside the project directory"),
-                          ("missing.py", "file does not exist or is not accessible")):
+    for file, message in (
+        (str(outside), "file must be inside the project directory"),
+        ("link.py", "file must be inside the project directory"),
+        ("missing.py", "file does not exist or is not accessible"),
+    ):
         response = client.post("/api/train", headers=headers, json={"file": file})
         assert response.status_code == 400 and response.json() == {"error": message}

@@ -33,7 +33,9 @@ def test_corpus_chrf_matches_sacrebleu_and_is_not_a_mean_of_sentences():
 
 def test_translate_scores_report_chrf_beside_the_exact_fields():
     expected = '{"translation":"My order has not arrived yet.","detected_language":"es"}'
-    close = score_prediction("translate", '{"translation":"My order has not arrived","detected_language":"es"}', expected)
+    close = score_prediction(
+        "translate", '{"translation":"My order has not arrived","detected_language":"es"}', expected
+    )
     assert close["translation"] is False and 0.5 < close[TRANSLATION_CHRF] < 1.0
     broken = score_prediction("translate", "not json", expected)
     assert broken[TRANSLATION_CHRF] == 0.0

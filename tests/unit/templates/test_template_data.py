@@ -14,8 +14,14 @@ from arkor.templates.scoring import TEMPLATE_NAMES, data_dir, load_eval_rows, lo
 TRIAGE_LABELS = {
     "category": {"billing", "bug", "account", "feature_request", "shipping", "other"},
     "urgency": {"low", "medium", "high"},
-    "next_action": {"refund", "escalate_engineering", "reset_password", "reply_with_docs",
-                    "forward_to_sales", "track_package"},
+    "next_action": {
+        "refund",
+        "escalate_engineering",
+        "reset_password",
+        "reply_with_docs",
+        "forward_to_sales",
+        "track_package",
+    },
 }
 LANGUAGES = {"es", "fr", "de", "it", "pt", "nl", "sv", "id", "ja"}
 PII_TAGS = ("NAME", "EMAIL", "PHONE", "ADDRESS", "CARD")
@@ -113,8 +119,7 @@ def _template_regex(template_text: str) -> re.Pattern[str]:
 
 
 def test_triage_eval_uses_phrasings_and_cues_never_trained_on(generator):
-    unseen = [_template_regex(text) for *_, eval_only in generator.TRIAGE_INTENTS.values()
-              for text, _ in eval_only]
+    unseen = [_template_regex(text) for *_, eval_only in generator.TRIAGE_INTENTS.values() for text, _ in eval_only]
     train, held_out = user_texts("triage", "train"), user_texts("triage", "eval")
     assert not [t for t in train if any(p.search(t) for p in unseen)]
     assert sum(any(p.search(t) for p in unseen) for t in held_out) >= 15
@@ -154,8 +159,11 @@ def test_handwritten_rows_are_not_generator_output(template, generator):
     generated = set(user_texts(template, "train")) | set(user_texts(template, "eval"))
     assert not generated & set(handwritten)
     if template == "triage":
-        patterns = [_template_regex(text) for *_, train, eval_only in generator.TRIAGE_INTENTS.values()
-                    for text, _ in train + eval_only]
+        patterns = [
+            _template_regex(text)
+            for *_, train, eval_only in generator.TRIAGE_INTENTS.values()
+            for text, _ in train + eval_only
+        ]
         assert not [t for t in handwritten if any(p.search(t) for p in patterns)]
     elif template == "redaction":
         patterns = [_template_regex(t) for t in generator.REDACTION_TEMPLATES + generator.EVAL_ONLY_REDACTION_TEMPLATES]

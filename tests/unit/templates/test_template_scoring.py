@@ -37,8 +37,22 @@ def test_every_eval_row_scores_perfectly_against_itself(template):
     assert all(value == 1.0 for value in summary.values())
 
 
-@pytest.mark.parametrize("garbage", ["", "   ", "I think this is billing.", "{not json", '{"category": "billing"',
-                                     "[1, 2, 3]", '"just a string"', "{{{{", "}{", None, 42])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "",
+        "   ",
+        "I think this is billing.",
+        "{not json",
+        '{"category": "billing"',
+        "[1, 2, 3]",
+        '"just a string"',
+        "{{{{",
+        "}{",
+        None,
+        42,
+    ],
+)
 @pytest.mark.parametrize("template,expected", [("triage", TRIAGE), ("translate", TRANSLATE), ("redaction", REDACTION)])
 def test_garbage_output_scores_zero_and_never_raises(template, expected, garbage):
     scores = score_prediction(template, garbage, expected)
@@ -47,19 +61,31 @@ def test_garbage_output_scores_zero_and_never_raises(template, expected, garbage
 
 
 def test_json_inside_chatter_or_code_fence_is_found():
-    text = 'Sure! Here it is:\n```json\n' + TRIAGE + '\n```\nLet me know {if} you need more.'
+    text = "Sure! Here it is:\n```json\n" + TRIAGE + "\n```\nLet me know {if} you need more."
     assert score_prediction("triage", text, TRIAGE) == {
-        "valid_json": True, "category": True, "urgency": True, "next_action": True}
-    assert extract_json_object("noise {bad} then {\"a\": 1} and {\"b\": 2}") == {"a": 1}
+        "valid_json": True,
+        "category": True,
+        "urgency": True,
+        "next_action": True,
+    }
+    assert extract_json_object('noise {bad} then {"a": 1} and {"b": 2}') == {"a": 1}
 
 
 def test_triage_partially_right_answer():
     predicted = with_fields(TRIAGE, urgency="medium", summary="something else entirely")
     assert score_prediction("triage", predicted, TRIAGE) == {
-        "valid_json": True, "category": True, "urgency": False, "next_action": True}
+        "valid_json": True,
+        "category": True,
+        "urgency": False,
+        "next_action": True,
+    }
     missing = json.dumps({"category": "billing"})
     assert score_prediction("triage", missing, TRIAGE) == {
-        "valid_json": True, "category": True, "urgency": False, "next_action": False}
+        "valid_json": True,
+        "category": True,
+        "urgency": False,
+        "next_action": False,
+    }
     assert score_prediction("triage", with_fields(TRIAGE, category="Billing"), TRIAGE)["category"] is False
     assert score_prediction("triage", with_fields(TRIAGE, category=["billing"]), TRIAGE)["category"] is False
 
@@ -79,7 +105,11 @@ def test_translate_ignores_case_punctuation_and_spacing_only():
 def test_redaction_fields():
     reordered = with_fields(REDACTION, tags=["PHONE", "NAME"])
     assert score_prediction("redaction", reordered, REDACTION) == {
-        "valid_json": True, "count": True, "tags": True, "redacted": True}
+        "valid_json": True,
+        "count": True,
+        "tags": True,
+        "redacted": True,
+    }
     assert score_prediction("redaction", with_fields(REDACTION, count="2"), REDACTION)["count"] is False
     assert score_prediction("redaction", with_fields(REDACTION, tags=["NAME"]), REDACTION)["tags"] is False
     assert score_prediction("redaction", with_fields(REDACTION, tags="NAME,PHONE"), REDACTION)["tags"] is False
@@ -97,8 +127,13 @@ def test_summarize_per_field_and_exact_fields_mean():
         {"valid_json": True, "category": True, "urgency": True, "next_action": True},
     ]
     summary = summarize(scores)
-    assert summary == {"valid_json": 0.75, "category": 0.5, "urgency": 0.25, "next_action": 0.75,
-                       "exact_fields": pytest.approx(0.5)}
+    assert summary == {
+        "valid_json": 0.75,
+        "category": 0.5,
+        "urgency": 0.25,
+        "next_action": 0.75,
+        "exact_fields": pytest.approx(0.5),
+    }
     assert summarize([]) == {"exact_fields": 0.0}
 
 

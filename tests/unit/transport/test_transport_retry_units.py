@@ -57,24 +57,15 @@ def transport(mock: httpx.MockTransport, **options) -> tuple[Transport, list[flo
 def test_builds_url_headers_and_timeout_once() -> None:
     mock, seen = scripted(200)
     t, _ = transport(mock, timeout=7.0)
-    request = t.build_request(
-        "GET", "/v1/me", params={"a": "1", "skip": None}, headers={"X-Extra": "y"}
-    )
+    request = t.build_request("GET", "/v1/me", params={"a": "1", "skip": None}, headers={"X-Extra": "y"})
     assert t.send(request).status_code == 200
     sent = seen[0]
     assert str(sent.url) == f"{BASE}/v1/me?a=1"
-    assert (
-        sent.headers["authorization"] == "Bearer tok"
-        and sent.headers["x-arkor-client"] == "arkor/test"
-    )
-    assert (
-        sent.headers["x-extra"] == "y" and sent.extensions["timeout"]["connect"] == 7.0
-    )
+    assert sent.headers["authorization"] == "Bearer tok" and sent.headers["x-arkor-client"] == "arkor/test"
+    assert sent.headers["x-extra"] == "y" and sent.extensions["timeout"]["connect"] == 7.0
 
 
-def test_get_retries_gateway_statuses_with_doubling_backoff_then_returns_the_answer() -> (
-    None
-):
+def test_get_retries_gateway_statuses_with_doubling_backoff_then_returns_the_answer() -> None:
     mock, seen = scripted(502, 503, 200)
     t, slept = transport(mock, retry=RetryPolicy(max_retries=3, initial_delay=0.5))
     assert t.send(t.build_request("GET", "/x")).status_code == 200
@@ -89,9 +80,7 @@ def test_retries_stop_at_max_and_the_last_answer_stands() -> None:
 
 
 def test_retry_after_seconds_and_http_date_are_honoured_and_capped() -> None:
-    mock, _seen = scripted(
-        (429, {"Retry-After": "3"}), (503, {"Retry-After": "9999"}), 200
-    )
+    mock, _seen = scripted((429, {"Retry-After": "3"}), (503, {"Retry-After": "9999"}), 200)
     t, slept = transport(mock, retry=RetryPolicy(max_retries=5, max_retry_after=60.0))
     assert t.send(t.build_request("DELETE", "/x")).status_code == 200
     assert slept == [3.0, 60.0]
@@ -130,9 +119,7 @@ def test_post_marked_idempotent_by_header_or_caller_is_retried() -> None:
     t, _ = transport(mock)
     keyed = t.build_request("POST", "/v1/jobs", headers={"Idempotency-Key": "k1"})
     assert t.send(keyed).status_code == 200
-    assert (
-        t.send(t.build_request("POST", "/events"), idempotent=True).status_code == 200
-    )
+    assert t.send(t.build_request("POST", "/events"), idempotent=True).status_code == 200
     assert len(seen) == 4
 
 
@@ -143,17 +130,13 @@ def test_a_connection_that_never_opened_is_retried_for_any_method() -> None:
     assert len(seen) == 2 and len(slept) == 1
 
 
-def test_exhausted_connection_failures_raise_the_connection_error_naming_the_url() -> (
-    None
-):
+def test_exhausted_connection_failures_raise_the_connection_error_naming_the_url() -> None:
     mock, seen = scripted(httpx.ConnectError, httpx.ConnectError, httpx.ConnectError)
     t, _ = transport(mock, retry=RetryPolicy(max_retries=2))
     with pytest.raises(ApiConnectionError) as info:
         t.send(t.build_request("GET", "/v1/jobs", params={"orgSlug": "o"}))
     error = info.value
-    assert not isinstance(error, ApiTimeoutError) and isinstance(
-        error, ArkorTransportError
-    )
+    assert not isinstance(error, ApiTimeoutError) and isinstance(error, ArkorTransportError)
     assert (error.method, error.url, error.reason) == (
         "GET",
         f"{BASE}/v1/jobs",
@@ -168,9 +151,7 @@ def test_a_timeout_is_the_timeout_error_and_no_retry_sends_once() -> None:
     t, _ = transport(mock)
     with pytest.raises(ApiTimeoutError) as info:
         t.send(t.build_request("GET", "/slow"), retry=NO_RETRY)
-    assert isinstance(
-        info.value, ApiConnectionError
-    ) and "did not answer in time" in str(info.value)
+    assert isinstance(info.value, ApiConnectionError) and "did not answer in time" in str(info.value)
     assert len(seen) == 1
 
 
@@ -178,18 +159,14 @@ def test_give_up_after_bounds_an_unlimited_policy() -> None:
     mock, seen = scripted(*([503] * 50))
     policy = RetryPolicy(max_retries=None, give_up_after=0.0, initial_delay=0.2)
     t, slept = transport(mock, retry=policy)
-    assert (
-        t.send(t.build_request("PUT", "/a")).status_code == 503
-    )  # the first wait already passes the budget
+    assert t.send(t.build_request("PUT", "/a")).status_code == 503  # the first wait already passes the budget
     assert len(seen) == 1 and slept == []
     with pytest.raises(ValueError):
         RetryPolicy(max_retries=None, give_up_after=None)
 
 
 def test_status_error_keeps_status_message_details_and_its_text() -> None:
-    error = ApiStatusError(
-        400, "Dataset invalid", [{"path": "a.jsonl", "line": 2, "message": "bad"}]
-    )
+    error = ApiStatusError(400, "Dataset invalid", [{"path": "a.jsonl", "line": 2, "message": "bad"}])
     assert (error.status, error.message) == (400, "Dataset invalid")
     assert str(error) == "Dataset invalid:\n  a.jsonl:2: bad"
     assert repr(error).startswith("ApiStatusError(status=400")

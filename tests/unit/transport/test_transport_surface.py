@@ -40,16 +40,10 @@ def test_imports_only_httpx_stdlib_and_arkor_errors() -> None:
     arkor_imports = set()
     for path in Path(arkor.transport.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.level == 0
-                and (node.module or "").startswith("arkor")
-            ):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("arkor"):
                 arkor_imports.add(node.module)
             elif isinstance(node, ast.Import):
-                arkor_imports |= {
-                    alias.name for alias in node.names if alias.name.startswith("arkor")
-                }
+                arkor_imports |= {alias.name for alias in node.names if alias.name.startswith("arkor")}
     assert arkor_imports == {"arkor.errors"}
 
 
@@ -58,12 +52,6 @@ def test_the_sdk_status_error_is_the_transport_status_error() -> None:
     from arkor.sdk.errors import CloudApiError
 
     error = CloudApiError(404, "Job not found")
-    assert isinstance(error, arkor.transport.ApiStatusError) and isinstance(
-        error, ArkorError
-    )
-    assert (
-        repr(error) == "CloudApiError(status=404, message='Job not found', details=[])"
-    )
-    assert issubclass(
-        arkor.transport.ApiTimeoutError, arkor.transport.ApiConnectionError
-    )
+    assert isinstance(error, arkor.transport.ApiStatusError) and isinstance(error, ArkorError)
+    assert repr(error) == "CloudApiError(status=404, message='Job not found', details=[])"
+    assert issubclass(arkor.transport.ApiTimeoutError, arkor.transport.ApiConnectionError)

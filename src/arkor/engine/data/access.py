@@ -15,8 +15,8 @@ import ipaddress
 import os
 import re
 import socket
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import urlparse, urlsplit
 
 from arkor.errors import ConfigError
@@ -40,14 +40,19 @@ def file_refusal(path: str, *, field_name: str = "dataset_source.path") -> Confi
     """The one answer for a path outside the roots: the same whether or not the path exists."""
     return ConfigError(
         f"{field_name} {path!r} is not in a folder this backend lets jobs read ({FILE_ROOTS_SETTING}). "
-        "Upload the file with POST /v1/datasets and use {\"type\": \"uploaded\", \"datasetId\": ...} (the SDK "
+        'Upload the file with POST /v1/datasets and use {"type": "uploaded", "datasetId": ...} (the SDK '
         f"does this for a local path), or have the operator add its folder to {FILE_ROOTS_SETTING}.",
         field=field_name,
     )
 
 
-def allowed_file_path(path: str, roots: Sequence[str | Path] | None, *, base_dir: Path | None = None,
-                      field_name: str = "dataset_source.path") -> Path:
+def allowed_file_path(
+    path: str,
+    roots: Sequence[str | Path] | None,
+    *,
+    base_dir: Path | None = None,
+    field_name: str = "dataset_source.path",
+) -> Path:
     """The path to open for a `file` source. With `roots`, the path with symlinks resolved, which must lie
     under one of them (else `file_refusal`); without, the path as given (relative to `base_dir`)."""
     candidate = Path(path).expanduser()
@@ -68,14 +73,17 @@ def allowed_file_path(path: str, roots: Sequence[str | Path] | None, *, base_dir
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
 
 
-def check_hub_name(name: str, roots: Sequence[str | Path] | None, *, probe_local: bool = False,
-                   field_name: str = "dataset_source.name") -> None:
+def check_hub_name(
+    name: str, roots: Sequence[str | Path] | None, *, probe_local: bool = False, field_name: str = "dataset_source.name"
+) -> None:
     """A `huggingface` source's name must be a hub id: `datasets` would read a local path (or an existing
     local folder of that name) from the machine it runs on, so such a name is held to the `file` roots.
     `probe_local` (the worker) also treats a hub-looking name that exists on disk as a path."""
     if roots is None:
         return
-    looks_like_id = bool(_HUB_ID.fullmatch(name)) and ".." not in name and not name.lower().endswith(SUPPORTED_EXTENSIONS)
+    looks_like_id = (
+        bool(_HUB_ID.fullmatch(name)) and ".." not in name and not name.lower().endswith(SUPPORTED_EXTENSIONS)
+    )
     if looks_like_id and not (probe_local and os.path.lexists(name)):
         return
     allowed_file_path(name, roots, field_name=field_name)
@@ -105,8 +113,12 @@ def is_public_address(text: str) -> bool:
         if inner is not None and not is_public_address(str(inner)):
             return False
     return address.is_global and not (
-        address.is_loopback or address.is_private or address.is_link_local or address.is_multicast
-        or address.is_reserved or address.is_unspecified
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
     )
 
 
@@ -126,7 +138,9 @@ def resolve_host(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def blob_addresses(url: str, *, allow_private: bool, field_name: str = "dataset_source.url") -> tuple[str, int, list[str]]:
+def blob_addresses(
+    url: str, *, allow_private: bool, field_name: str = "dataset_source.url"
+) -> tuple[str, int, list[str]]:
     """(host, port, addresses to connect to) for a blob URL; every address the host resolves to must be
     public unless `allow_private`. Raises ConfigError (scheme, host, or the one refusal message)."""
     try:
@@ -136,8 +150,7 @@ def blob_addresses(url: str, *, allow_private: bool, field_name: str = "dataset_
         raise ConfigError(f"{field_name} {redact_url(url)!r} is not a valid URL", field=field_name) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise ConfigError(f"{field_name} must be an http(s) URL (got {redact_url(url)!r})",
-                          field=field_name)
+        raise ConfigError(f"{field_name} must be an http(s) URL (got {redact_url(url)!r})", field=field_name)
     host = parts.hostname
     if not host:
         raise ConfigError(f"{field_name} {redact_url(url)!r} has no host", field=field_name)

@@ -45,8 +45,10 @@ def blob_cache_path(url: str, *, token: str | None = None, scope: str | None = N
 
 
 def _download_failed(url: str, reason: str) -> DatasetValidationError:
-    return DatasetValidationError([DatasetIssue(f"download failed: {reason}", path=redact_url(url))],
-                                  summary="Could not download the blob dataset")
+    return DatasetValidationError(
+        [DatasetIssue(f"download failed: {reason}", path=redact_url(url))],
+        summary="Could not download the blob dataset",
+    )
 
 
 def download_blob(url: str, *, token: str | None = None, access: DatasetAccess | None = None) -> Path:
@@ -75,8 +77,18 @@ def download_blob(url: str, *, token: str | None = None, access: DatasetAccess |
             for _hop in range(BLOB_MAX_REDIRECTS + 1):
                 host, port, addresses = blob_addresses(current, allow_private=access.blob_allow_private)
                 headers = {"Authorization": f"Bearer {token}"} if token and _origin(current) == origin else {}
-                location = _fetch_hop(httpx, current, host, port, addresses[0], headers, out,
-                                      max_bytes=max_bytes, deadline=deadline, too_slow=too_slow)
+                location = _fetch_hop(
+                    httpx,
+                    current,
+                    host,
+                    port,
+                    addresses[0],
+                    headers,
+                    out,
+                    max_bytes=max_bytes,
+                    deadline=deadline,
+                    too_slow=too_slow,
+                )
                 if location is None:
                     break
                 current = location
@@ -99,8 +111,19 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
-def _fetch_hop(httpx: Any, url: str, host: str, port: int, address: str, headers: dict[str, str], out: Any, *,
-               max_bytes: int, deadline: float, too_slow: str) -> str | None:
+def _fetch_hop(
+    httpx: Any,
+    url: str,
+    host: str,
+    port: int,
+    address: str,
+    headers: dict[str, str],
+    out: Any,
+    *,
+    max_bytes: int,
+    deadline: float,
+    too_slow: str,
+) -> str | None:
     """GET `url` from `address`; writes the body to `out` and returns None, or returns the redirect target."""
     parts = urlsplit(url)
     pinned_host = f"[{address}]" if ":" in address else address
@@ -131,5 +154,7 @@ def _fetch_hop(httpx: Any, url: str, host: str, port: int, address: str, headers
 
 
 def _over_cap(max_bytes: int) -> str:
-    return (f"the file is larger than {max_bytes:,} bytes, the limit of ARKOR_BLOB_MAX_BYTES; "
-            "raise it on the server, or upload a smaller file")
+    return (
+        f"the file is larger than {max_bytes:,} bytes, the limit of ARKOR_BLOB_MAX_BYTES; "
+        "raise it on the server, or upload a smaller file"
+    )

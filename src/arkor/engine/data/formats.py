@@ -21,8 +21,13 @@ from arkor.errors import ConfigError, DatasetIssue, DatasetValidationError
 
 FORMATS = ("messages", "prompt_completion", "alpaca", "text")
 CHAT_FORMATS = frozenset({"messages", "prompt_completion", "alpaca"})
-FORMAT_ALIASES = {"chatml": "messages", "chat": "messages", "conversational": "messages",
-                  "prompt-completion": "prompt_completion", "completion": "prompt_completion"}
+FORMAT_ALIASES = {
+    "chatml": "messages",
+    "chat": "messages",
+    "conversational": "messages",
+    "prompt-completion": "prompt_completion",
+    "completion": "prompt_completion",
+}
 
 # The keys that identify each format; a row must have all of a format's keys to match it.
 SIGNATURE_KEYS: dict[str, tuple[str, ...]] = {
@@ -80,8 +85,9 @@ def detect_format(rows: Sequence[Any], *, source_label: str | None = None) -> st
             lists the keys found and the keys expected, and says how to set `dataset_format`.
     """
     if not rows:
-        raise DatasetValidationError([DatasetIssue("dataset has no rows", path=source_label)],
-                                     summary="Dataset is empty")
+        raise DatasetValidationError(
+            [DatasetIssue("dataset has no rows", path=source_label)], summary="Dataset is empty"
+        )
     votes: dict[tuple[str, ...], int] = {}
     first_row_of: dict[tuple[str, ...], Any] = {}
     for row in rows[:DETECT_ROWS]:
@@ -99,18 +105,29 @@ def detect_format(rows: Sequence[Any], *, source_label: str | None = None) -> st
     data = getattr(example, "data", example)
     found = ", ".join(sorted(data)) if isinstance(data, dict) and data else "no keys"
     if not best:
-        message = (f"cannot tell the dataset format from the keys ({found}); expected {EXPECTED_KEYS_HINT}. "
-                   "Rename the columns, or set dataset_format.")
+        message = (
+            f"cannot tell the dataset format from the keys ({found}); expected {EXPECTED_KEYS_HINT}. "
+            "Rename the columns, or set dataset_format."
+        )
     else:
         message = f"keys ({found}) match more than one format ({', '.join(best)}); set dataset_format to one of them."
-    raise DatasetValidationError([DatasetIssue(message, line=getattr(example, "line", None), path=source_label)],
-                                 summary="Cannot detect the dataset format")
+    raise DatasetValidationError(
+        [DatasetIssue(message, line=getattr(example, "line", None), path=source_label)],
+        summary="Cannot detect the dataset format",
+    )
 
 
 def type_name(value: Any) -> str:
     """A JSON-ish name for a value's type, for messages ("got array", "got null")."""
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
-            type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def parse_json_messages(value: Any) -> Any:
@@ -131,6 +148,8 @@ def to_messages(data: dict[str, Any], fmt: str) -> list[dict[str, Any]]:
         return [{"role": "user", "content": data["prompt"]}, {"role": "assistant", "content": data["completion"]}]
     if fmt == "alpaca":
         extra = data.get("input")
-        prompt = f"{data['instruction']}\n\n{extra}" if isinstance(extra, str) and extra.strip() else data["instruction"]
+        prompt = (
+            f"{data['instruction']}\n\n{extra}" if isinstance(extra, str) and extra.strip() else data["instruction"]
+        )
         return [{"role": "user", "content": prompt}, {"role": "assistant", "content": data["output"]}]
     raise ValueError(f"format {fmt!r} has no conversation form")

@@ -59,8 +59,9 @@ class PreparedDataset:
     score_rows: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
-def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None = None,
-                    access: DatasetAccess | None = None) -> PreparedDataset:
+def prepare_dataset(
+    config: JobConfig, tokenizer: Any, *, base_dir: Path | None = None, access: DatasetAccess | None = None
+) -> PreparedDataset:
     """Load, validate and tokenize the job's dataset.
 
     Args:
@@ -90,8 +91,9 @@ def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None 
     seed = config.seed if config.seed is not None else DEFAULT_SEED
 
     def tokenize(part: list[SourceRow], label: str) -> tuple[list[TokenizedExample], TokenizedRows]:
-        tokenized = tokenize_rows(part, fmt, tokenizer, train_on_responses_only=responses_only,
-                                  max_length=max_length, source_label=label)
+        tokenized = tokenize_rows(
+            part, fmt, tokenizer, train_on_responses_only=responses_only, max_length=max_length, source_label=label
+        )
         return apply_truncation_policy(tokenized, max_length=max_length, source_label=label), tokenized
 
     examples, tokenized = tokenize(rows, read.label)
@@ -104,9 +106,15 @@ def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None 
         eval_rows = eval_read.rows[:DRY_RUN_MAX_ROWS] if config.dry_run else eval_read.rows
         if fmt not in CHAT_FORMATS:
             raise DatasetValidationError(
-                [DatasetIssue(f"eval_dataset needs a chat format (messages, prompt_completion, alpaca) to score "
-                              f"answers; this dataset is {fmt!r}", path=eval_read.label)],
-                summary=f"{eval_read.label} cannot be scored")
+                [
+                    DatasetIssue(
+                        f"eval_dataset needs a chat format (messages, prompt_completion, alpaca) to score "
+                        f"answers; this dataset is {fmt!r}",
+                        path=eval_read.label,
+                    )
+                ],
+                summary=f"{eval_read.label} cannot be scored",
+            )
         score_rows = [to_messages(row.data, fmt) for row in eval_rows]
         if config.eval_steps:
             eval_examples, _ = tokenize(eval_rows, eval_read.label)
@@ -125,16 +133,32 @@ def prepare_dataset(config: JobConfig, tokenizer: Any, *, base_dir: Path | None 
     elif config.dataset_split and not isinstance(source, HuggingfaceDatasetSource):
         logger.info("dataset_split only selects a Hugging Face split; ignored for %s", read.label)
 
-    stats = dataset_stats(examples, eval_examples, tokenized, fmt=fmt, rows=len(read.rows),
-                          responses_only=responses_only, max_length=max_length,
-                          batch_size=config.batch_size or DEFAULT_BATCH_SIZE, seed=seed)
+    stats = dataset_stats(
+        examples,
+        eval_examples,
+        tokenized,
+        fmt=fmt,
+        rows=len(read.rows),
+        responses_only=responses_only,
+        max_length=max_length,
+        batch_size=config.batch_size or DEFAULT_BATCH_SIZE,
+        seed=seed,
+    )
     if eval_label:
         stats["eval_source"] = eval_label
     if stats["truncated_rows"]:
-        logger.warning("%s: %d row(s) longer than max_length=%d were truncated", read.label,
-                       stats["truncated_rows"], max_length)
-    return PreparedDataset(train=examples, eval=eval_examples, format=fmt, rows=len(read.rows),
-                           source_label=read.label, stats=stats, score_rows=score_rows)
+        logger.warning(
+            "%s: %d row(s) longer than max_length=%d were truncated", read.label, stats["truncated_rows"], max_length
+        )
+    return PreparedDataset(
+        train=examples,
+        eval=eval_examples,
+        format=fmt,
+        rows=len(read.rows),
+        source_label=read.label,
+        stats=stats,
+        score_rows=score_rows,
+    )
 
 
 def _pick_format(config: JobConfig, read: SourceRead) -> str:
@@ -176,8 +200,11 @@ def apply_truncation_policy(tokenized: TokenizedRows, *, max_length: int, source
     unlabelled = tokenized.unlabelled
     if examples and len(unlabelled) == len(examples):
         reasons = {reason for _, _, reason in unlabelled}
-        why = ("every row is longer than max_length and loses all its assistant tokens"
-               if reasons == {"truncated"} else "no row has an assistant turn that can be trained on")
+        why = (
+            "every row is longer than max_length and loses all its assistant tokens"
+            if reasons == {"truncated"}
+            else "no row has an assistant turn that can be trained on"
+        )
         raise DatasetValidationError(
             [_unlabelled_issue(entry, max_length, source_label) for entry in unlabelled],
             summary=f"{source_label}: every label is masked ({why}); training would learn nothing. "
@@ -190,9 +217,13 @@ def apply_truncation_policy(tokenized: TokenizedRows, *, max_length: int, source
             f"left after truncation to max_length={max_length}. Raise max_length or shorten those rows",
         )
     if unlabelled:
-        logger.warning("%s: dropping %d row(s) with no labelled token left after truncation to max_length=%d "
-                       "(lines %s)", source_label, len(unlabelled), max_length,
-                       ", ".join(str(line) for line, _, _ in unlabelled[:20]))
+        logger.warning(
+            "%s: dropping %d row(s) with no labelled token left after truncation to max_length=%d (lines %s)",
+            source_label,
+            len(unlabelled),
+            max_length,
+            ", ".join(str(line) for line, _, _ in unlabelled[:20]),
+        )
     dropped = {line for line, _, _ in unlabelled}
     return [example for example in examples if example.line not in dropped]
 
@@ -200,8 +231,7 @@ def apply_truncation_policy(tokenized: TokenizedRows, *, max_length: int, source
 def _unlabelled_issue(entry: tuple[int, int, str], max_length: int, source_label: str) -> DatasetIssue:
     line, length, reason = entry
     if reason == "truncated":
-        message = (f"row is {length} tokens; truncated to max_length={max_length} none of its assistant "
-                   "tokens remain")
+        message = f"row is {length} tokens; truncated to max_length={max_length} none of its assistant tokens remain"
     else:
         message = "row has no token to train on"
     return DatasetIssue(message, line=line, path=source_label)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from arkor.errors import ConfigError, DatasetIssue, DatasetValidationError
 
@@ -60,20 +61,26 @@ class DatasetTooLarge(ConfigError):
 
 
 def _too_many_rows(label: str, limits: RowLimits) -> DatasetTooLarge:
-    return DatasetTooLarge(f"{label} has more than {limits.max_rows:,} rows, the limit of this backend "
-                           "(ARKOR_MAX_DATASET_ROWS); split the dataset, or raise ARKOR_MAX_DATASET_ROWS on the server")
+    return DatasetTooLarge(
+        f"{label} has more than {limits.max_rows:,} rows, the limit of this backend "
+        "(ARKOR_MAX_DATASET_ROWS); split the dataset, or raise ARKOR_MAX_DATASET_ROWS on the server"
+    )
 
 
 def _row_too_big(label: str, line: int | None, limits: RowLimits, what: str = "a row") -> DatasetTooLarge:
     where = f"{label}:{line}" if line else label
-    return DatasetTooLarge(f"{where}: {what} is larger than {limits.max_row_bytes:,} bytes, the limit of this backend "
-                           "(ARKOR_MAX_DATASET_ROW_BYTES); shorten it, or raise ARKOR_MAX_DATASET_ROW_BYTES on the server")
+    return DatasetTooLarge(
+        f"{where}: {what} is larger than {limits.max_row_bytes:,} bytes, the limit of this backend "
+        "(ARKOR_MAX_DATASET_ROW_BYTES); shorten it, or raise ARKOR_MAX_DATASET_ROW_BYTES on the server"
+    )
 
 
 def _too_big_decoded(label: str, limits: RowLimits) -> DatasetTooLarge:
-    return DatasetTooLarge(f"{label} decodes to more than {limits.max_decoded_bytes:,} bytes, the limit of this backend "
-                           "(ARKOR_MAX_DATASET_DECODED_BYTES); split the dataset, or raise "
-                           "ARKOR_MAX_DATASET_DECODED_BYTES on the server")
+    return DatasetTooLarge(
+        f"{label} decodes to more than {limits.max_decoded_bytes:,} bytes, the limit of this backend "
+        "(ARKOR_MAX_DATASET_DECODED_BYTES); split the dataset, or raise "
+        "ARKOR_MAX_DATASET_DECODED_BYTES on the server"
+    )
 
 
 class _Budget:
@@ -107,8 +114,9 @@ def read_file(path: Path, *, label: str | None = None, extension: str | None = N
     return SourceRead(rows=rows, label=label, issues=issues)
 
 
-def iter_file(path: Path, *, label: str, extension: str | None = None,
-              limits: RowLimits | None = None) -> Iterator[SourceRow | DatasetIssue]:
+def iter_file(
+    path: Path, *, label: str, extension: str | None = None, limits: RowLimits | None = None
+) -> Iterator[SourceRow | DatasetIssue]:
     """The file's rows (and unparsable rows as issues) one at a time, in file order. With `limits`, memory
     stays bounded by one row (one Parquet row group) and a limit passed raises `DatasetTooLarge`."""
     ext = (extension or path.suffix).lower()
@@ -127,8 +135,11 @@ def iter_file(path: Path, *, label: str, extension: str | None = None,
     if ext in (".parquet", ".pq"):
         return _iter_parquet(path, label, budget)
     raise DatasetValidationError(
-        [DatasetIssue(f"unsupported file type '{ext or '(none)'}'; use one of {', '.join(SUPPORTED_EXTENSIONS)}",
-                      path=label)],
+        [
+            DatasetIssue(
+                f"unsupported file type '{ext or '(none)'}'; use one of {', '.join(SUPPORTED_EXTENSIONS)}", path=label
+            )
+        ],
         summary="Dataset file type not supported",
     )
 
@@ -196,8 +207,12 @@ def _iter_json(path: Path, label: str, budget: _Budget) -> Iterator[SourceRow | 
         yield from _iter_jsonl(path, label, budget)
         return
     if budget.limits and path.stat().st_size > budget.limits.max_row_bytes:
-        raise _row_too_big(label, None, budget.limits,
-                           "a JSON array (read as one value; write JSON Lines, one object per line, instead)")
+        raise _row_too_big(
+            label,
+            None,
+            budget.limits,
+            "a JSON array (read as one value; write JSON Lines, one object per line, instead)",
+        )
     try:
         values = json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
@@ -261,7 +276,9 @@ def _iter_csv(path: Path, label: str, budget: _Budget) -> Iterator[SourceRow | D
             if len(record) != len(names):
                 yield DatasetIssue(
                     f"has {len(record)} columns but the header has {len(names)} ({', '.join(names)})",
-                    line=start, path=label)
+                    line=start,
+                    path=label,
+                )
                 continue
             yield SourceRow(line=start, data=dict(zip(names, record)))
 
@@ -271,7 +288,8 @@ def _iter_parquet(path: Path, label: str, budget: _Budget) -> Iterator[SourceRow
 
     def unreadable(exc: Exception) -> DatasetValidationError:
         return DatasetValidationError(
-            [DatasetIssue(f"not a readable Parquet file: {exc}", path=label)], summary="Dataset file unreadable")
+            [DatasetIssue(f"not a readable Parquet file: {exc}", path=label)], summary="Dataset file unreadable"
+        )
 
     try:
         parquet = pq.ParquetFile(path)

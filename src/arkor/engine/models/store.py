@@ -17,11 +17,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
-from arkor._durable import fsync_dir
 from arkor import _env
+from arkor._durable import fsync_dir
 from arkor.engine.models.registry import MARKER_FILE, read_marker, safe_model_dirname
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def _stage_reporter(title: str, progress: bool) -> Iterator[StageReporter]:
     started = time.monotonic()
     use_rich = progress and sys.stderr.isatty()
     if not use_rich:
+
         def report(stage: str) -> None:
             logger.info("%s: %s (%.1fs)", title, stage, time.monotonic() - started)
 
@@ -86,8 +87,13 @@ def _stage_reporter(title: str, progress: bool) -> Iterator[StageReporter]:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
         task = bar.add_task(title)
 
         def report(stage: str) -> None:

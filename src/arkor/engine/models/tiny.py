@@ -40,9 +40,10 @@ def _tiny_config(tokenizer):
 
 
 def _smollm2_tokenizer(report: StageReporter):
+    from transformers import AutoTokenizer
+
     from arkor.engine.models.convert import GGUF_RECIPE, locate_gguf
     from arkor.engine.models.store import cached_model_dir
-    from transformers import AutoTokenizer
 
     converted = cached_model_dir(SMOLLM2_ID, GGUF_RECIPE)
     if converted is not None:
@@ -80,5 +81,6 @@ def build_tiny_model(target: Path, report: StageReporter) -> dict:
 def tiny_model_path(model_id: str = TINY_TEST_MODEL, *, progress: bool = False) -> Path:
     """The cached tiny model folder of `model_id` (a family whose weights are "tiny"), built on first use.
     Every such id gets the same seeded weights in its own folder, so the folder's marker names that id."""
-    return ensure_built(model_id, recipe=TINY_RECIPE, builder=build_tiny_model,
-                        title=f"Building {model_id}", progress=progress)
+    return ensure_built(
+        model_id, recipe=TINY_RECIPE, builder=build_tiny_model, title=f"Building {model_id}", progress=progress
+    )

@@ -13,5 +13,11 @@ from __future__ import annotations
 from .base import Tracker, TrackerConfigError, check_trackers_installed, open_trackers
 from .reporter import TrackingReporter, with_trackers
 
-__all__ = ["Tracker", "TrackerConfigError", "TrackingReporter", "check_trackers_installed", "open_trackers",
-           "with_trackers"]
+__all__ = [
+    "Tracker",
+    "TrackerConfigError",
+    "TrackingReporter",
+    "check_trackers_installed",
+    "open_trackers",
+    "with_trackers",
+]

@@ -89,8 +89,9 @@ def open_trackers(config: JobConfig, job_id: str, output_dir: Path) -> list[Trac
             try:
                 opened.append(kind(job_id=job_id, output_dir=output_dir, params=params))
             except Exception as exc:
-                raise ConfigError(f"report_to: could not start the {name} run: {type(exc).__name__}: {exc}",
-                                  field="report_to") from exc
+                raise ConfigError(
+                    f"report_to: could not start the {name} run: {type(exc).__name__}: {exc}", field="report_to"
+                ) from exc
     except Exception:
         for tracker in opened:
             tracker.finish("failed")

@@ -48,8 +48,15 @@ def metrics_of(payload: dict[str, Any]) -> tuple[dict[str, float], int | None]:
         if (accuracy := _number(data.get("accuracy"))) is not None:
             metrics["eval/accuracy"] = accuracy
         fields = data.get("fields")
-        items = fields.items() if isinstance(fields, dict) else (
-            ((f.get("name") or f.get("field"), f) for f in fields if isinstance(f, dict)) if isinstance(fields, list) else ())
+        items = (
+            fields.items()
+            if isinstance(fields, dict)
+            else (
+                ((f.get("name") or f.get("field"), f) for f in fields if isinstance(f, dict))
+                if isinstance(fields, list)
+                else ()
+            )
+        )
         for field, value in items:
             score = _number(value.get("accuracy")) if isinstance(value, dict) else _number(value)
             if field and score is not None:
@@ -75,8 +82,13 @@ class TrackingReporter:
             try:
                 getattr(tracker, action)(*args)
             except Exception as exc:  # a tracker is a side channel: the run goes on without it
-                log.warning("%s tracker failed in %s (%s: %s); not reporting to it any more",
-                            tracker.name, action, type(exc).__name__, exc)
+                log.warning(
+                    "%s tracker failed in %s (%s: %s); not reporting to it any more",
+                    tracker.name,
+                    action,
+                    type(exc).__name__,
+                    exc,
+                )
                 self._trackers.remove(tracker)
 
     def emit(self, event: JobEventBase) -> dict[str, Any]:

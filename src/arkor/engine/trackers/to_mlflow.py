@@ -39,13 +39,17 @@ class MlflowTracker:
             experiment_id = self._client.create_experiment(name, artifact_location=location)
         run = self._client.create_run(experiment_id, run_name=job_id, tags={"arkor.job_id": job_id})
         self.run_id = run.info.run_id
-        self._client.log_batch(self.run_id, params=[Param(key, str(value)[:_PARAM_LIMIT]) for key, value in params.items()])
+        self._client.log_batch(
+            self.run_id, params=[Param(key, str(value)[:_PARAM_LIMIT]) for key, value in params.items()]
+        )
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        self._client.log_batch(self.run_id, metrics=[Metric(key, float(value), now, step) for key, value in metrics.items()])
+        self._client.log_batch(
+            self.run_id, metrics=[Metric(key, float(value), now, step) for key, value in metrics.items()]
+        )
 
     def log_adapter(self, folder: Path) -> None:
         self._client.log_artifacts(self.run_id, str(folder), artifact_path="adapter")

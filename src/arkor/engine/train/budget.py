@@ -68,8 +68,9 @@ class BudgetedSchedule:
         self.total_steps = total_steps
         self.budget = budget
         probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        self._shape = get_scheduler(plan.lr_scheduler_type, probe, num_warmup_steps=0,
-                                    num_training_steps=SCHEDULE_RESOLUTION).lr_lambdas[0]
+        self._shape = get_scheduler(
+            plan.lr_scheduler_type, probe, num_warmup_steps=0, num_training_steps=SCHEDULE_RESOLUTION
+        ).lr_lambdas[0]
         self._last = list(self.base_lrs)
 
     def factor(self, step: int) -> float:
@@ -92,7 +93,11 @@ class BudgetedSchedule:
 
     def state_dict(self) -> dict[str, Any]:
         """What a resumed run needs (saved with each resumable checkpoint): the budget already spent."""
-        return {"last_lrs": list(self._last), "spent_s": self.budget.elapsed(), "recent_steps": list(self.budget._recent)}
+        return {
+            "last_lrs": list(self._last),
+            "spent_s": self.budget.elapsed(),
+            "recent_steps": list(self.budget._recent),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._last = list(state["last_lrs"])

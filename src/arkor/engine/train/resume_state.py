@@ -94,7 +94,9 @@ def is_resumable(folder: Path) -> bool:
 
 def find_resumable(output_dir: Path, *, at_most: int | None = None) -> tuple[int, Path] | None:
     """The newest complete checkpoint (step, folder) with step <= `at_most`; None when there is none."""
-    candidates = [(step, folder) for step, folder in _checkpoint_folders(output_dir) if at_most is None or step <= at_most]
+    candidates = [
+        (step, folder) for step, folder in _checkpoint_folders(output_dir) if at_most is None or step <= at_most
+    ]
     for step, folder in sorted(candidates, reverse=True):
         if is_resumable(folder):
             return step, folder
@@ -189,14 +191,23 @@ def save_checkpoint(
         state_dir = partial / STATE_DIR
         state_dir.mkdir()
         torch.save(
-            {"format": _FORMAT, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": _rng_states()},
+            {
+                "format": _FORMAT,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": _rng_states(),
+            },
             state_dir / STATE_FILE,
         )
         (state_dir / LOOP_FILE).write_text(json.dumps(asdict(loop)))
         files = sorted(p for p in partial.rglob("*") if p.is_file())
         for path in files:
             _fsync_file(path)
-        manifest = {"format": _FORMAT, "step": loop.step, "files": {p.relative_to(partial).as_posix(): p.stat().st_size for p in files}}
+        manifest = {
+            "format": _FORMAT,
+            "step": loop.step,
+            "files": {p.relative_to(partial).as_posix(): p.stat().st_size for p in files},
+        }
         marker = state_dir / RESUME_MARKER
         marker.write_text(json.dumps(manifest))
         _fsync_file(marker)
@@ -213,7 +224,9 @@ def save_checkpoint(
             raise
         raise CheckpointWriteError(
             disk_fault_message(
-                f"Saving the checkpoint of step {loop.step}", final.parent, fault,
+                f"Saving the checkpoint of step {loop.step}",
+                final.parent,
+                fault,
                 needed_mb=estimated_checkpoint_mb(model),
                 hint="lower saveTotalLimit or raise saveSteps, then resume the job with `arkor jobs resume JOB`",
             )
@@ -232,7 +245,7 @@ def prune(output_dir: Path, *, keep: int) -> list[int]:
     steps = _checkpoint_folders(output_dir)
     steps.sort(reverse=True)
     deleted = []
-    for step, folder in steps[max(keep, 1):]:
+    for step, folder in steps[max(keep, 1) :]:
         shutil.rmtree(folder, ignore_errors=True)
         deleted.append(step)
     return deleted

@@ -14,8 +14,9 @@ import math
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from arkor.errors import ArkorError, ConfigError, DatasetValidationError, ModelNotAvailableError
 from arkor.protocol import (
@@ -140,8 +141,12 @@ def run_training(
     progress = progress or _Progress()
     plan: TrainingPlan | None = None
     try:
-        plan = resolve_plan(config, device=device, dtype=None if device is None else ("float32" if device == "cpu" else "bfloat16"))
-        return _train(job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress, dataset_access, resume)
+        plan = resolve_plan(
+            config, device=device, dtype=None if device is None else ("float32" if device == "cpu" else "bfloat16")
+        )
+        return _train(
+            job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress, dataset_access, resume
+        )
     except StopRequested:
         raise
     except (ConfigError, DatasetValidationError, ModelNotAvailableError, ArkorError) as exc:
@@ -204,8 +209,11 @@ def _train(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     optimizer = build_optimizer(model, plan)
     budget = TimeBudget(plan.max_time_s) if plan.max_time_s else None
-    scheduler = (BudgetedSchedule(optimizer, plan, total_steps, budget) if budget is not None
-                 else build_scheduler(optimizer, plan, total_steps))
+    scheduler = (
+        BudgetedSchedule(optimizer, plan, total_steps, budget)
+        if budget is not None
+        else build_scheduler(optimizer, plan, total_steps)
+    )
     task_scorer = None
     if dataset.score_rows:
         from .task_eval import TaskScorer
@@ -245,8 +253,12 @@ def _train(
         for _, batch in micro:
             batch = {k: v.to(plan.device) for k, v in batch.items()}
             use_attention_for(model, plan.device, batch["input_ids"].shape[1])
-            with torch.autocast(device_type=plan.device, dtype=getattr(torch, plan.dtype), enabled=plan.dtype != "float32"):
-                loss_sum, _ = labelled_token_loss_sum(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+            with torch.autocast(
+                device_type=plan.device, dtype=getattr(torch, plan.dtype), enabled=plan.dtype != "float32"
+            ):
+                loss_sum, _ = labelled_token_loss_sum(
+                    model, batch["input_ids"], batch["attention_mask"], batch["labels"]
+                )
             (loss_sum / max(step_labels, 1)).backward()
             step_loss += float(loss_sum.detach()) / max(step_labels, 1)
             window_samples += batch["input_ids"].shape[0]
@@ -284,7 +296,9 @@ def _train(
                 budget.resume()
         if step % plan.logging_steps == 0 or final or eval_loss is not None:
             elapsed = max(time.monotonic() - window_start, 1e-9)
-            report = reporter.emit if step > logged_through else _replayed  # a resumed run's replayed steps stay unreported
+            report = (
+                reporter.emit if step > logged_through else _replayed
+            )  # a resumed run's replayed steps stay unreported
             report(
                 TrainingLog(
                     step=step,
@@ -303,14 +317,28 @@ def _train(
 
         if plan.save_steps and step % plan.save_steps == 0 and not final:
             state = resume_state.LoopState(
-                step=step, micro_batches=micro_done, epoch=micro_done // batches_per_epoch,
-                batch_index=micro_done % batches_per_epoch, window_losses=list(window_losses),
-                window_samples=window_samples, window_tokens=window_tokens, run_samples=run_samples,
-                run_tokens=run_tokens, last_loss=last_loss, last_eval=last_eval,
+                step=step,
+                micro_batches=micro_done,
+                epoch=micro_done // batches_per_epoch,
+                batch_index=micro_done % batches_per_epoch,
+                window_losses=list(window_losses),
+                window_samples=window_samples,
+                window_tokens=window_tokens,
+                run_samples=run_samples,
+                run_tokens=run_tokens,
+                last_loss=last_loss,
+                last_eval=last_eval,
             )
             folder = resume_state.save_checkpoint(
-                model=model, optimizer=optimizer, scheduler=scheduler, plan=plan, config=config,
-                output_dir=output_dir, loop=state, keep=keep_checkpoints, job_id=job_id,
+                model=model,
+                optimizer=optimizer,
+                scheduler=scheduler,
+                plan=plan,
+                config=config,
+                output_dir=output_dir,
+                loop=state,
+                keep=keep_checkpoints,
+                job_id=job_id,
             )
             if resume is None or step > resume.step:  # the backend holds the ones up to resume.step already
                 reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
@@ -335,15 +363,17 @@ def _train(
         metrics["trainSeconds"] = round(budget.spent, 2)
     try:
         layout = ArtifactLayout(Path(output_dir))
-        folder = save_adapter(model, plan, layout.final, step=steps_done, config=config, job_id=job_id,
-                              metrics=metrics)
+        folder = save_adapter(model, plan, layout.final, step=steps_done, config=config, job_id=job_id, metrics=metrics)
     except Exception as exc:
         fault = resume_state.as_disk_fault(exc)
         if fault is None:
             raise
         raise resume_state.CheckpointWriteError(
             resume_state.disk_fault_message(
-                "Saving the final adapter", layout.final, fault, needed_mb=resume_state.estimated_checkpoint_mb(model) / 3,
+                "Saving the final adapter",
+                layout.final,
+                fault,
+                needed_mb=resume_state.estimated_checkpoint_mb(model) / 3,
                 hint="then resume the job with `arkor jobs resume JOB` (it goes on from its last checkpoint)",
             )
         ) from None

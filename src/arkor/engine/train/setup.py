@@ -51,7 +51,8 @@ def load_lora_model(plan: TrainingPlan) -> Any:
         return get_peft_model(model, lora)
     except ValueError as exc:
         raise ConfigError(
-            f"lora.target_modules={plan.target_modules!r} does not fit {plan.model_id}: {exc}", field="lora.target_modules"
+            f"lora.target_modules={plan.target_modules!r} does not fit {plan.model_id}: {exc}",
+            field="lora.target_modules",
         ) from None
 
 
@@ -66,7 +67,9 @@ def build_optimizer(model: Any, plan: TrainingPlan) -> Any:
     if plan.optim == "adafactor":
         from transformers.optimization import Adafactor
 
-        return Adafactor(params, lr=plan.learning_rate, relative_step=False, scale_parameter=False, weight_decay=plan.weight_decay)
+        return Adafactor(
+            params, lr=plan.learning_rate, relative_step=False, scale_parameter=False, weight_decay=plan.weight_decay
+        )
     import bitsandbytes as bnb  # CUDA-only optimizers; resolve_plan rejects them elsewhere
 
     cls = bnb.optim.PagedAdamW8bit if plan.optim == "paged_adamw_8bit" else bnb.optim.AdamW8bit
@@ -76,11 +79,21 @@ def build_optimizer(model: Any, plan: TrainingPlan) -> Any:
 def build_scheduler(optimizer: Any, plan: TrainingPlan, total_steps: int) -> Any:
     from transformers import get_scheduler
 
-    return get_scheduler(plan.lr_scheduler_type, optimizer, num_warmup_steps=plan.warmup_steps, num_training_steps=total_steps)
+    return get_scheduler(
+        plan.lr_scheduler_type, optimizer, num_warmup_steps=plan.warmup_steps, num_training_steps=total_steps
+    )
 
 
-def save_adapter(model: Any, plan: TrainingPlan, folder: Path, *, step: int, config: JobConfig,
-                 job_id: str | None = None, metrics: dict[str, Any] | None = None) -> Path:
+def save_adapter(
+    model: Any,
+    plan: TrainingPlan,
+    folder: Path,
+    *,
+    step: int,
+    config: JobConfig,
+    job_id: str | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
     """Save a standard PEFT adapter folder loadable by plain peft, naming the logical base model
     (in adapter_config.json and in the model card that replaces PEFT's blank one)."""
     from arkor.engine.model_card import write_model_card

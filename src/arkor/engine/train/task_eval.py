@@ -41,8 +41,10 @@ class TaskScorer:
         # Bounded like training rows: a prompt keeps its last max_length tokens, an answer at most
         # max_length new tokens, whatever the eval file holds.
         self.prompts = [
-            tokenizer.encode(tokenizer.apply_chat_template(row[:-1], tokenize=False, add_generation_prompt=True),
-                             add_special_tokens=False)[-plan.max_length:]
+            tokenizer.encode(
+                tokenizer.apply_chat_template(row[:-1], tokenize=False, add_generation_prompt=True),
+                add_special_tokens=False,
+            )[-plan.max_length :]
             for row in chosen
         ]
         self.references = [str(row[-1].get("content") or "") for row in chosen]
@@ -72,9 +74,15 @@ class TaskScorer:
                     width = max(len(p) for p in chunk)
                     ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in chunk], device=self.device)
                     mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=self.device)
-                    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=self.max_new_tokens,
-                                         do_sample=False, pad_token_id=self.pad_id, eos_token_id=self.stop_ids,
-                                         use_cache=True)
+                    out = model.generate(
+                        input_ids=ids,
+                        attention_mask=mask,
+                        max_new_tokens=self.max_new_tokens,
+                        do_sample=False,
+                        pad_token_id=self.pad_id,
+                        eos_token_id=self.stop_ids,
+                        use_cache=True,
+                    )
                     for row in out[:, width:].tolist():
                         text = self.tokenizer.decode(row, skip_special_tokens=True)
                         texts.append(text.split(self.marker)[0].strip() if self.marker else text.strip())
@@ -85,13 +93,16 @@ class TaskScorer:
     def score(self, model: Any, step: int) -> EvaluationCompleted:
         from arkor.templates.scoring import all_exact, score_answer
 
-        rows = [score_answer(self.scorer, predicted, expected)
-                for predicted, expected in zip(self.answers(model), self.references)]
+        rows = [
+            score_answer(self.scorer, predicted, expected)
+            for predicted, expected in zip(self.answers(model), self.references)
+        ]
         names: list[str] = []
         for row in rows:
             names.extend(name for name in row if name not in names)
         count = len(rows)
-        fields = {name: round(sum(float(row.get(name) or 0) for row in rows) / count, 4) if count else 0.0
-                  for name in names}
+        fields = {
+            name: round(sum(float(row.get(name) or 0) for row in rows) / count, 4) if count else 0.0 for name in names
+        }
         accuracy = round(sum(all_exact(row) for row in rows) / count, 4) if count else 0.0
         return EvaluationCompleted(step=step, scorer=self.scorer, accuracy=accuracy, fields=fields, rows=count)

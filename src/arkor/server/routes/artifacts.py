@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
@@ -26,17 +25,26 @@ def artifact_url(job_id: str, pathname: str) -> str:
 def list_artifacts(services: ServicesDep, scope: ScopeDep, job_id: str) -> JSONResponse:
     job_id = load_job(services, scope, job_id).id
     rows = artifacts_store.list_artifacts(services.db, job_id)
-    return wire(ArtifactListResponse(
-        artifacts=[Artifact(pathname=r.pathname, size=r.size, sha256=r.sha256, url=artifact_url(job_id, r.pathname)) for r in rows]
-    ))
+    return wire(
+        ArtifactListResponse(
+            artifacts=[
+                Artifact(pathname=r.pathname, size=r.size, sha256=r.sha256, url=artifact_url(job_id, r.pathname))
+                for r in rows
+            ]
+        )
+    )
 
 
 @router.get(
     "/v1/jobs/{job_id}/artifacts/{pathname:path}",
     summary="Download one artifact",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                     "description": "The file's bytes"}},
+    responses={
+        200: {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The file's bytes",
+        }
+    },
 )
 def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathname: str) -> Response:
     job_id = load_job(services, scope, job_id).id
@@ -55,12 +63,19 @@ def download_artifact(services: ServicesDep, scope: ScopeDep, job_id: str, pathn
     )
 
 
-@router.get("/v1/jobs/{job_id}/checkpoints", summary="The job's saved checkpoints (from its checkpoint.saved events)",
-            response_model=CheckpointListResponse)
+@router.get(
+    "/v1/jobs/{job_id}/checkpoints",
+    summary="The job's saved checkpoints (from its checkpoint.saved events)",
+    response_model=CheckpointListResponse,
+)
 def list_checkpoints(services: ServicesDep, scope: ScopeDep, job_id: str) -> JSONResponse:
     job_id = load_job(services, scope, job_id).id
     checkpoints = [
-        CheckpointInfo(step=p["step"], artifacts=[Artifact.model_validate(a) for a in p.get("artifacts", [])], created_at=p.get("timestamp"))
+        CheckpointInfo(
+            step=p["step"],
+            artifacts=[Artifact.model_validate(a) for a in p.get("artifacts", [])],
+            created_at=p.get("timestamp"),
+        )
         for p in artifacts_store.checkpoint_events(services.db, job_id)
     ]
     return wire(CheckpointListResponse(checkpoints=checkpoints))

@@ -55,7 +55,9 @@ def _issue_wire(issue: Any) -> dict:
     summary="Upload a dataset file (raw body); 400 with line-numbered issues when rows are invalid",
     response_model=DatasetUploadResponse,
     responses={201: {"model": DatasetUploadResponse, "description": "Stored (200: the org had these bytes already)"}},
-    openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
+    openapi_extra={
+        "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    },
 )
 async def upload_dataset(
     request: Request,
@@ -67,7 +69,9 @@ async def upload_dataset(
     filename = PurePath((x_arkor_filename or "dataset.jsonl").replace("\\", "/")).name or "dataset.jsonl"
     suffix = PurePath(filename).suffix.lower()
     if suffix not in _EXTENSIONS:
-        raise ApiError(400, f"X-Arkor-Filename {filename!r} must end in one of {', '.join(_EXTENSIONS)}", param="X-Arkor-Filename")
+        raise ApiError(
+            400, f"X-Arkor-Filename {filename!r} must end in one of {', '.join(_EXTENSIONS)}", param="X-Arkor-Filename"
+        )
     settings = services.settings
     datasets_dir = settings.data_dir / "datasets"
     used = await anyio.to_thread.run_sync(datasets_store.org_usage, services.db, scope.org.id)
@@ -76,14 +80,21 @@ async def upload_dataset(
         cap, too_large = max(0, room), _over_quota(settings.org_storage_quota_bytes, used)
     else:
         cap, too_large = settings.max_upload_bytes, None
-    tmp, sha256, size = await receive_file(request.stream(), datasets_dir, suffix=suffix, max_bytes=cap, too_large=too_large)
-    limits = RowLimits(max_rows=settings.max_dataset_rows, max_row_bytes=settings.max_dataset_row_bytes,
-                       max_decoded_bytes=settings.max_dataset_decoded_bytes)
+    tmp, sha256, size = await receive_file(
+        request.stream(), datasets_dir, suffix=suffix, max_bytes=cap, too_large=too_large
+    )
+    limits = RowLimits(
+        max_rows=settings.max_dataset_rows,
+        max_row_bytes=settings.max_dataset_row_bytes,
+        max_decoded_bytes=settings.max_dataset_decoded_bytes,
+    )
     try:
         if size == 0:
             raise ApiError(400, f"{filename} is empty", param="body")
         try:
-            rows, fmt = await services.pools.run("validation", validate_dataset_file, tmp, filename, dataset_format, limits)
+            rows, fmt = await services.pools.run(
+                "validation", validate_dataset_file, tmp, filename, dataset_format, limits
+            )
         except DatasetTooLarge as exc:
             raise ApiError(413, str(exc), code="dataset_too_large") from None
         except DatasetValidationError as exc:
@@ -99,14 +110,25 @@ async def upload_dataset(
     finally:
         tmp.unlink(missing_ok=True)
     row, created = await anyio.to_thread.run_sync(
-        lambda: datasets_store.add_dataset(services.db, scope.org.id, sha256=sha256, filename=filename, size=size,
-                                           rows=rows, fmt=fmt, path=final))
-    if created and await anyio.to_thread.run_sync(datasets_store.org_usage, services.db, scope.org.id) > settings.org_storage_quota_bytes:
+        lambda: datasets_store.add_dataset(
+            services.db, scope.org.id, sha256=sha256, filename=filename, size=size, rows=rows, fmt=fmt, path=final
+        )
+    )
+    if (
+        created
+        and await anyio.to_thread.run_sync(datasets_store.org_usage, services.db, scope.org.id)
+        > settings.org_storage_quota_bytes
+    ):
         # Two uploads raced past the check above; the later one gives its room back.
         await anyio.to_thread.run_sync(datasets_store.delete_dataset, services.db, row.id)
         raise _over_quota(settings.org_storage_quota_bytes, used)
     body = DatasetUploadResponse(
-        dataset_id=row.id, filename=row.filename, rows=row.rows, format=row.format, size=row.size, sha256=row.sha256, created=created
+        dataset_id=row.id,
+        filename=row.filename,
+        rows=row.rows,
+        format=row.format,
+        size=row.size,
+        sha256=row.sha256,
+        created=created,
     )
     return wire(body, status_code=201 if created else 200)
-

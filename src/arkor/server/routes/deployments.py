@@ -37,9 +37,12 @@ def list_endpoints(services: ServicesDep, scope: ScopeDep) -> JSONResponse:
     return wire(DeploymentListResponse(deployments=[store.deployment_wire(r) for r in rows]))
 
 
-@router.post("/v1/endpoints", status_code=201,
-             summary="Create a deployment (409 `Slug already taken`; 400 for a reserved slug or a missing target)",
-             response_model=DeploymentResponse)
+@router.post(
+    "/v1/endpoints",
+    status_code=201,
+    summary="Create a deployment (409 `Slug already taken`; 400 for a reserved slug or a missing target)",
+    response_model=DeploymentResponse,
+)
 def create_endpoint(services: ServicesDep, scope: ScopeDep, body: DeploymentCreateRequest) -> JSONResponse:
     row = store.create_deployment(services, scope, body)
     return wire(DeploymentResponse(deployment=store.deployment_wire(row)), status_code=201)
@@ -51,11 +54,17 @@ def get_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> 
     return wire(DeploymentResponse(deployment=store.deployment_wire(row)))
 
 
-@router.patch("/v1/endpoints/{deployment_id}",
-              summary="Partial update: target, authMode, enabled, retention (the slug is immutable)",
-              response_model=DeploymentResponse)
-def update_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str,
-                    raw: dict[str, Any] = Body(..., description="DeploymentUpdateRequest")) -> JSONResponse:
+@router.patch(
+    "/v1/endpoints/{deployment_id}",
+    summary="Partial update: target, authMode, enabled, retention (the slug is immutable)",
+    response_model=DeploymentResponse,
+)
+def update_endpoint(
+    services: ServicesDep,
+    scope: ScopeDep,
+    deployment_id: str,
+    raw: dict[str, Any] = Body(..., description="DeploymentUpdateRequest"),
+) -> JSONResponse:
     try:
         body = DeploymentUpdateRequest.model_validate(raw)
     except ValidationError as exc:
@@ -64,32 +73,46 @@ def update_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str,
     return wire(DeploymentResponse(deployment=store.deployment_wire(row)))
 
 
-@router.delete("/v1/endpoints/{deployment_id}", status_code=204, summary="Delete a deployment and its keys",
-               response_class=Response)
+@router.delete(
+    "/v1/endpoints/{deployment_id}",
+    status_code=204,
+    summary="Delete a deployment and its keys",
+    response_class=Response,
+)
 def delete_endpoint(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> Response:
     store.delete_deployment(services, scope, deployment_id)
     return Response(status_code=204)
 
 
-@router.get("/v1/endpoints/{deployment_id}/keys", summary="The deployment's API keys (never their plaintext)",
-            response_model=DeploymentKeyListResponse)
+@router.get(
+    "/v1/endpoints/{deployment_id}/keys",
+    summary="The deployment's API keys (never their plaintext)",
+    response_model=DeploymentKeyListResponse,
+)
 def list_endpoint_keys(services: ServicesDep, scope: ScopeDep, deployment_id: str) -> JSONResponse:
     rows = store.list_keys(services, scope, deployment_id)
     return wire(DeploymentKeyListResponse(keys=[store.key_wire(r) for r in rows]))
 
 
-@router.post("/v1/endpoints/{deployment_id}/keys", status_code=201,
-             summary="Issue an API key; the plaintext is in this response only",
-             response_model=DeploymentKeyCreateResponse)
-def create_endpoint_key(services: ServicesDep, scope: ScopeDep, deployment_id: str,
-                        body: DeploymentKeyCreateRequest) -> JSONResponse:
+@router.post(
+    "/v1/endpoints/{deployment_id}/keys",
+    status_code=201,
+    summary="Issue an API key; the plaintext is in this response only",
+    response_model=DeploymentKeyCreateResponse,
+)
+def create_endpoint_key(
+    services: ServicesDep, scope: ScopeDep, deployment_id: str, body: DeploymentKeyCreateRequest
+) -> JSONResponse:
     key = store.create_key(services, scope, deployment_id, body.label)
     return wire(DeploymentKeyCreateResponse(key=key), status_code=201)
 
 
-@router.delete("/v1/endpoints/{deployment_id}/keys/{key_id}", status_code=204,
-               summary="Revoke a key (it stays listed with enabled=false)", response_class=Response)
+@router.delete(
+    "/v1/endpoints/{deployment_id}/keys/{key_id}",
+    status_code=204,
+    summary="Revoke a key (it stays listed with enabled=false)",
+    response_class=Response,
+)
 def revoke_endpoint_key(services: ServicesDep, scope: ScopeDep, deployment_id: str, key_id: str) -> Response:
     store.revoke_key(services, scope, deployment_id, key_id)
     return Response(status_code=204)
-

@@ -36,16 +36,24 @@ ExportFormat = Literal["adapter", "merged", "gguf"]
     "/v1/jobs/{job_id}/export",
     summary="Download an export: the adapter (zip), a merged standalone model (zip) or a GGUF file",
     response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}},
-                                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                     "description": "adapter and merged: a zip; gguf: the .gguf file"}},
+    responses={
+        200: {
+            "content": {
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "adapter and merged: a zip; gguf: the .gguf file",
+        }
+    },
 )
 async def export_job(
     services: ServicesDep,
     scope: ScopeDep,
     job_id: str,
     format: Annotated[ExportFormat, Query(description="adapter | merged | gguf")] = "adapter",
-    checkpoint: Annotated[int | None, Query(ge=0, le=MAX_INT64, description="Export checkpoint N instead of the final adapter")] = None,
+    checkpoint: Annotated[
+        int | None, Query(ge=0, le=MAX_INT64, description="Export checkpoint N instead of the final adapter")
+    ] = None,
 ) -> FileResponse:
     job = load_job(services, scope, job_id)
     adapter_dir = await anyio.to_thread.run_sync(adapter_folder, services, job.id, checkpoint)
@@ -60,9 +68,14 @@ async def export_job(
     except ModelNotAvailableError as exc:
         raise ApiError(400, str(exc), code="model_not_available") from None
     except ArkorError as exc:
-        raise ApiError(400, str(exc), code="export_unsupported", param=getattr(exc, "field", None) or "format") from None
+        raise ApiError(
+            400, str(exc), code="export_unsupported", param=getattr(exc, "field", None) or "format"
+        ) from None
     suffix = "" if checkpoint is None else f"-{label}"
-    download = {"adapter": f"{job.id}{suffix}-adapter.zip", "merged": f"{job.id}{suffix}-merged.zip",
-                "gguf": f"{job.id}{suffix}.gguf"}[format]
+    download = {
+        "adapter": f"{job.id}{suffix}-adapter.zip",
+        "merged": f"{job.id}{suffix}-merged.zip",
+        "gguf": f"{job.id}{suffix}.gguf",
+    }[format]
     media = "application/octet-stream" if format == "gguf" else "application/zip"
     return FileResponse(path, media_type=media, filename=download)

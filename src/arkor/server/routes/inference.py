@@ -35,8 +35,18 @@ def _engine_error(exc: Exception) -> ApiError:
     "/v1/inference/chat",
     summary="Chat completion (SSE when stream=true, else JSON)",
     response_model=ChatCompletion,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string",
-               "description": "`data: <ChatCompletionChunk>` frames, then `data: [DONE]`"}}}}},
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "string",
+                        "description": "`data: <ChatCompletionChunk>` frames, then `data: [DONE]`",
+                    }
+                }
+            }
+        }
+    },
 )
 async def chat(services: ServicesDep, scope: ScopeDep, engine: EngineDep, request: InferenceChatRequest) -> Any:
     model_id, adapter_dir = await anyio.to_thread.run_sync(resolve_target, services, scope, request)

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from arkor.protocol import Artifact, HeartbeatRequest, JobEventBase, WorkerEventBatch
 from arkor.protocol.worker import HeartbeatResponse, WorkerEventsAccepted
@@ -38,8 +38,11 @@ def _authorize_worker(services, job_id: str, credentials: HTTPAuthorizationCrede
 WorkerAuth = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-@router.post("/jobs/{job_id}/events", summary="A worker reports events (a terminal one ends the job)",
-             response_model=WorkerEventsAccepted)
+@router.post(
+    "/jobs/{job_id}/events",
+    summary="A worker reports events (a terminal one ends the job)",
+    response_model=WorkerEventsAccepted,
+)
 def post_events(services: ServicesDep, job_id: str, batch: WorkerEventBatch, credentials: WorkerAuth) -> JSONResponse:
     _authorize_worker(services, job_id, credentials)
     events = [_with_artifact_urls(job_id, event) for event in batch.events]
@@ -61,8 +64,11 @@ def _with_artifact_urls(job_id: str, event: JobEventBase) -> JobEventBase:
     return event.model_copy(update={"artifacts": linked})
 
 
-@router.post("/jobs/{job_id}/heartbeat", summary="A worker says it is alive (and whether it should stop)",
-             response_model=HeartbeatResponse)
+@router.post(
+    "/jobs/{job_id}/heartbeat",
+    summary="A worker says it is alive (and whether it should stop)",
+    response_model=HeartbeatResponse,
+)
 def heartbeat(services: ServicesDep, job_id: str, body: HeartbeatRequest, credentials: WorkerAuth) -> JSONResponse:
     _authorize_worker(services, job_id, credentials)
     keep_going = services.manager.record_heartbeat(job_id, step=body.step, pid=body.pid)
@@ -73,15 +79,21 @@ def heartbeat(services: ServicesDep, job_id: str, body: HeartbeatRequest, creden
     "/jobs/{job_id}/artifacts/{pathname:path}",
     summary="A worker uploads one artifact file (raw body)",
     response_model=Artifact,
-    openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
+    openapi_extra={
+        "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    },
 )
-async def put_artifact(request: Request, services: ServicesDep, job_id: str, pathname: str, credentials: WorkerAuth) -> JSONResponse:
+async def put_artifact(
+    request: Request, services: ServicesDep, job_id: str, pathname: str, credentials: WorkerAuth
+) -> JSONResponse:
     relative = safe_pathname(pathname)
     await anyio.to_thread.run_sync(_authorize_worker, services, job_id, credentials)
     storage = storage_for(services.settings)
     staging = storage.staging_dir(job_id)
     try:
-        tmp, sha256, size = await receive_file(request.stream(), staging, suffix=".part", max_bytes=services.settings.max_upload_bytes)
+        tmp, sha256, size = await receive_file(
+            request.stream(), staging, suffix=".part", max_bytes=services.settings.max_upload_bytes
+        )
         try:
             await anyio.to_thread.run_sync(storage.put, job_id, relative, tmp)
         finally:
@@ -104,4 +116,3 @@ def _storage_fault(pathname: str, where: str, exc: OSError) -> str:
         f"The backend could not store the artifact {pathname}: {problem}, then resume the job with "
         "`arkor jobs resume JOB` (it goes on from its last stored checkpoint)."
     )
-

@@ -22,8 +22,12 @@ from ..wire import wire
 router = APIRouter(tags=["jobs"], responses=V1_RESPONSES)
 
 
-@router.post("/v1/jobs", status_code=201, summary="Queue a training job (Idempotent-Replayed: true on a replay)",
-             response_model=JobResponse)
+@router.post(
+    "/v1/jobs",
+    status_code=201,
+    summary="Queue a training job (Idempotent-Replayed: true on a replay)",
+    response_model=JobResponse,
+)
 def create(
     services: ServicesDep,
     scope: ScopeDep,
@@ -78,8 +82,9 @@ def _all_events(log: EventLog, job_id: str) -> list:
         last = batch[-1].seq
 
 
-@router.post("/v1/jobs/{job_id}/cancel", summary="Cancel a job (409 when it already ended)",
-             response_model=JobCancelResponse)
+@router.post(
+    "/v1/jobs/{job_id}/cancel", summary="Cancel a job (409 when it already ended)", response_model=JobCancelResponse
+)
 async def cancel(services: ServicesDep, scope: ScopeDep, job_id: str) -> JSONResponse:
     job_id = (await anyio.to_thread.run_sync(load_job, services, scope, job_id)).id
     try:

@@ -23,9 +23,17 @@ def healthz(services: ServicesDep) -> JSONResponse:
     return wire(HealthResponse(ok=True, version=__version__))
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics",
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                             "description": "Prometheus text exposition format 0.0.4"}})
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format 0.0.4",
+        }
+    },
+)
 def metrics(services: ServicesDep) -> PlainTextResponse:
     counts = jobs_by_status(services.db)
     lines = [

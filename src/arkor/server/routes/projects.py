@@ -31,8 +31,12 @@ def list_projects(services: ServicesDep, scope: OrgScopeDep) -> JSONResponse:
     return wire(ProjectListResponse(org=OrgRef(slug=scope.org.slug), projects=[project_wire(r) for r in rows]))
 
 
-@router.post("/v1/projects", status_code=201, summary="Create a project (409 when the slug is taken)",
-             response_model=ProjectResponse)
+@router.post(
+    "/v1/projects",
+    status_code=201,
+    summary="Create a project (409 when the slug is taken)",
+    response_model=ProjectResponse,
+)
 def create_project(services: ServicesDep, scope: OrgScopeDep, body: ProjectCreateRequest) -> JSONResponse:
     if not _SLUG.match(body.slug):
         raise ApiError(

@@ -36,19 +36,32 @@ from ..wire import wire
 router = APIRouter(tags=["serving"])
 
 # OpenAI request fields we honour; anything else (user, logprobs, ...) is ignored like `model`.
-_PASSED_FIELDS = ("messages", "temperature", "top_p", "max_tokens", "stream", "stop", "seed", "tools",
-                  "tool_choice", "response_format", "structured_outputs")
+_PASSED_FIELDS = (
+    "messages",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stream",
+    "stop",
+    "seed",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "structured_outputs",
+)
 
 
 class OpenAIError(Exception):
-    def __init__(self, status: int, message: str, error_type: str, code: str | None = None,
-                 param: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, error_type: str, code: str | None = None, param: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.error_type, self.code, self.param = status, message, error_type, code, param
 
     def response(self) -> JSONResponse:
-        body = OpenAIErrorBody(error=OpenAIErrorDetail(message=self.message, type=self.error_type, code=self.code,
-                                                       param=self.param))
+        body = OpenAIErrorBody(
+            error=OpenAIErrorDetail(message=self.message, type=self.error_type, code=self.code, param=self.param)
+        )
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
         return JSONResponse(body.model_dump(mode="json"), status_code=self.status, headers=headers)
 
@@ -67,8 +80,12 @@ def _authorised_deployment(services: Any, slug: str, request: Request):  # type:
     if row.auth_mode == "fixed_api_key":
         key = _presented_key(request)
         if key is None:
-            raise OpenAIError(401, "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`.",
-                              "authentication_error", "missing_api_key")
+            raise OpenAIError(
+                401,
+                "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`.",
+                "authentication_error",
+                "missing_api_key",
+            )
         if not store.key_is_valid(services, row.id, key):
             raise OpenAIError(401, "Invalid or revoked API key.", "authentication_error", "invalid_api_key")
     return row
@@ -112,24 +129,42 @@ def _named(chunks: Iterator[Any], name: str) -> Iterator[Any]:
 
 
 _OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
-    "4XX": {"model": OpenAIErrorBody, "description": "OpenAI's error envelope: 400 an invalid request, 401 a missing "
-            "or invalid API key, 404 no enabled deployment of that slug (or its target is gone)"},
+    "4XX": {
+        "model": OpenAIErrorBody,
+        "description": "OpenAI's error envelope: 400 an invalid request, 401 a missing "
+        "or invalid API key, 404 no enabled deployment of that slug (or its target is gone)",
+    },
     503: {"model": OpenAIErrorBody, "description": "The deployment's model is not available on this backend"},
 }
 
 
-@router.post("/d/{slug}/v1/chat/completions", summary="OpenAI Chat Completions for a deployment (SSE when stream=true)",
-             response_model=ChatCompletion,
-             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string",
-                        "description": "`data: <ChatCompletionChunk>` frames, then `data: [DONE]`"}}}}, **_OPENAI_ERRORS})
+@router.post(
+    "/d/{slug}/v1/chat/completions",
+    summary="OpenAI Chat Completions for a deployment (SSE when stream=true)",
+    response_model=ChatCompletion,
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "string",
+                        "description": "`data: <ChatCompletionChunk>` frames, then `data: [DONE]`",
+                    }
+                }
+            }
+        },
+        **_OPENAI_ERRORS,
+    },
+)
 async def chat_completions(services: ServicesDep, engine: EngineDep, slug: str, request: Request) -> Any:
     try:
         row = await anyio.to_thread.run_sync(_authorised_deployment, services, slug, request)
         try:
             body = json.loads(await request.body() or b"null")
         except json.JSONDecodeError as exc:
-            raise OpenAIError(400, f"The request body is not valid JSON: {exc}", "invalid_request_error",
-                              "invalid_json") from None
+            raise OpenAIError(
+                400, f"The request body is not valid JSON: {exc}", "invalid_request_error", "invalid_json"
+            ) from None
         chat = chat_request_from_openai(body)
         try:
             target = await anyio.to_thread.run_sync(store.serving_target, services, row)
@@ -138,10 +173,15 @@ async def chat_completions(services: ServicesDep, engine: EngineDep, slug: str, 
         try:
             if not chat.stream:
                 completion = await services.pools.run(
-                    "inference", lambda: engine.complete(chat, model_id=target.model_id, adapter_dir=target.adapter_dir))
+                    "inference", lambda: engine.complete(chat, model_id=target.model_id, adapter_dir=target.adapter_dir)
+                )
                 return JSONResponse(completion.model_copy(update={"model": row.slug}).to_wire())
-            chunks = _named(await services.pools.run(
-                "inference", lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir)), row.slug)
+            chunks = _named(
+                await services.pools.run(
+                    "inference", lambda: engine.stream(chat, model_id=target.model_id, adapter_dir=target.adapter_dir)
+                ),
+                row.slug,
+            )
         except (ArkorError, ValueError) as exc:
             raise _engine_error(exc) from None
     except OpenAIError as error:
@@ -149,8 +189,12 @@ async def chat_completions(services: ServicesDep, engine: EngineDep, slug: str, 
     return StreamingResponse(sse_stream(chunks, services.pools), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-@router.get("/d/{slug}/v1/models", summary="The one model a deployment serves, in OpenAI's list shape",
-            response_model=ModelList, responses={"4XX": _OPENAI_ERRORS["4XX"]})
+@router.get(
+    "/d/{slug}/v1/models",
+    summary="The one model a deployment serves, in OpenAI's list shape",
+    response_model=ModelList,
+    responses={"4XX": _OPENAI_ERRORS["4XX"]},
+)
 async def list_models(services: ServicesDep, slug: str, request: Request) -> Any:
     try:
         row = await anyio.to_thread.run_sync(_authorised_deployment, services, slug, request)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Annotated, Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header
@@ -25,9 +26,19 @@ _EVENT_ID = re.compile(r"[0-9]{1,19}")
     "/v1/jobs/{job_id}/events/stream",
     summary="Server-sent events of a job: replay after Last-Event-ID, then live; `end` after the last",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string",
-               "description": "`id: <seq>` / `event: <JobEvent type>` / `data: <JobEvent>` frames, then `event: end`"}}},
-                     "description": "The job's events as server-sent events"}},
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "string",
+                        "description": "`id: <seq>` / `event: <JobEvent type>` / `data: <JobEvent>` frames, then `event: end`",
+                    }
+                }
+            },
+            "description": "The job's events as server-sent events",
+        }
+    },
 )
 async def stream_events(
     services: ServicesDep,
