@@ -31,7 +31,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated["Services", Depends(get_services)]
 
 
-def get_inference_engine(services: ServicesDep) -> ChatEngine:
+def get_inference_engine(services: ServicesDep) -> "ChatEngine":  # noqa: UP037 - unquoted, FastAPI fails to resolve the TYPE_CHECKING-only name and then every route's dependencies
     """The app's inference engine (built by `build_services`, or the one passed to `create_app`)."""
     return services.engine
 
