@@ -92,7 +92,7 @@ def stale_build_notice(manifest: dict[str, Any], cwd: Path) -> str | None:
 
 def trainer_summary(trainer: Any) -> dict[str, Any]:
     """Name and wire config of a trainer (the config only for arkor's own `Trainer`)."""
-    config = getattr(trainer, "_config", None)
+    config: Any = getattr(trainer, "_config", None)
     return {"name": getattr(trainer, "name", None), "config": config.to_wire() if hasattr(config, "to_wire") else None}
 
 

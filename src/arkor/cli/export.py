@@ -128,9 +128,11 @@ def export_converted(
         )
         try:
             if merge:
+                assert result.merged_dir is not None  # export_job_artifacts merges when asked to
                 os.replace(result.merged_dir, out)  # replaces an empty `out` folder too
             if gguf:
                 out.mkdir(parents=True, exist_ok=True)
+                assert result.gguf_path is not None  # ... and writes the GGUF when asked to
                 os.replace(result.gguf_path, out / GGUF_NAME)
         except BaseException:
             shutil.rmtree(out, ignore_errors=True)

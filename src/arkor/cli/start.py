@@ -90,9 +90,18 @@ def _chain(first: Any, second: Any) -> Any:
     return both
 
 
-def attach_loss_line(trainer: Any, line: LossLine) -> None:
+def _dataclass_callbacks(trainer: Any) -> Any:
+    """The trainer's callbacks when they are a dataclass (arkor's `TrainerCallbacks`), which the printers
+    below extend with `dataclasses.replace`; None for any other trainer."""
     callbacks = getattr(trainer, "callbacks", None)
     if callbacks is None or not dataclasses.is_dataclass(callbacks):
+        return None
+    return callbacks
+
+
+def attach_loss_line(trainer: Any, line: LossLine) -> None:
+    callbacks = _dataclass_callbacks(trainer)
+    if callbacks is None:
         return
     trainer.callbacks = dataclasses.replace(
         callbacks,
@@ -114,8 +123,8 @@ def format_evaluation(ctx: Any) -> str:
 
 def attach_evaluation_printer(trainer: Any) -> None:
     """Print task accuracy as it arrives, whatever the trainer's own callbacks do."""
-    callbacks = getattr(trainer, "callbacks", None)
-    if callbacks is None or not dataclasses.is_dataclass(callbacks) or not hasattr(callbacks, "on_evaluation"):
+    callbacks = _dataclass_callbacks(trainer)
+    if callbacks is None or not hasattr(callbacks, "on_evaluation"):
         return
 
     def show(ctx: Any) -> None:
@@ -126,8 +135,8 @@ def attach_evaluation_printer(trainer: Any) -> None:
 
 def attach_curve_recorder(trainer: Any, curves: Any) -> None:
     """Record loss and accuracy as they arrive, for the chart printed when the run ends."""
-    callbacks = getattr(trainer, "callbacks", None)
-    if callbacks is None or not dataclasses.is_dataclass(callbacks):
+    callbacks = _dataclass_callbacks(trainer)
+    if callbacks is None:
         return
 
     def log(ctx: Any) -> None:
@@ -156,7 +165,7 @@ def print_curves(curves: Any) -> None:
         click.echo("\n".join(lines))
 
 
-def _stop_waiting(trainer: Any, job_id: str) -> int:
+def _stop_waiting(trainer: Any, job_id: str | None) -> int:
     if is_interactive():
         try:
             cancel = click.confirm(

@@ -24,9 +24,12 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from gguf import TokenType
 
 from arkor.errors import ConfigError
 from arkor.model_families import gguf_architectures
@@ -119,7 +122,7 @@ class _TensorPlan:
         return quants.quantize(np.ascontiguousarray(data, dtype=np.float32), kind), kind
 
 
-def _bpe_vocab(tokenizer: Any, vocab_size: int) -> tuple[list[str], list[int]]:
+def _bpe_vocab(tokenizer: Any, vocab_size: int) -> tuple[list[str], list[TokenType]]:
     import gguf
 
     by_id = {i: t for t, i in tokenizer.get_vocab().items()}
@@ -139,7 +142,9 @@ def _bpe_vocab(tokenizer: Any, vocab_size: int) -> tuple[list[str], list[int]]:
     return tokens, types
 
 
-def _sentencepiece_vocab(hf_dir: Path, tokenizer: Any, vocab_size: int) -> tuple[list[str], list[float], list[int]]:
+def _sentencepiece_vocab(
+    hf_dir: Path, tokenizer: Any, vocab_size: int
+) -> tuple[list[str], list[float], list[TokenType]]:
     """Tokens, scores and types of a SentencePiece-style vocabulary (Gemma) from its tokenizer.json.
 
     A Unigram model carries its scores; for a BPE model the rank stands in (earlier = preferred), as

@@ -14,7 +14,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from arkor.errors import ArkorError
 from arkor.protocol import Artifact, HeartbeatRequest, JobEventBase, ReportTarget, WorkerEventBatch
@@ -158,7 +158,8 @@ class BackendReporter(FolderReporter):
         log.error("backend refused %s %s: %s %s", method, path, response.status_code, response.text[:300])
 
     def _deliver_event(self, event: JobEventBase | dict[str, Any], index: int) -> None:
-        batch = WorkerEventBatch(events=[event], first_index=index)
+        # A plain dict is validated into its registered model by the `AnyJobEvent` field.
+        batch = WorkerEventBatch(events=[cast(JobEventBase, event)], first_index=index)
         with self._send_lock:
             self._request("POST", "/events", json=batch.to_wire())
 

@@ -56,9 +56,9 @@ class WireModel(BaseModel):
 @functools.cache
 def _field_adapter(cls: type[WireModel], name: str) -> TypeAdapter[Any]:
     field = cls.model_fields[name]
-    return (
-        TypeAdapter(Annotated[field.annotation, *field.metadata]) if field.metadata else TypeAdapter(field.annotation)
-    )
+    # A type form built at run time from the field's annotation and its constraints.
+    annotation: Any = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    return TypeAdapter(annotation)
 
 
 def _lenient_read(cls: type[WireModel], data: dict[str, Any], context: Any) -> WireModel | None:

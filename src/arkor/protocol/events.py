@@ -44,7 +44,7 @@ class JobEventBase(WireModel):
         """The event's JSON: `type` first, then its own fields, then `jobId` and `timestamp`."""
         body = super().to_wire()
         head = {"type": body.pop("type", self.type)}
-        tail = {key: body.pop(key) for key in ("jobId", "timestamp") if key in body}
+        tail: dict[str, Any] = {key: body.pop(key) for key in ("jobId", "timestamp") if key in body}
         return {**head, **body, **tail}
 
 
@@ -184,7 +184,8 @@ def _adapter() -> TypeAdapter[Any]:
     if cached is not None and cached[0] == models:
         return cached[1]
     union = models[0] if len(models) == 1 else Union[models]  # type: ignore[valid-type]  # noqa: UP007 - a union of a runtime tuple needs Union[...]
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[union, Field(discriminator="type")])
+    discriminated: Any = Annotated[union, Field(discriminator="type")]  # a type form built at run time
+    adapter: TypeAdapter[Any] = TypeAdapter(discriminated)
     _adapter_cache = (models, adapter)
     return adapter
 
@@ -205,7 +206,8 @@ def parse_event(data: Any, *, lenient: bool = False) -> JobEventBase:
 
     from ._base import LENIENT_READ
 
-    known = _registry.get(data.get("type")) if isinstance(data, dict) else None
+    type_name = data.get("type") if isinstance(data, dict) else None
+    known = _registry.get(type_name) if isinstance(type_name, str) else None
     if known is not None:
         try:
             return known.model.model_validate(data, context=LENIENT_READ)

@@ -146,10 +146,14 @@ class AssistantMessage(OpenAIModel):
     tool_calls: list[ToolCall] | None = None
 
 
+CompletionFinishReason = Literal["stop", "length", "tool_calls"]
+"""Why a completion ended, as the client reads it: a stop token, the token limit, or tool calls."""
+
+
 class Choice(OpenAIModel):
     index: int = 0
     message: AssistantMessage
-    finish_reason: Literal["stop", "length", "tool_calls"] | None = None
+    finish_reason: CompletionFinishReason | None = None
 
 
 class ChatCompletion(OpenAIModel):
@@ -170,7 +174,7 @@ class ChoiceDelta(OpenAIModel):
 class ChunkChoice(OpenAIModel):
     index: int = 0
     delta: ChoiceDelta
-    finish_reason: Literal["stop", "length", "tool_calls"] | None = None
+    finish_reason: CompletionFinishReason | None = None
 
 
 class ChatCompletionChunk(OpenAIModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,7 +142,7 @@ def local_file_problems(
     return []
 
 
-def _describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str]:
+def _describe(error: Mapping[str, Any], prefix: str = "") -> tuple[str, str]:
     location = ".".join(str(part) for part in error["loc"])
     field = f"{prefix}{location}" if location else prefix.rstrip(".") or "input"
     if error["type"] == "extra_forbidden":

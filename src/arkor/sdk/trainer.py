@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from arkor.protocol import InferenceChatRequest, TrainingJob
+from arkor.protocol import AdapterRef, InferenceChatRequest, TrainingJob
 
 from . import _drivers
 from ._wait_flow import ReconnectPolicy, WaitState, wait_flow
@@ -307,7 +307,7 @@ def _infer_body(
 ) -> dict[str, Any]:
     request = InferenceChatRequest(
         messages=messages,
-        adapter=adapter,
+        adapter=AdapterRef.model_validate(adapter),
         temperature=temperature,
         top_p=top_p,
         max_tokens=max_tokens,

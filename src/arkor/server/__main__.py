@@ -14,15 +14,19 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from arkor import __version__
 from arkor.errors import ConfigError
 
-
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+if TYPE_CHECKING:
     from .settings import ServerSettings
 
-    overrides = {}
+
+def _settings(args: argparse.Namespace) -> ServerSettings:
+    from .settings import ServerSettings
+
+    overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "executor", None):

@@ -14,9 +14,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 
 from arkor.protocol import (
@@ -104,20 +104,23 @@ def hash_key(plaintext: str) -> str:
 
 
 def deployment_wire(row: DeploymentRow) -> Deployment:
-    return Deployment(
-        id=row.id,
-        slug=row.slug,
-        org_id=row.org_id,
-        project_id=row.project_id,
-        target=row.target,
-        auth_mode=row.auth_mode,
-        enabled=row.enabled,
-        custom_domain=None,
-        run_retention_mode=row.run_retention_mode,
-        run_retention_days=row.run_retention_days,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        url=f"/d/{row.slug}/v1",
+    # The row stores `target` as JSON and `auth_mode` as text: validating makes them the wire's types again.
+    return Deployment.model_validate(
+        {
+            "id": row.id,
+            "slug": row.slug,
+            "org_id": row.org_id,
+            "project_id": row.project_id,
+            "target": row.target,
+            "auth_mode": row.auth_mode,
+            "enabled": row.enabled,
+            "custom_domain": None,
+            "run_retention_mode": row.run_retention_mode,
+            "run_retention_days": row.run_retention_days,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "url": f"/d/{row.slug}/v1",
+        }
     )
 
 
@@ -265,7 +268,8 @@ def update_deployment(
 def delete_deployment(services: Services, scope: Scope, deployment_id: str) -> None:
     get_deployment(services, scope, deployment_id)
     with services.db.write() as session:
-        session.execute(DeploymentKeyRow.__table__.delete().where(DeploymentKeyRow.deployment_id == deployment_id))
+        keys = cast(Table, DeploymentKeyRow.__table__)  # a declarative class's table (typed as any FromClause)
+        session.execute(keys.delete().where(DeploymentKeyRow.deployment_id == deployment_id))
         row = session.get(DeploymentRow, deployment_id)
         if row is not None:
             session.delete(row)

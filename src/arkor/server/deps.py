@@ -31,7 +31,9 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated["Services", Depends(get_services)]
 
 
-def get_inference_engine(services: ServicesDep) -> "ChatEngine":  # noqa: UP037 - unquoted, FastAPI fails to resolve the TYPE_CHECKING-only name and then every route's dependencies
+# The return type stays quoted: FastAPI evaluates a dependency's whole signature, and the NameError of an
+# unquoted `ChatEngine` (imported for type checking only) leaves `services: ServicesDep` unresolved.
+def get_inference_engine(services: ServicesDep) -> "ChatEngine":  # noqa: UP037
     """The app's inference engine (built by `build_services`, or the one passed to `create_app`)."""
     return services.engine
 

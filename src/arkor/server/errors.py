@@ -7,7 +7,7 @@ Routes raise `ApiError`; pydantic and FastAPI validation failures become 400s th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -83,7 +83,7 @@ def _phrase(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
-def describe_validation_errors(errors: list[dict[str, Any]], prefix: str = "") -> tuple[str, list[str]]:
+def describe_validation_errors(errors: Iterable[Mapping[str, Any]], prefix: str = "") -> tuple[str, list[str]]:
     """(`summary`, every problem) for pydantic errors, each naming its field by its wire name."""
     problems = []
     for error in errors:

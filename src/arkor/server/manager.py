@@ -30,9 +30,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from arkor.executors.base import Executor, WorkerExit
@@ -187,7 +187,11 @@ class JobManager:
             changes["worker_token_hash"] = None
             if error is not None:
                 changes["error"] = error
-        result = session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == expected).values(**changes))
+        # An UPDATE answers a cursor result (its `rowcount`); `Session.execute` is typed for any statement.
+        result = cast(
+            CursorResult[Any],
+            session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == expected).values(**changes)),
+        )
         if result.rowcount != 1:
             return None
         if target in TERMINAL_STATUSES:
@@ -247,8 +251,9 @@ class JobManager:
         if step is not None:
             values["last_step"] = step
         with self.db.write() as session:
-            result = session.execute(
-                update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(**values)
+            result = cast(
+                CursorResult[Any],
+                session.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == "running").values(**values)),
             )
             cancel_requested = session.execute(
                 select(JobRow.cancel_requested).where(JobRow.id == job_id)
@@ -267,7 +272,8 @@ class JobManager:
         terminal = [p for p in payloads if is_terminal(p)]
         if terminal and (len(terminal) > 1 or payloads[-1] is not terminal[0]):
             raise ValueError("a terminal event must be the last event of its batch, and only one")
-        last_step = max((p.step for p in payloads if isinstance(getattr(p, "step", None), int)), default=None)
+        steps = (getattr(p, "step", None) for p in payloads)
+        last_step = max((step for step in steps if isinstance(step, int)), default=None)
         with self.db.write() as session:
             status = session.execute(select(JobRow.status).where(JobRow.id == job_id)).scalar_one_or_none()
             if first_index is not None:
@@ -359,6 +365,7 @@ class JobManager:
             if job is None or job.status != "running":
                 return None
             step = job.last_step
+            event: TrainingCancelled | TrainingFailed | TrainingResumed
             if job.cancel_requested:
                 target, event, error = "cancelled", TrainingCancelled(reason="cancelled by user", step=step), None
             else:

@@ -28,7 +28,7 @@ def summarise(module: Any) -> dict[str, Any]:
     from arkor.sdk.runner import is_arkor, is_trainer
 
     for export in ("arkor", "default"):
-        manifest = getattr(module, export, None)
+        manifest: Any = getattr(module, export, None)
         if is_arkor(manifest):
             trainer = manifest.get("trainer") if hasattr(manifest, "get") else getattr(manifest, "trainer", None)
             if is_trainer(trainer):

@@ -198,14 +198,16 @@ async def jobs_summary(request: Request, limit: int = SUMMARY_MAX_JOBS) -> Respo
         if connection is None:
             return JSONResponse({"summaries": {}, "limit": limit, "omitted": 0})
         cache = _summary_cache(request)
+        state = connection.state
+        assert state is not None  # _scoped answers only connections with a project state
         async with connection.client as client:
-            jobs = (await client.list_jobs(connection.state)).jobs
+            jobs = (await client.list_jobs(state)).jobs
             chosen = jobs[:limit]
             summaries: dict[str, dict[str, Any]] = {}
             limiter = anyio.CapacityLimiter(4)
 
             async def one(job: Any) -> None:
-                key = f"{connection.state.project_slug}/{job.id}"
+                key = f"{state.project_slug}/{job.id}"
                 if key in cache:
                     summaries[job.id] = cache[key]
                     return

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from arkor.protocol import WireModel
 from arkor.sdk.errors import CloudApiError
 
-from .backend import NO_STATE_MESSAGE, connect, connect_with_project, error, error_response
+from .backend import NO_STATE_MESSAGE, Connection, connect, connect_with_project, error, error_response
 
 router = APIRouter()
 
@@ -76,7 +76,8 @@ def with_endpoint_urls(result: Any, base_url: str) -> Any:
     """The upstream answer with `endpointUrl` added to each deployment it carries."""
     if not isinstance(result, dict):
         return result
-    found = result.get("deployments") if isinstance(result.get("deployments"), list) else [result.get("deployment")]
+    deployments = result.get("deployments")
+    found = deployments if isinstance(deployments, list) else [result.get("deployment")]
     for deployment in found:
         if isinstance(deployment, dict) and isinstance(deployment.get("slug"), str):
             path = deployment.get("url") or f"/d/{deployment['slug']}/v1"
@@ -93,6 +94,7 @@ def _as_json(result: Any) -> Any:
 
 async def _call(request: Request, call: Any, *, bootstrap: bool = False, empty_list: bool = False) -> Response:
     try:
+        connection: Connection | None
         if bootstrap:
             connection = await connect_with_project(_project_dir(request))
         else:

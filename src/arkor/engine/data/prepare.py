@@ -100,6 +100,7 @@ def prepare_dataset(
     eval_examples: list[TokenizedExample] = []
     eval_label = None
     score_rows: list[list[dict[str, Any]]] = []
+    eval_read: SourceRead | None
     if config.eval_dataset is not None:
         eval_read = read_source(config.eval_dataset, base_dir=base_dir, access=access)
         _validate(eval_read, fmt)

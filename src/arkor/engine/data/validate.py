@@ -64,15 +64,15 @@ def _message_issues(messages: Any) -> list[tuple[str, str]]:
             problems.append((f"{where}.content", "is missing"))
         elif content is not None and not isinstance(content, str):
             problems.append((f"{where}.content", f"must be a string (got {type_name(content)})"))
-        elif role == "assistant" and not tool_call_turn and not content.strip():
+        elif role == "assistant" and not tool_call_turn and isinstance(content, str) and not content.strip():
             problems.append((f"{where}.content", "must not be empty in an assistant turn"))
     if not has_assistant:
         problems.append(("messages", "must contain at least one assistant turn"))
     return problems
 
 
-def row_issues(data: dict[str, Any], fmt: str) -> list[tuple[str, str]]:
-    """(field, message) problems of one row in format `fmt`."""
+def row_issues(data: dict[str, Any], fmt: str) -> Sequence[tuple[str | None, str]]:
+    """(field, message) problems of one row in format `fmt`; field None for the row as a whole."""
     if fmt == "messages":
         return _message_issues(data.get("messages"))
     checks: list[tuple[str, bool]]

@@ -16,10 +16,13 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arkor.errors import ConfigError
 from arkor.protocol.inference import InferenceChatRequest
+
+if TYPE_CHECKING:
+    import torch
 
 ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
 # JSON whitespace allowed between tokens unless the request says otherwise. Bounded on purpose: with
@@ -187,18 +190,19 @@ class GrammarConstraint:
         if self._matcher.is_error():
             raise ConfigError(f"{spec.field} is invalid: {self._matcher.get_error()}", field=spec.field)
         self._vocab_size = ll_tokenizer.vocab_size
-        self._bitmask = None
+        self._bitmask: torch.Tensor | None = None  # allocated on the first step
 
     def mask_logits(self, logits) -> None:
         import torch
         from llguidance.torch import allocate_token_bitmask, fill_next_token_bitmask
 
-        if self._bitmask is None:
-            self._bitmask = allocate_token_bitmask(1, self._vocab_size)
+        bitmask = self._bitmask
+        if bitmask is None:
+            bitmask = self._bitmask = allocate_token_bitmask(1, self._vocab_size)
             self._bit_positions = torch.arange(32, dtype=torch.int32)
-        fill_next_token_bitmask(self._matcher, self._bitmask, 0)
+        fill_next_token_bitmask(self._matcher, bitmask, 0)
         # Unpack 32 allowed-bits per int32 word into one boolean per token id.
-        allowed = ((self._bitmask[0].unsqueeze(1) >> self._bit_positions) & 1).flatten().bool()
+        allowed = ((bitmask[0].unsqueeze(1) >> self._bit_positions) & 1).flatten().bool()
         size = min(logits.shape[-1], allowed.shape[0])
         logits[:size].masked_fill_(~allowed[:size], float("-inf"))
         if logits.shape[-1] > size:  # model rows past the tokenizer's vocabulary are never valid

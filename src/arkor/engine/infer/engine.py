@@ -27,7 +27,7 @@ from typing import Any
 from arkor._env import infer_threads
 from arkor.errors import ConfigError
 from arkor.protocol.artifacts import ADAPTER_CONFIG, ADAPTER_WEIGHT_FILES
-from arkor.protocol.inference import ChatCompletion, ChatCompletionChunk, InferenceChatRequest
+from arkor.protocol.inference import ChatCompletion, ChatCompletionChunk, CompletionFinishReason, InferenceChatRequest
 
 from .constraints import GrammarConstraint, TokenizerGrammarCache, resolve_grammar
 from .generate import Finished, TextDelta, generate_token_ids, stream_text
@@ -275,9 +275,10 @@ class InferenceEngine:
             else:
                 finished = event
         assert finished is not None
-        content: str | None = "".join(parts)
-        calls = parse_tool_calls(content, plan_box[0])
-        reason = finished.reason
+        text = "".join(parts)
+        calls = parse_tool_calls(text, plan_box[0])
+        content: str | None = text
+        reason: CompletionFinishReason = finished.reason
         if calls:
             content, reason = None, "tool_calls"
         return make_completion(

@@ -17,6 +17,7 @@ from arkor.protocol.inference import (
     Choice,
     ChoiceDelta,
     ChunkChoice,
+    CompletionFinishReason,
     ToolCall,
     Usage,
 )
@@ -43,7 +44,9 @@ class ChunkBuilder:
         self.created = created if created is not None else int(time.time())
         self.model = model
 
-    def _chunk(self, delta: ChoiceDelta, finish_reason=None, usage: Usage | None = None) -> ChatCompletionChunk:
+    def _chunk(
+        self, delta: ChoiceDelta, finish_reason: CompletionFinishReason | None = None, usage: Usage | None = None
+    ) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=self.id,
             created=self.created,
@@ -62,7 +65,7 @@ class ChunkBuilder:
         deltas = [{"index": i, **call.to_wire()} for i, call in enumerate(calls)]
         return self._chunk(ChoiceDelta(tool_calls=deltas))
 
-    def finish(self, finish_reason: str, usage: Usage) -> ChatCompletionChunk:
+    def finish(self, finish_reason: CompletionFinishReason, usage: Usage) -> ChatCompletionChunk:
         return self._chunk(ChoiceDelta(), finish_reason=finish_reason, usage=usage)
 
 
@@ -70,7 +73,7 @@ def make_completion(
     *,
     model: str,
     content: str | None,
-    finish_reason: str,
+    finish_reason: CompletionFinishReason,
     usage: Usage,
     tool_calls: list[ToolCall] | None = None,
     completion_id: str | None = None,

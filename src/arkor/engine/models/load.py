@@ -112,6 +112,7 @@ def load_model(model_id: str, *, device: str = "cpu", dtype: Any = None) -> PreT
     except (OSError, ValueError) as exc:
         raise ModelNotAvailableError(f"Could not load model {model_id!r} from {path}: {exc}") from exc
     if str(device) != "cpu":
-        model = model.to(device)
+        # transformers wraps `to` with functools.wraps(Module.to): mypy reads the wrapper's unbound signature
+        model = model.to(device)  # type: ignore[arg-type]
     model.eval()
     return model

@@ -66,7 +66,8 @@ def build_tiny_model(target: Path, report: StageReporter) -> dict:
     config = _tiny_config(tokenizer)
     with torch.random.fork_rng(devices=[]):  # seed locally; leave the caller's RNG untouched
         torch.manual_seed(TINY_SEED)
-        model = LlamaForCausalLM(config).to(torch.float32)
+        # transformers wraps `to` with functools.wraps(Module.to): mypy reads the wrapper's unbound signature
+        model = LlamaForCausalLM(config).to(torch.float32)  # type: ignore[arg-type]
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,

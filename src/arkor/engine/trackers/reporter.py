@@ -40,10 +40,11 @@ def metrics_of(payload: dict[str, Any]) -> tuple[dict[str, float], int | None]:
     """(metrics, step) a tracker logs for one wire event; no metrics for other event types."""
     kind = payload.get("type")
     if kind == "training.log":
-        metrics = {name: _number(payload.get(key)) for key, name in LOG_METRICS.items()}
-        return {k: v for k, v in metrics.items() if v is not None}, payload.get("step")
+        values = {name: _number(payload.get(key)) for key, name in LOG_METRICS.items()}
+        return {k: v for k, v in values.items() if v is not None}, payload.get("step")
     if kind == "evaluation.completed":
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else payload
+        nested = payload.get("data")
+        data = nested if isinstance(nested, dict) else payload
         metrics: dict[str, float] = {}
         if (accuracy := _number(data.get("accuracy"))) is not None:
             metrics["eval/accuracy"] = accuracy

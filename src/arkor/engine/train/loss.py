@@ -7,6 +7,8 @@ labelled hidden states first gives the same loss for a fraction of the cost.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -15,7 +17,9 @@ IGNORE_INDEX = -100
 
 def decoder_and_head(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module, float | None]:
     """The transformer body, the LM head and the logit soft-cap of a (PEFT-wrapped) causal LM."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    # A transformers / PEFT model: torch types its attributes (`get_base_model`, `config`) as tensor-or-module.
+    wrapped: Any = model
+    base = wrapped.get_base_model() if hasattr(wrapped, "get_base_model") else wrapped
     body = getattr(base, base.base_model_prefix)
     head = base.get_output_embeddings()
     softcap = getattr(base.config, "final_logit_softcapping", None)

@@ -283,7 +283,8 @@ def _train(
                 final, stopped_by = True, "max_time"
 
         eval_loss = None
-        eval_now = bool(plan.eval_steps) and (step % plan.eval_steps == 0 or final)
+        eval_steps = plan.eval_steps
+        eval_now = bool(eval_steps and (step % eval_steps == 0 or final))
         if eval_now and dataset.eval:
             eval_loss = last_eval = _evaluate(model, dataset.eval, plan, pad_id)
         if task_scorer is not None and len(task_scorer) and (eval_now or final):

@@ -21,6 +21,7 @@ def load_lora_model(plan: TrainingPlan) -> Any:
 
     from ..models import load_model, resolve_model_path
 
+    model: Any  # a transformers model, then wrapped by PEFT
     if plan.load_in_4bit:
         # QLoRA: 4-bit NF4 base weights, bf16 compute. Only reachable on CUDA (resolve_plan checks).
         from peft import prepare_model_for_kbit_training
@@ -41,7 +42,8 @@ def load_lora_model(plan: TrainingPlan) -> Any:
     model.config.use_cache = False
     lora = LoraConfig(
         r=plan.lora_r,
-        lora_alpha=plan.lora_alpha,
+        # peft annotates int, but only divides by r: a float is valid
+        lora_alpha=plan.lora_alpha,  # type: ignore[arg-type]
         lora_dropout=plan.lora_dropout,
         target_modules=plan.target_modules,
         bias="none",
