@@ -102,7 +102,7 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
     """Fill defaults and check the rules that span fields. Raises ConfigError naming the field."""
     if device is None:
         device, dtype = pick_device()
-    dtype = dtype or ("float32" if device == "cpu" else "bfloat16")
+    dtype = dtype or (cpu_training_dtype() if device == "cpu" else "bfloat16")
     problems: list[tuple[str, str]] = []
 
     optim = config.optim or "adamw_torch"

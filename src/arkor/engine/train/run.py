@@ -141,9 +141,7 @@ def run_training(
     progress = progress or _Progress()
     plan: TrainingPlan | None = None
     try:
-        plan = resolve_plan(
-            config, device=device, dtype=None if device is None else ("float32" if device == "cpu" else "bfloat16")
-        )
+        plan = resolve_plan(config, device=device, dtype=None if device is None or device == "cpu" else "bfloat16")
         return _train(
             job_id, config, plan, output_dir, reporter, stop_requested, base_dir, progress, dataset_access, resume
         )
