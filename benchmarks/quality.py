@@ -5,8 +5,8 @@ For each template: score the base model on the held-out rows, fine-tune with ark
 worker's `run_training`) with the template's own trainer defaults, unedited (the project `arkor init
 --template <t>` writes; its `max_time` budget, schedule and in-training accuracy included), then score
 the adapter on the generated held-out file (`eval.jsonl`) and on the hand-written one
-(`handwritten.jsonl`: words the generator never uses). Answers are decoded greedily by
-`arkor.engine.infer` and scored per field by `arkor.templates.scoring` (exact match after light
+(`handwritten.jsonl`: words the generator never uses). Answers are decoded greedily, eight rows
+at a time (`arkor.engine.evaluate`), and scored per field by `arkor.templates.scoring` (exact match after light
 normalisation; translate also reports chrF).
 
     python benchmarks/quality.py [--templates triage,translate,redaction] [--eval-rows 30]
@@ -65,10 +65,8 @@ def run_quality(
 ) -> list[dict]:
     """Base vs fine-tuned accuracy for each template (one result dict per template)."""
     from arkor.engine.evaluate import evaluate_template
-    from arkor.engine.infer import InferenceEngine
 
     work_dir = work_dir or Path(tempfile.mkdtemp(prefix="arkor-quality-"))
-    engine = InferenceEngine(max_bases=1)
     results = []
     for template in templates:
         base = None
@@ -78,20 +76,19 @@ def run_quality(
                 file=sys.stderr,
                 flush=True,
             )
-            base = evaluate_template(template, model_id, max_rows=eval_rows, engine=engine).accuracy
+            base = evaluate_template(template, model_id, max_rows=eval_rows).accuracy
         print(f"[quality] {template}: fine-tuning with the template's defaults ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         run = fine_tune(model_id, template, output_dir=work_dir / template, overrides=overrides or {})
         wall_s = time.perf_counter() - started
         print(f"[quality] {template}: scoring the fine-tuned adapter ...", file=sys.stderr, flush=True)
-        tuned = evaluate_template(template, model_id, adapter_dir=run["adapter"], max_rows=eval_rows, engine=engine)
+        tuned = evaluate_template(template, model_id, adapter_dir=run["adapter"], max_rows=eval_rows)
         hand = evaluate_template(
             template,
             model_id,
             adapter_dir=run["adapter"],
             split="handwritten",
             max_rows=handwritten_rows,
-            engine=engine,
         )
         losses, metrics = run["losses"], run["metrics"]
         results.append(

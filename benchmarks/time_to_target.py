@@ -145,13 +145,13 @@ def train_trl(
 
 
 def score_points(
-    template: str, model_id: str, points: list[tuple[float, int, Path]], eval_rows: int | None, engine: Any
+    template: str, model_id: str, points: list[tuple[float, int, Path]], eval_rows: int | None
 ) -> list[dict]:
     from arkor.engine.evaluate import evaluate_template
 
     scored = []
     for seconds, step, folder in points:
-        report = evaluate_template(template, model_id, adapter_dir=folder, max_rows=eval_rows, engine=engine)
+        report = evaluate_template(template, model_id, adapter_dir=folder, max_rows=eval_rows)
         scored.append(
             {"seconds": round(seconds, 1), "step": step, "exact": report.exact_fields, "fields": report.accuracy}
         )
@@ -173,7 +173,6 @@ def run(
     overrides: dict[str, Any] | None = None,
     work_dir: Path | None = None,
 ) -> dict:
-    from arkor.engine.infer import InferenceEngine
     from arkor.protocol import parse_duration
 
     work_dir = work_dir or Path(tempfile.mkdtemp(prefix="arkor-ttt-"))
@@ -184,7 +183,6 @@ def run(
     arkor_points = train_arkor(config, every, budget, work_dir / "arkor")
     print(f"[time-to-target] TRL, {budget:.0f}s budget ...", file=sys.stderr, flush=True)
     trl_points = train_trl(config, examples, every, budget, work_dir / "trl")
-    engine = InferenceEngine(max_bases=1)
     print("[time-to-target] scoring checkpoints ...", file=sys.stderr, flush=True)
     result = {
         "template": template,
@@ -192,8 +190,8 @@ def run(
         "target": target,
         "budget_s": budget,
         "every": every,
-        "arkor": score_points(template, model_id, arkor_points, eval_rows, engine),
-        "trl": score_points(template, model_id, trl_points, eval_rows, engine),
+        "arkor": score_points(template, model_id, arkor_points, eval_rows),
+        "trl": score_points(template, model_id, trl_points, eval_rows),
     }
     arkor_t, trl_t = first_at(result["arkor"], target), first_at(result["trl"], target)
     result.update(

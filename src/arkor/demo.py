@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m arkor.demo", description="arkor's first-run demo")
     parser.add_argument("--dir", type=Path, help="scratch folder (default: a new temporary folder)")
-    parser.add_argument("--eval-rows", type=int, default=30)
+    parser.add_argument("--eval-rows", type=int, default=None, help="held-out rows to score (default: all)")
     args = parser.parse_args(argv)
     console = Console()
     scratch = (args.dir or Path(tempfile.mkdtemp(prefix="arkor-demo-"))).resolve()
@@ -153,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         for step, value, fields in accuracy:
             table.add_row(str(step), value, fields)
         console.print(table)
+        values = [float(value.rstrip("%")) for _, value, _ in accuracy]
+        console.print(
+            f"accuracy curve ({accuracy[0][1]} at step {accuracy[0][0]} -> {accuracy[-1][1]} at step "
+            f"{accuracy[-1][0]}): {sparkline([0.0, *values, 100.0])[1:-1]}",
+            highlight=False,
+            markup=False,
+        )
     print_results(console, TEMPLATE, losses, before, after)
     fields = ", ".join(f"{k} {v:.0%}" for k, v in handwritten.accuracy.items() if k != "exact_fields")
     console.print(f"hand-written tickets ({handwritten.rows} rows): {fields}", highlight=False)

@@ -1,9 +1,11 @@
 """Held-out evaluation of a model (optionally with an adapter) on a template's eval set.
 
-Used by `make demo` and `benchmarks/quality.py`: greedy chat completions of each eval row's prompt
-(every message but the final assistant one), scored field by field against the expected answer.
-Decoding is capped at the longest reference answer plus some slack, so a base model that rambles
-costs no more than one that answers.
+Used by `make demo` and the benchmarks: greedy answers to each eval row's prompt (every message but
+the final assistant one), scored field by field against the expected answer. Rows are decoded eight
+at a time (`infer.batch`, the same decoder the engine scores with while training); passing an
+`InferenceEngine` or a `response_format` decodes them one by one through the serving path instead,
+with constrained decoding when a schema is given. Decoding is capped at the longest reference answer
+plus some slack, so a base model that rambles costs no more than one that answers.
 """
 
 from __future__ import annotations
@@ -48,6 +50,57 @@ def answer_budget(model_id: str, rows: list[dict]) -> int:
     return longest + ANSWER_SLACK_TOKENS
 
 
+def batched_answers(
+    model_id: str,
+    rows: list[dict],
+    max_tokens: int,
+    adapter_dir: Path | None = None,
+    on_row: Callable[[int, int], None] | None = None,
+) -> list[str]:
+    """Greedy answers to `rows`' prompts from the base model (plus the adapter), eight at a time."""
+    from .infer.batch import BatchDecoder
+    from .models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(model_id)
+    model = load_model(model_id)
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        # Merged into the base weights: the same function, without LoRA's extra matmuls per layer.
+        model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    decoder = BatchDecoder.for_tokenizer(tokenizer)
+    prompts = [decoder.prompt_ids(row["messages"][:-1]) for row in rows]
+    return decoder.answers(model, prompts, max_tokens, on_batch=on_row)
+
+
+def engine_answers(
+    engine: Any,
+    model_id: str,
+    rows: list[dict],
+    max_tokens: int,
+    adapter_dir: Path | None = None,
+    on_row: Callable[[int, int], None] | None = None,
+    response_format: dict[str, Any] | None = None,
+) -> list[str]:
+    """The same answers one request at a time through `InferenceEngine` (the serving path)."""
+    from arkor.protocol import InferenceChatRequest
+
+    answers: list[str] = []
+    for row in rows:
+        request = InferenceChatRequest(
+            messages=row["messages"][:-1],
+            temperature=0,
+            max_tokens=max_tokens,
+            stream=False,
+            response_format=response_format,
+        )
+        completion = engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
+        answers.append(completion.choices[0].message.content or "")
+        if on_row:
+            on_row(len(answers), len(rows))
+    return answers
+
+
 def evaluate_template(
     template: str,
     model_id: str,
@@ -58,26 +111,25 @@ def evaluate_template(
     engine: Any = None,
     on_row: Callable[[int, int], None] | None = None,
     split: str = "eval",
+    response_format: dict[str, Any] | None = None,
 ) -> EvalReport:
-    from arkor.protocol import InferenceChatRequest
     from arkor.templates.scoring import score_prediction, summarize
-
-    from .infer import get_engine
 
     rows = pick_eval_rows(template, max_rows, split)
     budget = max_tokens or answer_budget(model_id, rows)
-    engine = engine or get_engine()
-    scores: list[Any] = []
+    if engine is None and response_format is None:
+        predictions = batched_answers(model_id, rows, budget, adapter_dir, on_row)
+    else:
+        from .infer import get_engine
+
+        predictions = engine_answers(
+            engine or get_engine(), model_id, rows, budget, adapter_dir, on_row, response_format
+        )
+    scores = []
     samples: list[tuple[str, str]] = []
-    for index, row in enumerate(rows):
-        messages = row["messages"]
-        expected = messages[-1]["content"]
-        request = InferenceChatRequest(messages=messages[:-1], temperature=0, max_tokens=budget, stream=False)
-        completion = engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
-        predicted = completion.choices[0].message.content or ""
+    for row, predicted in zip(rows, predictions):
+        expected = row["messages"][-1]["content"]
         scores.append(score_prediction(template, predicted, expected))
         if len(samples) < 3:
             samples.append((predicted, expected))
-        if on_row:
-            on_row(index + 1, len(rows))
     return EvalReport(template=template, rows=len(rows), accuracy=summarize(scores), samples=samples)
