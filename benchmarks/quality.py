@@ -9,7 +9,7 @@ the adapter on the generated held-out file (`eval.jsonl`) and on the hand-writte
 at a time (`arkor.engine.evaluate`), and scored per field by `arkor.templates.scoring` (exact match after light
 normalisation; translate also reports chrF).
 
-    python benchmarks/quality.py [--templates triage,translate,redaction] [--eval-rows 30]
+    python benchmarks/quality.py [--templates triage,translate,redaction] [--eval-rows N] [--no-schema]
         [--steps N] [--lr X]    # override the template's recipe (then max_time is dropped)
     python benchmarks/quality.py --vs trl [--target 0.9] [--every 30]   # time to target vs TRL
 """
@@ -62,9 +62,11 @@ def run_quality(
     work_dir: Path | None = None,
     handwritten_rows: int | None = None,
     score_base: bool = True,
+    score_schema: bool = True,
 ) -> list[dict]:
     """Base vs fine-tuned accuracy for each template (one result dict per template)."""
     from arkor.engine.evaluate import evaluate_template
+    from arkor.templates.scoring import answer_response_format
 
     work_dir = work_dir or Path(tempfile.mkdtemp(prefix="arkor-quality-"))
     results = []
@@ -90,6 +92,16 @@ def run_quality(
             split="handwritten",
             max_rows=handwritten_rows,
         )
+        constrained = None
+        if score_schema:
+            print(f"[quality] {template}: again with the answer schema (constrained decoding) ...", file=sys.stderr)
+            constrained = evaluate_template(
+                template,
+                model_id,
+                adapter_dir=run["adapter"],
+                max_rows=eval_rows,
+                response_format=answer_response_format(template),
+            ).accuracy
         losses, metrics = run["losses"], run["metrics"]
         results.append(
             {
@@ -103,6 +115,7 @@ def run_quality(
                 "last_loss": losses[-1] if losses else None,
                 "base": base,
                 "fine_tuned": tuned.accuracy,
+                "fine_tuned_schema": constrained,
                 "handwritten": hand.accuracy,
                 "handwritten_rows": hand.rows,
                 "evaluations": run["evaluations"],
@@ -131,6 +144,7 @@ def print_report(model_id: str, results: list[dict]) -> None:
         "base exact",
         "tuned valid JSON",
         "tuned per field (eval.jsonl)",
+        "with the schema",
         "hand-written per field",
     ]
     rows = []
@@ -146,6 +160,7 @@ def print_report(model_id: str, results: list[dict]) -> None:
                 f"{100 * r['base'][EXACT_FIELDS]:.1f}%" if r["base"] else None,
                 f"{100 * r['fine_tuned'][VALID_JSON]:.0f}%",
                 f"{fields(r['fine_tuned'])} ({r['eval_rows']} rows)",
+                fields(r["fine_tuned_schema"]) if r["fine_tuned_schema"] else None,
                 f"{fields(r['handwritten'])} ({r['handwritten_rows']} rows)",
             ]
         )
@@ -175,12 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", default=",".join(TEMPLATE_NAMES))
     parser.add_argument("--steps", type=int, default=None, help="override: this many steps, no time budget")
     parser.add_argument("--lr", type=float, default=None, help="override the template's learning rate")
-    parser.add_argument("--eval-rows", type=int, default=30, help="held-out rows per template (0 = all)")
+    parser.add_argument("--eval-rows", type=int, default=0, help="held-out rows per template (default 0 = all)")
     parser.add_argument(
         "--quick", action="store_true", help="the tiny test model, 3 steps, 3 rows (checks the plumbing)"
     )
     parser.add_argument(
         "--no-base", action="store_true", help="skip scoring the base model (it rambles to max_tokens: slow)"
+    )
+    parser.add_argument(
+        "--no-schema", action="store_true", help="skip scoring again with the answer schema (constrained decoding)"
     )
     parser.add_argument(
         "--set",
@@ -218,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides=overrides,
         handwritten_rows=3 if args.quick else None,
         score_base=not args.no_base,
+        score_schema=not args.no_schema,
     )
     if args.json:
         text = json.dumps({"model": model, "overrides": overrides, "results": results}, indent=2, default=str)

@@ -28,11 +28,13 @@ DEFAULT_OUT_ROOT = Path(__file__).resolve().parent.parent / "src" / "arkor" / "t
 TRAIN_ROWS = {"triage": 360, "translate": 360, "redaction": 360}
 EVAL_ROWS = 60
 
+# Short on purpose: the system prompt is forward compute on every training row and every request
+# (7 tokens each instead of 19-29: about a fifth fewer tokens per triage row), and after fine-tuning
+# the answer's fields come from the training answers, not from the prompt naming them.
 SYSTEM_PROMPTS = {
-    "triage": "Triage the support ticket. Reply with JSON: category, urgency, summary, next_action.",
-    "translate": "Translate the customer message to English. Reply with JSON: translation, detected_language.",
-    "redaction": "Redact personal data (names, emails, phones, addresses, card numbers). "
-    "Reply with JSON: redacted, count, tags.",
+    "triage": "Triage this ticket as JSON.",
+    "translate": "Translate to English as JSON.",
+    "redaction": "Redact personal data as JSON.",
 }
 
 

@@ -41,6 +41,58 @@ GRADED_FIELDS: frozenset[str] = frozenset({TRANSLATION_CHRF})
 # JSON answer compared exactly ("json_fields"), or the whole answer compared exactly ("exact").
 SCORER_NAMES: tuple[str, ...] = (*TEMPLATE_NAMES, "json_fields", "exact")
 
+
+def _enum(*values: str) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+# Each template's answer as a JSON schema, keys in the order the training answers write them: for
+# constrained decoding (`response_format`), so a categorical field can only take one of its classes.
+ANSWER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "triage": _object(
+        {
+            "category": _enum("account", "billing", "bug", "feature_request", "shipping", "other"),
+            "urgency": _enum("low", "medium", "high"),
+            "summary": {"type": "string"},
+            "next_action": _enum(
+                "refund",
+                "escalate_engineering",
+                "reset_password",
+                "reply_with_docs",
+                "forward_to_sales",
+                "track_package",
+            ),
+        }
+    ),
+    "translate": _object(
+        {
+            "translation": {"type": "string"},
+            "detected_language": _enum("es", "fr", "de", "it", "pt", "nl", "sv", "id", "ja"),
+        }
+    ),
+    "redaction": _object(
+        {
+            "redacted": {"type": "string"},
+            "count": {"type": "integer", "minimum": 0},
+            "tags": {"type": "array", "items": _enum("NAME", "EMAIL", "PHONE", "ADDRESS", "CARD")},
+        }
+    ),
+}
+
+
+def answer_response_format(template: str) -> dict[str, Any]:
+    """The OpenAI `response_format` that constrains an answer to `template`'s schema."""
+    _check_template(template)
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": template, "schema": ANSWER_SCHEMAS[template], "strict": True},
+    }
+
+
 _TEMPLATES_ROOT = Path(__file__).resolve().parent
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "¿¡")
 _JSON_DECODER = json.JSONDecoder()

@@ -116,7 +116,7 @@ def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
     (result,) = results
     assert result["template"] == "triage" and result["eval_rows"] == 2 and result["steps"] == 2
     assert (tmp_path / "triage" / "final" / "adapter_model.safetensors").is_file()
-    for summary in (result["base"], result["fine_tuned"], result["handwritten"]):
+    for summary in (result["base"], result["fine_tuned"], result["fine_tuned_schema"], result["handwritten"]):
         assert set(summary) >= {"valid_json", "category", "urgency", "next_action", "exact_fields"}
         assert all(0.0 <= value <= 1.0 for value in summary.values())
     # The template's own recipe was used (its scorer and eval file), with the overrides on top.

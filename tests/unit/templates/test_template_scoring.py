@@ -157,3 +157,18 @@ def test_unknown_template_is_a_config_error():
         data_dir("blank")
     with pytest.raises(ConfigError):
         score_prediction("nope", "{}", "{}")
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+def test_every_answer_in_the_template_data_fits_its_schema(template: str) -> None:
+    import jsonschema
+
+    from arkor.templates.scoring import ANSWER_SCHEMAS, answer_response_format, load_rows
+
+    schema = ANSWER_SCHEMAS[template]
+    assert answer_response_format(template)["json_schema"]["schema"] is schema
+    for split in ("train", "eval", "handwritten"):
+        for row in load_rows(template, split):
+            answer = json.loads(row["messages"][-1]["content"])
+            jsonschema.validate(answer, schema)
+            assert list(answer) == list(schema["properties"]), f"{template}/{split}: keys in another order"
