@@ -30,7 +30,13 @@ TEMPLATE = "triage"
 SPARK = " ▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float]) -> str:
+def sparkline(values: list[float], width: int = 60) -> str:
+    """One character per value, or per run of values averaged when there are more than `width`."""
+    if len(values) > width:
+        values = [
+            sum(chunk) / len(chunk)
+            for chunk in (values[i * len(values) // width : (i + 1) * len(values) // width] for i in range(width))
+        ]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     return "".join(SPARK[1 + int((v - low) / span * (len(SPARK) - 2))] for v in values)

@@ -34,6 +34,7 @@ SCORED_FIELDS: dict[str, tuple[str, ...]] = {
 SPLITS: tuple[str, ...] = ("train", "eval", "handwritten")
 VALID_JSON = "valid_json"
 EXACT_FIELDS = "exact_fields"
+ALL_EXACT = "all_exact"  # the share of rows with every exact field right: what training reports as `accuracy`
 TRANSLATION_CHRF = "translation_chrf"
 # Graded (0..1) scores reported next to the exact fields; left out of `exact_fields` and "all exact".
 GRADED_FIELDS: frozenset[str] = frozenset({TRANSLATION_CHRF})
@@ -234,11 +235,14 @@ def all_exact(scores: dict[str, Any]) -> bool:
 
 def summarize(scores: list[dict[str, bool]]) -> dict[str, float]:
     """Per-field accuracy over rows (the mean score for graded fields), plus ``exact_fields``: the
-    mean accuracy of the exact fields (``valid_json`` and graded scores excluded). An empty list gives ``{"exact_fields": 0.0}``."""
+    mean accuracy of the exact fields (``valid_json`` and graded scores excluded), and ``all_exact``:
+    the share of rows with every exact field right. An empty list gives ``{"exact_fields": 0.0}``."""
     fields: list[str] = []
     for row in scores:
         fields.extend(f for f in row if f not in fields)
     summary = {f: sum(float(row.get(f) or 0) for row in scores) / len(scores) for f in fields}
     exact = [value for name, value in summary.items() if name != VALID_JSON and name not in GRADED_FIELDS]
     summary[EXACT_FIELDS] = sum(exact) / len(exact) if exact else 0.0
+    if scores:
+        summary[ALL_EXACT] = sum(all_exact(row) for row in scores) / len(scores)
     return summary

@@ -133,6 +133,7 @@ def test_summarize_per_field_and_exact_fields_mean():
         "urgency": 0.25,
         "next_action": 0.75,
         "exact_fields": pytest.approx(0.5),
+        "all_exact": 0.25,
     }
     assert summarize([]) == {"exact_fields": 0.0}
 
