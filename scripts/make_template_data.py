@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_OUT_ROOT = Path(__file__).resolve().parent.parent / "src" / "arkor" / "templates"
-TRAIN_ROWS = {"triage": 360, "translate": 360, "redaction": 360}
+TRAIN_ROWS = {"triage": 720, "translate": 720, "redaction": 720}
 EVAL_ROWS = 60
 
 # Short on purpose: the system prompt is forward compute on every training row and every request

@@ -156,10 +156,12 @@ def test_a_failed_job_says_what_ended_it(ui, project, mode):
 
 
 def test_advanced_statistics_and_copying_the_job_id(ui, project):
-    job_id = project.submit("metrics", name="stats-run", maxSteps=8)
+    job_id = project.submit("metrics", name="stats-run", maxSteps=8, maxTime="5m")
     project.wait_ended(job_id)
     ui.goto(ui.base + f"/#/jobs/{job_id}")
     ui.locator('#job-status [data-status="completed"]').wait_for(timeout=60_000)
+    meta = dict(zip(ui.locator("#job-meta dt").all_text_contents(), ui.locator("#job-meta dd").all_text_contents()))
+    assert meta["Time budget"] == "5m" and meta["Max steps"] == "8"
     ui.locator("#loss-chart .chart-svg circle.point").nth(7).wait_for(timeout=60_000)
     assert ui.locator("#advanced-stats").is_hidden()
     ui.click("#toggle-advanced")

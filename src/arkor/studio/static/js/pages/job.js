@@ -45,7 +45,7 @@ export function render(container, { params: [jobId] }) {
     onclick: () => { advanced = !advanced; draw(); } }, "Advanced");
   const eventLog = h("pre.log.event-log", { id: "event-log" });
   const artifactsBody = h("div", { id: "artifacts" }, h("p.muted", "Artifacts appear when checkpoints are saved."));
-  const meta = h("dl.meta");
+  const meta = h("dl.meta", { id: "job-meta" });
   const cancelButton = h("button.btn.danger", { type: "button", id: "cancel-job", hidden: true, onclick: () => cancel() }, "Cancel job");
   const playButton = h("a.btn", { id: "open-playground", hidden: true, href: `#/playground?adapter=${encodeURIComponent(jobId)}` }, "Open in Playground");
   const exportButton = (format) => h("button.btn.small", { type: "button", id: `export-${format}`, title: `Download this run's events and metrics as ${format.toUpperCase()}`,
@@ -137,7 +137,8 @@ export function render(container, { params: [jobId] }) {
       ["Status", s], ["Duration", job ? jobDuration({ ...job, status: s }) : "—"],
       ["Created", formatDateTime(job && job.createdAt)], ["Started", formatDateTime(job && job.startedAt)],
       ["Completed", formatDateTime(job && job.completedAt)], ["Base model", config.model || "—"],
-      ["Dataset", dataset], ["Max steps", config.maxSteps ?? "—"], ["Artifacts", artifacts ? artifacts.length : "—"],
+      ["Dataset", dataset], ["Max steps", config.maxSteps ?? "—"], ["Epochs", config.numTrainEpochs ?? "—"],
+      ["Time budget", config.maxTime ?? "—"], ["Artifacts", artifacts ? artifacts.length : "—"],
     ];
     replace(meta, rows.map(([k, v]) => [h("dt", k), h("dd", String(v))]),
       h("dt", "Job ID"), h("dd.job-id", h("code.mono", { id: "job-id" }, jobId),
