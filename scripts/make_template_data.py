@@ -24,6 +24,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from arkor.templates.scoring import TRANSLATE_LANGUAGES, TRIAGE_CATEGORIES, TRIAGE_URGENCIES
+
 DEFAULT_OUT_ROOT = Path(__file__).resolve().parent.parent / "src" / "arkor" / "templates"
 TRAIN_ROWS = {"triage": 720, "translate": 720, "redaction": 720}
 EVAL_ROWS = 60
@@ -245,16 +247,6 @@ TRIAGE_INTENTS: dict[str, tuple[str, str, list[tuple[str, str]], list[tuple[str,
         [("Interested in an affiliate program, who should I talk to?", "Affiliate program inquiry")],
     ),
 }
-TRIAGE_CATEGORIES = ("billing", "bug", "account", "feature_request", "shipping", "other")
-TRIAGE_NEXT_ACTIONS = (
-    "refund",
-    "escalate_engineering",
-    "reset_password",
-    "reply_with_docs",
-    "forward_to_sales",
-    "track_package",
-)
-TRIAGE_URGENCIES = ("low", "medium", "high")
 # Urgency is carried by a cue sentence (or its absence); the last entry of each list is eval-only.
 URGENCY_CUES = {
     "high": [
@@ -436,7 +428,7 @@ def make_triage_row(rng: random.Random, *, eval_split: bool, index: int) -> dict
 # --------------------------------------------------------------------------------------------
 # translate
 # --------------------------------------------------------------------------------------------
-LANGS = ("es", "fr", "de", "it", "pt", "nl", "sv", "id", "ja")
+LANGS = TRANSLATE_LANGUAGES
 # English first, then one translation per language in LANGS order. Slots: {num}, {day}, {amt}.
 PHRASES: list[tuple[str, ...]] = [
     (

@@ -43,7 +43,22 @@ GRADED_FIELDS: frozenset[str] = frozenset({TRANSLATION_CHRF})
 SCORER_NAMES: tuple[str, ...] = (*TEMPLATE_NAMES, "json_fields", "exact")
 
 
-def _enum(*values: str) -> dict[str, Any]:
+# The classes each template's answers use (the data generator draws its labels from these).
+TRIAGE_CATEGORIES: tuple[str, ...] = ("billing", "bug", "account", "feature_request", "shipping", "other")
+TRIAGE_URGENCIES: tuple[str, ...] = ("low", "medium", "high")
+TRIAGE_NEXT_ACTIONS: tuple[str, ...] = (
+    "refund",
+    "escalate_engineering",
+    "reset_password",
+    "reply_with_docs",
+    "forward_to_sales",
+    "track_package",
+)
+TRANSLATE_LANGUAGES: tuple[str, ...] = ("es", "fr", "de", "it", "pt", "nl", "sv", "id", "ja")
+REDACTION_TAGS: tuple[str, ...] = ("NAME", "EMAIL", "PHONE", "ADDRESS", "CARD")
+
+
+def _enum(values: tuple[str, ...]) -> dict[str, Any]:
     return {"type": "string", "enum": list(values)}
 
 
@@ -56,30 +71,18 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 ANSWER_SCHEMAS: dict[str, dict[str, Any]] = {
     "triage": _object(
         {
-            "category": _enum("account", "billing", "bug", "feature_request", "shipping", "other"),
-            "urgency": _enum("low", "medium", "high"),
+            "category": _enum(TRIAGE_CATEGORIES),
+            "urgency": _enum(TRIAGE_URGENCIES),
             "summary": {"type": "string"},
-            "next_action": _enum(
-                "refund",
-                "escalate_engineering",
-                "reset_password",
-                "reply_with_docs",
-                "forward_to_sales",
-                "track_package",
-            ),
+            "next_action": _enum(TRIAGE_NEXT_ACTIONS),
         }
     ),
-    "translate": _object(
-        {
-            "translation": {"type": "string"},
-            "detected_language": _enum("es", "fr", "de", "it", "pt", "nl", "sv", "id", "ja"),
-        }
-    ),
+    "translate": _object({"translation": {"type": "string"}, "detected_language": _enum(TRANSLATE_LANGUAGES)}),
     "redaction": _object(
         {
             "redacted": {"type": "string"},
             "count": {"type": "integer", "minimum": 0},
-            "tags": {"type": "array", "items": _enum("NAME", "EMAIL", "PHONE", "ADDRESS", "CARD")},
+            "tags": {"type": "array", "items": _enum(REDACTION_TAGS)},
         }
     ),
 }

@@ -9,22 +9,25 @@ import re
 
 import pytest
 
-from arkor.templates.scoring import TEMPLATE_NAMES, data_dir, load_eval_rows, load_rows
+from arkor.templates.scoring import (
+    REDACTION_TAGS,
+    TEMPLATE_NAMES,
+    TRANSLATE_LANGUAGES,
+    TRIAGE_CATEGORIES,
+    TRIAGE_NEXT_ACTIONS,
+    TRIAGE_URGENCIES,
+    data_dir,
+    load_eval_rows,
+    load_rows,
+)
 
 TRIAGE_LABELS = {
-    "category": {"billing", "bug", "account", "feature_request", "shipping", "other"},
-    "urgency": {"low", "medium", "high"},
-    "next_action": {
-        "refund",
-        "escalate_engineering",
-        "reset_password",
-        "reply_with_docs",
-        "forward_to_sales",
-        "track_package",
-    },
+    "category": set(TRIAGE_CATEGORIES),
+    "urgency": set(TRIAGE_URGENCIES),
+    "next_action": set(TRIAGE_NEXT_ACTIONS),
 }
-LANGUAGES = {"es", "fr", "de", "it", "pt", "nl", "sv", "id", "ja"}
-PII_TAGS = ("NAME", "EMAIL", "PHONE", "ADDRESS", "CARD")
+LANGUAGES = set(TRANSLATE_LANGUAGES)
+PII_TAGS = REDACTION_TAGS
 PLACEHOLDER = re.compile(r"\[(NAME|EMAIL|PHONE|ADDRESS|CARD)\]")
 EXPECTED_KEYS = {
     "triage": ["category", "urgency", "summary", "next_action"],
