@@ -64,7 +64,7 @@ def test_every_line_is_a_three_turn_chat_with_one_system_prompt(template, split)
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_sizes_and_system_prompt_shared_between_splits(template):
     train, held_out = load_rows(template, "train"), load_eval_rows(template)
-    assert 300 <= len(train) <= 400
+    assert 600 <= len(train) <= 800
     assert 50 <= len(held_out) <= 80
     assert train[0]["messages"][0] == held_out[0]["messages"][0]
 
