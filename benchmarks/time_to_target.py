@@ -40,6 +40,7 @@ def train_arkor(config: Any, every: int, budget_s: float, out: Path) -> list[tup
     config = config.model_copy(
         update={
             "save_steps": every,
+            "save_total_limit": 1000,  # every checkpoint is scored afterwards: keep them all
             "max_time": budget_s,
             "eval_dataset": None,
             "eval_steps": None,

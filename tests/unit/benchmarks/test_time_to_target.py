@@ -26,13 +26,13 @@ def test_both_trainers_train_save_and_get_scored(tmp_path):
         every=2,
         budget_s=600.0,
         eval_rows=2,
-        overrides={"numTrainEpochs": None, "maxSteps": 4},
+        overrides={"numTrainEpochs": None, "maxSteps": 8},  # more checkpoints than saveTotalLimit keeps
         work_dir=tmp_path,
     )
     for name in ("arkor", "trl"):
         points = result[name]
-        assert [p["step"] for p in points] == [2, 4], name
+        assert [p["step"] for p in points] == [2, 4, 6, 8], name
         assert all(p["seconds"] > 0 and 0.0 <= p["exact"] <= 1.0 for p in points)
-        assert points[0]["seconds"] < points[1]["seconds"]
+        assert all(a["seconds"] < b["seconds"] for a, b in zip(points, points[1:]))
     assert (tmp_path / "arkor" / "final" / "adapter_model.safetensors").is_file()
-    assert (tmp_path / "trl" / "step-4" / "adapter_model.safetensors").is_file()
+    assert (tmp_path / "trl" / "step-8" / "adapter_model.safetensors").is_file()
