@@ -84,7 +84,7 @@ def _stream_start(
     accuracy: list[tuple[int, str, str]] = []
     assert process.stdout is not None
     for line in process.stdout:
-        console.print("  " + line.rstrip(), highlight=False, markup=False)
+        console.print("  " + line.rstrip(), highlight=False, markup=False, soft_wrap=True)
         if job_id is None and (match := re.search(r"Started job (\S+)", line)):
             job_id = match.group(1)
         if match := re.match(r"step=\d+ loss=([0-9.]+)", line):
