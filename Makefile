@@ -70,6 +70,7 @@ demo: setup-runtime
 bench: setup
 	$(PY) benchmarks/train_throughput.py
 	$(PY) benchmarks/quality.py
+	$(PY) benchmarks/quality.py --vs trl
 
 clean:
 	rm -rf $(VENV) .pytest_cache site

@@ -5,8 +5,8 @@ For each template: score the base model on the held-out rows, fine-tune with ark
 worker's `run_training`) with the template's own trainer defaults, unedited (the project `arkor init
 --template <t>` writes; its `max_time` budget, schedule and in-training accuracy included), then score
 the adapter on the generated held-out file (`eval.jsonl`) and on the hand-written one
-(`handwritten.jsonl`: words the generator never uses). Answers are decoded greedily, eight rows
-at a time (`arkor.engine.evaluate`), and scored per field by `arkor.templates.scoring` (exact match after light
+(`handwritten.jsonl`: words the generator never uses). Answers are decoded greedily, in batches
+of rows (`arkor.engine.evaluate`), and scored per field by `arkor.templates.scoring` (exact match after light
 normalisation; translate also reports chrF).
 
     python benchmarks/quality.py [--templates triage,translate,redaction] [--eval-rows N] [--no-schema]

@@ -1,8 +1,8 @@
 """Held-out evaluation of a model (optionally with an adapter) on a template's eval set.
 
 Used by `make demo` and the benchmarks: greedy answers to each eval row's prompt (every message but
-the final assistant one), scored field by field against the expected answer. Rows are decoded eight
-at a time (`infer.batch`, the same decoder the engine scores with while training); passing an
+the final assistant one), scored field by field against the expected answer. Rows are decoded in
+batches (`infer.batch`, the same decoder the engine scores with while training); passing an
 `InferenceEngine` or a `response_format` decodes them one by one through the serving path instead,
 with constrained decoding when a schema is given. Decoding is capped at the longest reference answer
 plus some slack, so a base model that rambles costs no more than one that answers.
@@ -57,7 +57,7 @@ def batched_answers(
     adapter_dir: Path | None = None,
     on_row: Callable[[int, int], None] | None = None,
 ) -> list[str]:
-    """Greedy answers to `rows`' prompts from the base model (plus the adapter), eight at a time."""
+    """Greedy answers to `rows`' prompts from the base model (plus the adapter), a batch at a time."""
     from .infer.batch import BatchDecoder
     from .models import load_model, load_tokenizer
 

@@ -2,7 +2,7 @@
 
 What scoring needs (task accuracy while training, `evaluate_template`): no sampling, no grammar,
 no streaming, many prompts. `InferenceEngine` serves single requests with all of those; this runs
-eight rows per forward pass instead of one, which is what makes scoring a whole eval file cheap.
+`DECODE_BATCH` rows per forward pass instead of one, which is what makes scoring a whole eval file cheap.
 Prompts are rendered by the tokenizer's chat template with the generation prompt, exactly as the
 training rows were, and an answer ends at the template's end-of-turn marker or EOS.
 """
