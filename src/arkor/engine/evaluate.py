@@ -87,12 +87,14 @@ def engine_answers(
 
     answers: list[str] = []
     for row in rows:
-        request = InferenceChatRequest(
-            messages=row["messages"][:-1],
-            temperature=0,
-            max_tokens=max_tokens,
-            stream=False,
-            response_format=response_format,
+        request = InferenceChatRequest.model_validate(
+            {
+                "messages": row["messages"][:-1],
+                "temperature": 0,
+                "max_tokens": max_tokens,
+                "stream": False,
+                "response_format": response_format,
+            }
         )
         completion = engine.complete(request, model_id=model_id, adapter_dir=adapter_dir)
         answers.append(completion.choices[0].message.content or "")
