@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 import sys
 from typing import Any
 
@@ -192,6 +193,10 @@ def run_project_trainer(trainer: Any) -> int:
     else:
         started = trainer.start()
     job_id = getattr(started, "job_id", None) or (started.get("jobId") if isinstance(started, dict) else None)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started with SIGINT ignored (a background job of a script inherits that): an interrupt sent
+        # to this process must still stop the following, as the message below promises.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:  # from here on, Ctrl-C means "stop following this job"
         click.echo(f"Started job {job_id}")
         attach_evaluation_printer(trainer)
