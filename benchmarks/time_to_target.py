@@ -75,6 +75,7 @@ def train_trl(
 
     from arkor.engine.config import resolve_plan
     from arkor.engine.models import load_model, load_tokenizer
+    from arkor.engine.train.setup import lora_placement
 
     plan = resolve_plan(config, device="cpu")
     total_steps = plan.total_steps(len(examples))
@@ -124,12 +125,14 @@ def train_trl(
         max_length=plan.max_length,
         dataset_num_proc=None,
     )
+    target_modules, layers = lora_placement(model, plan)  # the same adapter placement as arkor's
     lora = LoraConfig(
         r=plan.lora_r,
         lora_alpha=plan.lora_alpha,
         lora_dropout=plan.lora_dropout,
         bias="none",
-        target_modules=plan.target_modules,
+        target_modules=target_modules,
+        layers_to_transform=layers,
         task_type="CAUSAL_LM",
     )
     trainer = SFTTrainer(

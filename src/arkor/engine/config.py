@@ -25,6 +25,7 @@ class TrainingPlan:
     lora_alpha: float = 16.0
     lora_dropout: float = 0.0
     target_modules: list[str] | str = "all-linear"
+    lora_last_layers: int | None = None  # None: every layer
     max_length: int = 1024
     load_in_4bit: bool = False
     max_steps: int | None = None
@@ -170,6 +171,7 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
         lora_alpha=float(config.lora_alpha or config.lora_r or 16),
         lora_dropout=config.lora_dropout or 0.0,
         target_modules=config.target_modules or _default_target_modules(config.model),
+        lora_last_layers=config.lora_last_layers,
         max_length=config.max_length or 1024,
         load_in_4bit=bool(config.load_in_4bit),
         max_steps=max_steps,

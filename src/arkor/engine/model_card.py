@@ -35,6 +35,7 @@ _HYPERPARAMETERS = (
     "loraAlpha",
     "loraDropout",
     "targetModules",
+    "loraLastLayers",
     "seed",
     "datasetFormat",
 )

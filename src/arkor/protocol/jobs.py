@@ -114,6 +114,8 @@ class JobConfig(WireModel, TrainingHyperparameters):
     lora_alpha: float | None = Field(default=None, gt=0)
     lora_dropout: float | None = Field(default=None, ge=0, lt=1)
     target_modules: list[str] | None = None
+    # LoRA on the last N transformer layers only: the backward pass stops below them.
+    lora_last_layers: int | None = Field(default=None, gt=0, le=1024)
     max_length: int | None = Field(default=None, ge=8, le=131072)
     load_in_4bit: bool | None = Field(default=None, alias="loadIn4bit")  # the original's spelling
     dataset_format: DatasetFormat | None = None

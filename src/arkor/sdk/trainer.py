@@ -370,7 +370,8 @@ def create_trainer(
         dataset: `{"type": "file", "path": ...}` (JSONL/JSON/CSV/Parquet), `{"type": "huggingface",
             "name": ..., "split"?, "subset"?}` or `{"type": "blob", "url": ..., "token"?}`.
         lora: `r` (16), `alpha` (= `r`), `max_length` (1024), `dropout` (0), `target_modules`
-            (every linear projection), `load_in_4bit` (QLoRA, CUDA only).
+            (every linear projection), `last_layers` (all; N puts the adapter on the last N
+            transformer layers, so the backward pass stops below them), `load_in_4bit` (QLoRA, CUDA only).
         max_steps: optimizer steps; wins over `num_train_epochs` (default 1).
         num_train_epochs: passes over the data.
         learning_rate: default 2e-4.

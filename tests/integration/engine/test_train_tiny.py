@@ -97,6 +97,31 @@ def test_adapters_load_with_plain_peft(tmp_path):
         assert model(input_ids=ids).logits.shape[-1] > 1000
 
 
+def test_lora_last_layers_adapts_only_the_top_layers(tmp_path):
+    spec = make_spec(tmp_path, maxSteps=2, saveSteps=None, loraLastLayers=1)
+    assert run_spec(spec) == 0
+    final = Path(spec.output_dir) / "final"
+    adapter_config = json.loads((final / "adapter_config.json").read_text())
+    assert adapter_config["layers_to_transform"] == [1]  # the tiny model has 2 layers
+    from safetensors import safe_open
+
+    with safe_open(str(final / "adapter_model.safetensors"), framework="pt") as tensors:
+        names = list(tensors.keys())
+    assert names and all(".layers.1." in name for name in names)
+    assert {name.split(".layers.1.", 1)[1].split(".lora_")[0] for name in names} >= {
+        "self_attn.q_proj",
+        "mlp.down_proj",
+    }
+
+
+def test_lora_last_layers_above_the_layer_count_names_the_field(tmp_path):
+    spec = make_spec(tmp_path, loraLastLayers=5)
+    assert run_spec(spec) == 0
+    (failed,) = read_events(spec)
+    assert failed["type"] == "training.failed"
+    assert "lora.last_layers=5" in failed["error"] and "2 transformer layers" in failed["error"]
+
+
 def test_eval_split_reports_eval_loss(tmp_path):
     spec = make_spec(tmp_path, maxSteps=4, evalSteps=2, saveSteps=None)
     assert run_spec(spec) == 0

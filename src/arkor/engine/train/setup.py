@@ -40,12 +40,14 @@ def load_lora_model(plan: TrainingPlan) -> Any:
     else:
         model = load_model(plan.model_id, device=plan.device, dtype=getattr(torch, plan.dtype))
     model.config.use_cache = False
+    target_modules, layers = lora_placement(model, plan)
     lora = LoraConfig(
         r=plan.lora_r,
         # peft annotates int, but only divides by r: a float is valid
         lora_alpha=plan.lora_alpha,  # type: ignore[arg-type]
         lora_dropout=plan.lora_dropout,
-        target_modules=plan.target_modules,
+        target_modules=target_modules,
+        layers_to_transform=layers,
         bias="none",
         task_type="CAUSAL_LM",
     )
@@ -56,6 +58,36 @@ def load_lora_model(plan: TrainingPlan) -> Any:
             f"lora.target_modules={plan.target_modules!r} does not fit {plan.model_id}: {exc}",
             field="lora.target_modules",
         ) from None
+
+
+def lora_placement(model: Any, plan: TrainingPlan) -> tuple[list[str] | str, list[int] | None]:
+    """The adapter's target modules and layer indexes (None: every layer) for `lora.last_layers`."""
+    if plan.lora_last_layers is None:
+        return plan.target_modules, None
+    total = model.config.get_text_config().num_hidden_layers
+    if plan.lora_last_layers > total:
+        raise ConfigError(
+            f"lora.last_layers={plan.lora_last_layers} is more than the {total} transformer layers of "
+            f"{plan.model_id}; use at most {total}, or leave it unset to train every layer",
+            field="lora.last_layers",
+        )
+    targets = plan.target_modules
+    if isinstance(targets, str):  # PEFT takes layer indexes only together with module names
+        targets = decoder_linear_names(model)
+    return targets, list(range(total - plan.lora_last_layers, total))
+
+
+def decoder_linear_names(model: Any) -> list[str]:
+    """Names of the linear projections inside the decoder layers ("all-linear" spelled out)."""
+    import torch
+
+    return sorted(
+        {
+            name.rsplit(".", 1)[-1]
+            for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and ".layers." in name
+        }
+    )
 
 
 def build_optimizer(model: Any, plan: TrainingPlan) -> Any:
