@@ -27,7 +27,7 @@ from pathlib import Path
 from arkor.templates.scoring import TRANSLATE_LANGUAGES, TRIAGE_CATEGORIES, TRIAGE_URGENCIES
 
 DEFAULT_OUT_ROOT = Path(__file__).resolve().parent.parent / "src" / "arkor" / "templates"
-TRAIN_ROWS = {"triage": 720, "translate": 720, "redaction": 720}
+TRAIN_ROWS = {"triage": 900, "translate": 720, "redaction": 720}
 EVAL_ROWS = 60
 
 # Short on purpose: the system prompt is forward compute on every training row and every request
@@ -277,6 +277,163 @@ URGENCY_CUES = {
         "Waiting for your reply.",
     ],
 }
+# Train-only paraphrases: more ways to say each intent, so that one pass over the data teaches what
+# an intent means and not one wording of it. Only the train split draws from them; the eval split's
+# seen half keeps to the templates in TRIAGE_INTENTS, so eval.jsonl stays the same file.
+TRIAGE_PARAPHRASES: dict[str, list[tuple[str, str]]] = {
+    "double_charge": [
+        ("Two identical charges of {amount} for the {plan} showed up on my card.", "Two identical {plan} charges"),
+        ("billed twice?? {amount} + {amount} for one {plan}", "Billed twice for {plan}"),
+        (
+            "Hello, my bank shows the {plan} payment of {amount} went through two times. Only one was mine.",
+            "Payment taken two times",
+        ),
+        ("I paid for the {plan} once but you took {amount} again the same day.", "Second {amount} charge same day"),
+        ("Double payment for {plan}, please return one of them.", "Double payment for {plan}"),
+    ],
+    "refund_cancel": [
+        ("My subscription was supposed to end but I got billed {amount} again.", "Billed after subscription end"),
+        (
+            "I closed my subscription but a {amount} payment still went out. I'd like that undone.",
+            "Charged after closing",
+        ),
+        ("Charged {amount} for a {plan} I no longer use. I'd like a refund.", "Refund for unused {plan}"),
+        ("i never agreed to the {plan} upgrade, money back pls", "Unwanted {plan} upgrade"),
+        ("My trial ended and I was billed {amount} without warning. Please refund it.", "Billed after trial"),
+    ],
+    "invoice": [
+        ("Could you send me a copy of the invoice for the {amount} payment?", "Needs invoice copy"),
+        ("Is there a way to get invoices with our company name on them?", "Company name on invoices"),
+        ("Where do I see my billing history for the {plan}?", "Asks for billing history"),
+        ("need a pdf receipt for {amount} for my expense report", "Needs PDF receipt"),
+        ("How can I add a purchase order number to my invoices?", "PO number on invoices"),
+    ],
+    "pricing": [
+        ("How much would {seats} licenses of the {plan} cost per year?", "Cost of {seats} licenses"),
+        ("Do you offer bulk pricing for {seats} users?", "Bulk pricing for {seats} users"),
+        ("We're a team of {seats}. What's the best price you can give us?", "Price for {seats} people"),
+        ("I'd like to talk to someone about a company-wide plan for {seats} staff.", "Company-wide plan"),
+        ("price for {seats} seats billed annually?", "Annual price for {seats} seats"),
+    ],
+    "crash": [
+        ("Every time I {action} in {app}, the app just closes.", "{App} closes on {noun}"),
+        ("{App} keeps crashing on startup since this week.", "{App} crashes on startup"),
+        ("I get 'something went wrong' and {app} stops responding when I {action}.", "{App} unresponsive on {noun}"),
+        ("{app} hangs forever when i try to {action}", "{App} hangs on {noun}"),
+        ("The button to {action} throws an error in {app} and nothing happens.", "Error on {noun}"),
+    ],
+    "data_loss": [
+        ("All my notes from last week are gone from {app}.", "Notes missing in {app}"),
+        ("I saved my edits in {app} but they were not there when I came back.", "Edits not saved"),
+        ("{App} deleted my documents after it restarted.", "Documents deleted on restart"),
+        ("lost everything i did today in {app}, it just reverted", "Work reverted in {app}"),
+        ("Some of my uploads disappeared from {app} overnight.", "Uploads disappeared"),
+    ],
+    "locked_out": [
+        ("The password reset link says it has expired every time I click it.", "Reset link expired"),
+        ("I can't sign in anymore, it keeps saying invalid credentials.", "Invalid credentials at sign-in"),
+        ("cant get into my account, reset link doesnt work", "Reset link not working"),
+        ("My account is blocked and I don't know my password.", "Account blocked"),
+        ("I'm unable to log in since I changed my password yesterday.", "Login fails after change"),
+    ],
+    "two_factor": [
+        ("My two-factor codes are not accepted anymore and I can't get in.", "2FA codes rejected"),
+        ("I reset my phone and the authenticator is empty. How do I log in?", "Authenticator reset"),
+        ("The SMS verification code never comes, so I'm stuck at login.", "No SMS code"),
+        ("my verification app stopped generating codes after an update", "Authenticator codes broken"),
+    ],
+    "account_settings": [
+        ("How can I update the name shown on my profile?", "Update profile name"),
+        ("Where do I change my username?", "Change username"),
+        ("Can I merge two accounts that I created by mistake?", "Merge accounts"),
+        ("how do i remove a teammate from my workspace", "Remove teammate"),
+        ("I'd like to change the language of my account to French.", "Change account language"),
+    ],
+    "product_feature": [
+        ("Could you add {feature}? It's the one thing I miss.", "Request: {feature}"),
+        ("I would love to see {feature} in a future release.", "Request: {feature}"),
+        ("Suggestion: please add {feature} to {app}.", "Request: {feature}"),
+        ("{feature} would be a great addition", "Request: {feature}"),
+        ("Is {feature} on your roadmap? Many of us would use it.", "Request: {feature}"),
+    ],
+    "enterprise_feature": [
+        ("Do you support {efeature}? Our compliance team insists on it.", "Compliance asks for {efeature}"),
+        ("We can only buy for {seats} users if you offer {efeature}.", "Purchase depends on {efeature}"),
+        ("Is {efeature} part of an enterprise plan? We're evaluating vendors.", "Evaluating: {efeature}"),
+        ("our procurement requires {efeature}, do you have it?", "Procurement needs {efeature}"),
+        ("Can your business plan come with {efeature} for our company?", "Business plan with {efeature}"),
+    ],
+    "where_is_order": [
+        ("Order {order} was supposed to be here {days} days ago. Where is it?", "Order {order} late"),
+        ("The tracking link for {order} shows nothing at all.", "No tracking for {order}"),
+        ("When will my {item} ship? Order {order}.", "Shipping date for {order}"),
+        ("package {order} stuck in transit for {days} days", "Package {order} stuck"),
+        ("I still have not received my {item} from order {order}.", "Still waiting on {item}"),
+    ],
+    "damaged": [
+        ("The {item} from order {order} doesn't work out of the box.", "{Item} broken on arrival"),
+        ("Part of the {item} was missing when I opened the package.", "{Item} missing parts"),
+        ("Got my {item} today, it's scratched and dented. Order {order}.", "{Item} arrived dented"),
+        ("wrong size {item} in my package, order {order}", "Wrong {item} in {order}"),
+        ("The {item} I received is defective, I'd like my money back.", "Defective {item}"),
+    ],
+    "general_question": [
+        ("Do you have an uptime status page?", "Asks about status page"),
+        ("Which browsers do you support?", "Asks about browsers"),
+        ("Do you have video tutorials?", "Asks about tutorials"),
+        ("is there a mobile version of the app?", "Asks about mobile app"),
+        ("How long do you keep deleted files?", "Asks about file retention"),
+    ],
+    "partnership": [
+        ("Do you have a referral program for consultants?", "Referral program inquiry"),
+        ("We build integrations and want to become a technology partner.", "Technology partner inquiry"),
+        ("Can we distribute your software to our clients in {country}?", "Distribution in {country}"),
+        ("who handles co-marketing deals? we'd like to work together", "Co-marketing inquiry"),
+        (
+            "Our firm wants to be a reseller in {country}. Please connect us with the right person.",
+            "Reseller inquiry for {country}",
+        ),
+    ],
+}
+# Train-only urgency cues, for the same reason: many ways to say "now" and "no hurry".
+URGENCY_PARAPHRASES = {
+    "high": [
+        "We need help immediately.",
+        "Production is down for us.",
+        "Please respond right away.",
+        "Our launch is tomorrow morning.",
+        "Critical issue!",
+        "Every hour of delay hurts us.",
+        "We are completely stuck.",
+        "This is an emergency.",
+        "We can't ship until this is fixed.",
+        "Please treat this as top priority.",
+    ],
+    "low": [
+        "It can wait.",
+        "Not time-sensitive.",
+        "Only when you get around to it.",
+        "No pressure.",
+        "This can wait until next week.",
+        "Not a big deal.",
+        "Small question, not important.",
+        "Not in a hurry.",
+        "Answer whenever convenient.",
+        "It's not blocking anything.",
+    ],
+    "medium": [
+        "",  # no cue at all stays about as common as in the core list (2 rows in 7)
+        "",
+        "",
+        "Thanks in advance.",
+        "Any help is appreciated.",
+        "Let me know what you find.",
+        "Grateful for any pointers.",
+        "Hope you can help.",
+        "What do you suggest?",
+        "Let me know the next steps.",
+    ],
+}
 PLANS = ["Pro plan", "Team plan", "Starter plan", "Business plan", "Premium plan"]
 APPS = [
     "the mobile app",
@@ -401,10 +558,13 @@ def make_triage_row(rng: random.Random, *, eval_split: bool, index: int) -> dict
     intent = rng.choice([k for k, v in TRIAGE_INTENTS.items() if v[0] == category])
     _, next_action, train_templates, eval_templates = TRIAGE_INTENTS[intent]
     unseen = eval_split and rng.random() < 0.5
-    text, summary = rng.choice(eval_templates if unseen else train_templates)
+    if eval_split:
+        text, summary = rng.choice(eval_templates if unseen else train_templates)
+    else:
+        text, summary = rng.choice(train_templates + TRIAGE_PARAPHRASES[intent])
     urgency = rng.choices(TRIAGE_URGENCIES, weights=(25, 40, 35))[0]
     cues = URGENCY_CUES[urgency]
-    cue = rng.choice(cues if eval_split else cues[:-1])
+    cue = rng.choice(cues if eval_split else cues[:-1] + URGENCY_PARAPHRASES[urgency])
     slots = triage_slots(rng)
     body = text.format(**slots)
     if rng.random() < 0.15:
@@ -901,32 +1061,156 @@ PHONE_FORMATS = [
 ]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "June", "July", "Aug", "Sept", "Oct", "Nov", "Dec"]
 
+# Train-only variety for redaction: more sentence shapes, names, phone, address and email formats, so
+# that the model learns what personal data looks like rather than this generator's few shapes. Only
+# the train split draws from these; the eval split keeps to the pools above, so eval.jsonl is unchanged.
+REDACTION_PARAPHRASES = [
+    "Dear support, {NAME} here. You can write to {EMAIL}.",
+    "Please send the documents to {ADDRESS} by {DATE}.",
+    "{FIRST} from accounting asked me to pass on {PHONE}.",
+    "The package for order {ORDER} should go to {NAME}, not me.",
+    "Card on file: {CARD}. Please stop charging it.",
+    "I booked a demo for {TIME}; my contact is {EMAIL}.",
+    "Can {NAME} get access? Her email is {EMAIL}.",
+    "We were charged {AMOUNT} on {DATE} for order {ORDER}.",
+    "his number is {PHONE} and he lives at {ADDRESS}",
+    "Text {PHONE} when the courier is close, ask for {FIRST}.",
+    "Account holder: {NAME}. Billing address: {ADDRESS}.",
+    "My colleague {NAME} and I share the login {EMAIL}.",
+    "The last four digits don't matter, the full card is {CARD}.",
+    "Nothing personal here, just asking about order {ORDER}.",
+    "Please update the phone on file from {PHONE} to {PHONE}.",
+    "{NAME} called at {TIME} and left {PHONE} as a callback number.",
+    "send the receipt for {AMOUNT} to {EMAIL} thx",
+    "Return label please, I'm at {ADDRESS}.",
+    "Paid {AMOUNT} with {CARD} on {DATE}, still no confirmation.",
+    "Who is {NAME}? That person placed order {ORDER} on my account.",
+    "Kind regards, {NAME}, {PHONE}",
+    "The outage started at {TIME} and lasted until {DATE}.",
+    "I changed my address to {ADDRESS}; old one was {ADDRESS}.",
+    "Invite {EMAIL}, {EMAIL} and {EMAIL} to the workspace.",
+    "{FIRST} will pick it up. Backup contact: {NAME}, {PHONE}.",
+    "Charge {CARD} and send the invoice to {NAME} at {EMAIL}.",
+    "Delivery window {TIME} to {TIME} on {DATE} works for us.",
+    "I am {NAME}, born and raised at {ADDRESS}, and I want my data deleted.",
+    "Order {ORDER} for {AMOUNT} arrived on {DATE}. Great service!",
+    "Ask {FIRST} to ring me on {PHONE} before {TIME}.",
+]
+EXTRA_FIRST_NAMES = [
+    "Anna",
+    "Ben",
+    "Chiara",
+    "Dmitri",
+    "Elif",
+    "Femi",
+    "Gustavo",
+    "Hiroshi",
+    "Isla",
+    "Jakub",
+    "Keiko",
+    "Leila",
+    "Mateo",
+    "Nadia",
+    "Oscar",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Samir",
+    "Tariq",
+    "Ursula",
+    "Victor",
+    "Wanjiru",
+    "Xavier",
+    "Yara",
+    "Zoe",
+    "Amara",
+    "Bjorn",
+    "Camille",
+    "Darius",
+]
+EXTRA_LAST_NAMES = [
+    "Nguyen",
+    "Okafor",
+    "Silva",
+    "Kowalski",
+    "Jensen",
+    "Moreau",
+    "Yilmaz",
+    "Hughes",
+    "Andersson",
+    "Romero",
+    "Mensah",
+    "Fischer",
+    "Rahman",
+    "O'Brien",
+    "Murphy",
+    "Suzuki",
+    "Petrov",
+    "Garcia",
+    "Walker",
+    "Adeyemi",
+    "Larsen",
+    "Ferreira",
+    "Ito",
+    "Novotna",
+    "Dlamini",
+]
+EXTRA_EMAIL_DOMAINS = ["hotmail.com", "icloud.com", "web.de", "company.org", "mail.com", "studio.co", "uni.edu"]
+EXTRA_PHONE_FORMATS = [
+    "+33 6 {2} {2} {2} {2}",
+    "+81 90 {4} {4}",
+    "{3}.{3}.{4}",
+    "+1-{3}-555-{4}",
+    "+61 4{2} {3} {3}",
+    "0{3} {3} {4}",
+    "+34 6{2} {3} {3}",
+]
+EXTRA_STREETS = ["Willow", "Station", "High", "Queen", "River", "Hill", "Sunset", "Pine", "Birch", "Victoria"]
+EXTRA_STREET_TYPES = ["Drive", "Court", "Way", "Place", "Terrace"]
+EXTRA_CITIES = ["Lyon", "Osaka", "Melbourne", "Chicago", "Madrid", "Oslo", "Cape Town", "Seattle", "Nairobi"]
+
 
 def digits(rng: random.Random, n: int) -> str:
     return "".join(str(rng.randrange(10)) for _ in range(n))
 
 
-def pii_value(rng: random.Random, slot: str, persona: tuple[str, str]) -> str:
-    """A realistic value for `slot`; names and emails of one row belong to `persona`."""
+def pii_value(rng: random.Random, slot: str, persona: tuple[str, str], *, wide: bool = False) -> str:
+    """A realistic value for `slot`; names and emails of one row belong to `persona`. `wide` (the train
+    split) also draws from the train-only formats and may lower-case a name, as people type them."""
     first, last = persona
-    if slot == "NAME":
-        return f"{first} {last}"
-    if slot == "FIRST":
-        return first
+    if slot in ("NAME", "FIRST"):
+        name = f"{first} {last}" if slot == "NAME" else first
+        return name.lower() if wide and rng.random() < 0.1 else name
     if slot == "EMAIL":
-        local = rng.choice([f"{first}.{last}", f"{first[0]}{last}", f"{first}{rng.randrange(10, 99)}"]).lower()
-        return f"{local}@{rng.choice(EMAIL_DOMAINS)}"
+        locals_ = [f"{first}.{last}", f"{first[0]}{last}", f"{first}{rng.randrange(10, 99)}"]
+        domains = EMAIL_DOMAINS + EXTRA_EMAIL_DOMAINS if wide else EMAIL_DOMAINS
+        if wide:
+            locals_ += [f"{first}_{last}", f"{last}.{first[0]}"]
+        local = rng.choice(locals_).lower().replace("'", "")
+        return f"{local}@{rng.choice(domains)}"
     if slot == "PHONE":
-        fmt = rng.choice(PHONE_FORMATS)
+        fmt = rng.choice(PHONE_FORMATS + EXTRA_PHONE_FORMATS if wide else PHONE_FORMATS)
         for n in (4, 3, 2):
             while f"{{{n}}}" in fmt:
                 fmt = fmt.replace(f"{{{n}}}", digits(rng, n), 1)
         return fmt
     if slot == "ADDRESS":
-        return f"{rng.randrange(2, 990)} {rng.choice(STREETS)} {rng.choice(STREET_TYPES)}, {rng.choice(CITIES)}"
+        if not wide:
+            return f"{rng.randrange(2, 990)} {rng.choice(STREETS)} {rng.choice(STREET_TYPES)}, {rng.choice(CITIES)}"
+        street = f"{rng.choice(STREETS + EXTRA_STREETS)} {rng.choice(STREET_TYPES + EXTRA_STREET_TYPES)}"
+        number, city = rng.randrange(1, 990), rng.choice(CITIES + EXTRA_CITIES)
+        return rng.choice(
+            [
+                f"{number} {street}, {city}",
+                f"{number} {street}, {city}",
+                f"Flat {rng.randrange(1, 40)}, {number} {street}, {city}",
+                f"{street} {number}, {city}",
+                f"{number} {street}, {city} {digits(rng, 5)}",
+            ]
+        )
     if slot == "CARD":
         groups = [rng.choice("45") + digits(rng, 3)] + [digits(rng, 4) for _ in range(3)]
-        return rng.choice([" ", "-"]).join(groups)
+        return rng.choice([" ", "-", ""] if wide else [" ", "-"]).join(groups)
     raise ValueError(f"unknown PII slot {slot!r}")
 
 
@@ -944,18 +1228,24 @@ def distractor_value(rng: random.Random, slot: str) -> str:
 
 
 def make_redaction_row(rng: random.Random, *, eval_split: bool, index: int) -> dict:
-    pool = EVAL_ONLY_REDACTION_TEMPLATES if eval_split and rng.random() < 0.5 else REDACTION_TEMPLATES
+    if eval_split:
+        pool = EVAL_ONLY_REDACTION_TEMPLATES if rng.random() < 0.5 else REDACTION_TEMPLATES
+    else:
+        pool = REDACTION_TEMPLATES + REDACTION_PARAPHRASES
     template = rng.choice(pool)
     text, redacted, tags, count = template, template, [], 0
-    persona = (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
+    first_names = FIRST_NAMES if eval_split else FIRST_NAMES + EXTRA_FIRST_NAMES
+    last_names = LAST_NAMES if eval_split else LAST_NAMES + EXTRA_LAST_NAMES
+    persona = (rng.choice(first_names), rng.choice(last_names))
     while "{" in text:
         start = text.index("{")
         slot = text[start + 1 : text.index("}", start)]
         if slot in PII_SLOTS:
             tag = "NAME" if slot == "FIRST" else slot
             if tag == "NAME" and "NAME" in tags:  # a second name in the same text is another person
-                persona = (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
-            value, placeholder, count = pii_value(rng, slot, persona), f"[{tag}]", count + 1
+                persona = (rng.choice(first_names), rng.choice(last_names))
+            value, placeholder = pii_value(rng, slot, persona, wide=not eval_split), f"[{tag}]"
+            count += 1
             if tag not in tags:
                 tags.append(tag)
         else:

@@ -64,7 +64,7 @@ def test_every_line_is_a_three_turn_chat_with_one_system_prompt(template, split)
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_sizes_and_system_prompt_shared_between_splits(template):
     train, held_out = load_rows(template, "train"), load_eval_rows(template)
-    assert 600 <= len(train) <= 800
+    assert 600 <= len(train) <= 1000
     assert 50 <= len(held_out) <= 80
     assert train[0]["messages"][0] == held_out[0]["messages"][0]
 
@@ -131,6 +131,22 @@ def test_triage_eval_uses_phrasings_and_cues_never_trained_on(generator):
     assert any(any(c in t.lower() for c in eval_only_cues) for t in held_out)
 
 
+def test_train_only_paraphrases_are_trained_on_and_never_evaluated(generator):
+    """The paraphrases widen training only; the eval split keeps to the core and eval-only phrasings."""
+    triage = [_template_regex(text) for extra in generator.TRIAGE_PARAPHRASES.values() for text, _ in extra]
+    train, held_out = user_texts("triage", "train"), user_texts("triage", "eval")
+    assert sum(any(p.search(t) for p in triage) for t in train) >= len(train) // 3
+    assert not [t for t in held_out if any(p.search(t) for p in triage)]
+    core_cues = {cue.lower() for cues in generator.URGENCY_CUES.values() for cue in cues if cue}
+    extra_cues = {cue.lower() for cues in generator.URGENCY_PARAPHRASES.values() for cue in cues if cue}
+    assert not core_cues & extra_cues
+    assert not [t for t in held_out if any(c in t.lower() for c in extra_cues)]
+    redaction = [_template_regex(t) for t in generator.REDACTION_PARAPHRASES]
+    train, held_out = user_texts("redaction", "train"), user_texts("redaction", "eval")
+    assert sum(any(p.fullmatch(t) for p in redaction) for t in train) >= len(train) // 3
+    assert not [t for t in held_out if any(p.fullmatch(t) for p in redaction)]
+
+
 def test_translate_eval_has_sentences_never_trained_on(generator):
     unseen_english = [phrase[0] for phrase in generator.EVAL_ONLY_PHRASES]
     train = [row["translation"] for row in answers("translate", "train")]
@@ -166,10 +182,13 @@ def test_handwritten_rows_are_not_generator_output(template, generator):
             _template_regex(text)
             for *_, train, eval_only in generator.TRIAGE_INTENTS.values()
             for text, _ in train + eval_only
-        ]
+        ] + [_template_regex(text) for extra in generator.TRIAGE_PARAPHRASES.values() for text, _ in extra]
         assert not [t for t in handwritten if any(p.search(t) for p in patterns)]
     elif template == "redaction":
-        patterns = [_template_regex(t) for t in generator.REDACTION_TEMPLATES + generator.EVAL_ONLY_REDACTION_TEMPLATES]
+        templates = (
+            generator.REDACTION_TEMPLATES + generator.REDACTION_PARAPHRASES + generator.EVAL_ONLY_REDACTION_TEMPLATES
+        )
+        patterns = [_template_regex(t) for t in templates]
         assert not [t for t in handwritten if any(p.fullmatch(t) for p in patterns)]
     else:
         phrases = {p[0] for p in generator.PHRASES + generator.EVAL_ONLY_PHRASES}
