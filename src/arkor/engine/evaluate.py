@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ANSWER_SLACK_TOKENS = 16  # beyond the longest reference answer: room to be right, not to ramble
-
 
 @dataclass
 class EvalReport:
@@ -42,12 +40,11 @@ def pick_eval_rows(template: str, count: int | None, split: str = "eval") -> lis
 
 
 def answer_budget(model_id: str, rows: list[dict]) -> int:
-    """max_tokens for decoding: the longest reference answer in tokens, plus some slack."""
+    """max_tokens for decoding `rows`: the same budget as task accuracy while training."""
+    from .infer.batch import answer_budget as budget_for
     from .models import load_tokenizer
 
-    tokenizer = load_tokenizer(model_id)
-    longest = max(len(tokenizer.encode(row["messages"][-1]["content"], add_special_tokens=False)) for row in rows)
-    return longest + ANSWER_SLACK_TOKENS
+    return budget_for(load_tokenizer(model_id), [row["messages"][-1]["content"] for row in rows])
 
 
 def batched_answers(

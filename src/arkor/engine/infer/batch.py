@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 DECODE_BATCH = 16
+ANSWER_SLACK_TOKENS = 16  # beyond the longest reference answer: room to be right, not to ramble
+
+
+def answer_budget(tokenizer: Any, references: list[str], cap: int | None = None) -> int:
+    """max_new_tokens for scoring: the longest reference answer in tokens plus some slack (at most `cap`)."""
+    longest = max((len(tokenizer.encode(ref, add_special_tokens=False)) for ref in references), default=0)
+    budget = longest + ANSWER_SLACK_TOKENS
+    return budget if cap is None else min(budget, cap)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from arkor.protocol import EvaluationCompleted
 
 from ..config import TrainingPlan
 
-ANSWER_SLACK_TOKENS = 8
 DRY_RUN_ROWS = 4  # a dry run checks that scoring works, not how well
 
 
@@ -30,7 +29,7 @@ class TaskScorer:
     """Prompts and references prepared once; `score(model, step)` runs at each eval step."""
 
     def __init__(self, rows: list[list[dict[str, Any]]], tokenizer: Any, plan: TrainingPlan) -> None:
-        from ..infer.batch import BatchDecoder
+        from ..infer.batch import BatchDecoder, answer_budget
 
         self.scorer = plan.eval_scorer or "json_fields"
         self.decoder = BatchDecoder.for_tokenizer(tokenizer, plan.device)
@@ -40,8 +39,7 @@ class TaskScorer:
         # max_length new tokens, whatever the eval file holds.
         self.prompts = [self.decoder.prompt_ids(row[:-1], plan.max_length) for row in chosen]
         self.references = [str(row[-1].get("content") or "") for row in chosen]
-        longest = max((len(tokenizer.encode(ref, add_special_tokens=False)) for ref in self.references), default=0)
-        self.max_new_tokens = min(longest + ANSWER_SLACK_TOKENS, plan.max_length)
+        self.max_new_tokens = answer_budget(tokenizer, self.references, cap=plan.max_length)
 
     def __len__(self) -> int:
         return len(self.prompts)
