@@ -106,6 +106,7 @@ from .jobs import (
     TrainingJob,
     unknown_config_keys,
 )
+from .presets import TaskPreset, TaskPresetList
 from .status import TERMINAL_STATUSES
 from .worker import (
     DatasetAccess,

@@ -407,6 +407,14 @@ async def models() -> Response:
     return JSONResponse(model_list())
 
 
+@router.get("/api/presets")
+async def presets() -> Response:
+    """Each project template's system prompt and answer schema, for the Playground and endpoint samples."""
+    from arkor.templates.scoring import task_presets
+
+    return JSONResponse(task_presets().to_wire())
+
+
 @router.post("/api/inference/chat")
 async def chat(request: Request) -> Response:
     raw = await request.body()

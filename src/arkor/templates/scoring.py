@@ -21,9 +21,12 @@ from __future__ import annotations
 import json
 import string
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arkor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from arkor.protocol import TaskPresetList
 
 TEMPLATE_NAMES: tuple[str, ...] = ("triage", "translate", "redaction")
 SCORED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -95,6 +98,25 @@ def answer_response_format(template: str) -> dict[str, Any]:
         "type": "json_schema",
         "json_schema": {"name": template, "schema": ANSWER_SCHEMAS[template], "strict": True},
     }
+
+
+def task_presets() -> TaskPresetList:
+    """Each template's preset: the system prompt its data trains with, its answer schema as a
+    `response_format`, and the first held-out user message as an example."""
+    from arkor.protocol import TaskPreset, TaskPresetList
+
+    presets = []
+    for template in TEMPLATE_NAMES:
+        first = load_rows(template, "eval")[0]["messages"]
+        presets.append(
+            TaskPreset(
+                template=template,
+                system_prompt=next(m["content"] for m in first if m["role"] == "system"),
+                response_format=answer_response_format(template),
+                example=next(m["content"] for m in first if m["role"] == "user"),
+            )
+        )
+    return TaskPresetList(presets=presets)
 
 
 _TEMPLATES_ROOT = Path(__file__).resolve().parent

@@ -174,3 +174,58 @@ def test_playground_json_formats_stream_constrained_json(page, studio, completed
     page.locator("#format-error").filter(has_text="not valid JSON").wait_for()
     assert page.locator(".bubble.assistant").count() == 2  # nothing was sent
     no_console_errors(page)
+
+
+def test_task_presets_fill_the_playground_and_the_endpoint_samples(page, studio, completed_job):
+    import ast
+    import shlex
+
+    from arkor.templates.scoring import answer_response_format, task_presets
+
+    triage = next(p for p in task_presets().presets if p.template == "triage")
+    page.goto(studio.base + f"/#/playground?adapter={completed_job}")
+    page.locator('#preset option[value="triage"]').wait_for(state="attached", timeout=30_000)
+    # The tiny job was not trained from a template, so nothing is preset until the user picks one.
+    assert page.locator("#preset").input_value() == ""
+    page.select_option("#preset", "triage")
+    assert page.locator("#system-prompt").input_value() == triage.system_prompt
+    assert page.locator("#response-format").input_value() == "json_schema"
+    assert (
+        json.loads(page.locator("#json-schema").input_value())
+        == answer_response_format("triage")["json_schema"]["schema"]
+    )
+    assert page.locator("#temperature").input_value() == "0"
+    assert triage.example in page.locator("#chat-input").get_attribute("placeholder")
+
+    # A job whose evalScorer names a template gets its preset; the samples of its endpoints carry it.
+    found = page.evaluate(
+        """async () => {
+            const { apiJson } = await import('/js/api.js');
+            const { presetForJob } = await import('/js/pages/playground.js');
+            const { samples } = await import('/js/pages/endpoint.js');
+            const { presets } = await apiJson('/api/presets');
+            const preset = presetForJob({ config: { evalScorer: 'redaction' } }, presets);
+            const none = presetForJob({ config: {} }, presets);
+            const deployment = { slug: "redact-it", authMode: "fixed_api_key", endpointUrl: "http://127.0.0.1:9/d/redact-it/v1" };
+            return { template: preset.template, none, code: samples(deployment, preset), plain: samples(deployment) };
+        }"""
+    )
+    assert found["template"] == "redaction" and found["none"] is None
+    redaction = next(p for p in task_presets().presets if p.template == "redaction")
+    expected = {
+        "model": "redact-it",
+        "messages": [
+            {"role": "system", "content": redaction.system_prompt},
+            {"role": "user", "content": redaction.example},
+        ],
+        "temperature": 0,
+        "response_format": answer_response_format("redaction"),
+    }
+    words = shlex.split(found["code"]["curl"].replace("\\\n", " "))
+    assert json.loads(words[words.index("-d") + 1]) == expected  # the shell hands curl exactly this body
+    tree = ast.parse(found["code"]["python"])
+    create = next(n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "create")
+    sent = {kw.arg: ast.literal_eval(kw.value) for kw in create.keywords}
+    assert sent == expected
+    assert '"Hello"' in found["plain"]["curl"] and "response_format" not in found["plain"]["python"]
+    no_console_errors(page)

@@ -173,3 +173,18 @@ def test_every_answer_in_the_template_data_fits_its_schema(template: str) -> Non
             answer = json.loads(row["messages"][-1]["content"])
             jsonschema.validate(answer, schema)
             assert list(answer) == list(schema["properties"]), f"{template}/{split}: keys in another order"
+
+
+def test_task_presets_match_what_each_template_trains_on() -> None:
+    from arkor.protocol import TaskPresetList
+    from arkor.templates.scoring import answer_response_format, load_rows, task_presets
+
+    wire = task_presets().to_wire()
+    presets = TaskPresetList.model_validate(wire).presets
+    assert [p.template for p in presets] == list(TEMPLATE_NAMES)
+    for preset in presets:
+        train = load_rows(preset.template, "train")
+        assert {row["messages"][0]["content"] for row in train} == {preset.system_prompt}
+        assert preset.response_format == answer_response_format(preset.template)
+        assert preset.example in {row["messages"][1]["content"] for row in load_rows(preset.template, "eval")}
+    assert set(wire["presets"][0]) == {"template", "systemPrompt", "responseFormat", "example"}

@@ -2,24 +2,60 @@
 import { apiJson } from "../api.js";
 import { copyText, h, relativeTime, replace } from "../ui.js";
 import { stateBadge, targetSummary } from "./endpoints.js";
+import { presetForJob } from "./playground.js";
 
 // The absolute OpenAI base URL; Studio's proxy adds `endpointUrl` from the backend's base URL.
 function endpointUrl(d) {
   return d.endpointUrl || d.url || `/d/${d.slug}/v1`;
 }
 
-export function samples(d) {
+// The request a sample sends: a plain greeting, or for a template's fine-tune (`preset`) the system
+// prompt it was trained with, an example input, greedy decoding and its answer schema.
+export function sampleRequest(d, preset) {
+  if (!preset) return { model: d.slug, messages: [{ role: "user", content: "Hello" }] };
+  return { model: d.slug, messages: [{ role: "system", content: preset.systemPrompt }, { role: "user", content: preset.example }],
+    temperature: 0, response_format: preset.responseFormat };
+}
+
+// A JSON value as Python source: the same structure, with Python's True, False and None.
+function pythonLiteral(value, indent) {
+  if (value === null) return "None";
+  if (typeof value === "boolean") return value ? "True" : "False";
+  if (typeof value !== "object") return JSON.stringify(value);  // a JSON string or number is a Python one too
+  const inner = `${indent}    `;
+  const items = Array.isArray(value) ? value.map((v) => pythonLiteral(v, inner))
+    : Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${pythonLiteral(v, inner)}`);
+  const [open, close] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
+  return items.length ? `${open}\n${items.map((item) => inner + item).join(",\n")},\n${indent}${close}` : open + close;
+}
+
+export function samples(d, preset = null) {
   const url = endpointUrl(d);
   const keyed = d.authMode !== "none";
+  const request = sampleRequest(d, preset);
+  // JSON inside a single-quoted shell string: a quote in the data closes it, so it is spelled '\''.
+  const body = JSON.stringify(request).replace(/'/g, "'\\''");
   const curl = [`curl ${url}/chat/completions`, `  -H "Content-Type: application/json"`,
     keyed ? `  -H "Authorization: Bearer $ARKOR_API_KEY"` : null,
-    `  -d '{"model": "${d.slug}", "messages": [{"role": "user", "content": "Hello"}]}'`].filter(Boolean).join(" \\\n");
+    `  -d '${body}'`].filter(Boolean).join(" \\\n");
+  const { model, ...rest } = request;
   const python = [keyed ? "import os\n" : null, "from openai import OpenAI", "",
     `client = OpenAI(base_url="${url}", api_key=${keyed ? 'os.environ["ARKOR_API_KEY"]' : '"not-required"'})`,
-    "reply = client.chat.completions.create(", `    model="${d.slug}",`,
-    `    messages=[{"role": "user", "content": "Hello"}],`, ")", "print(reply.choices[0].message.content)"]
+    "reply = client.chat.completions.create(", `    model=${JSON.stringify(model)},`,
+    ...Object.entries(rest).map(([key, value]) => `    ${key}=${pythonLiteral(value, "    ")},`),
+    ")", "print(reply.choices[0].message.content)"]
     .filter((line) => line !== null).join("\n");
   return { curl, python };
+}
+
+// The preset of the template the endpoint's job was trained for, if any (see playground.presetForJob).
+async function endpointPreset(d) {
+  const jobId = d.target && d.target.adapter && d.target.adapter.jobId;
+  if (!jobId) return null;
+  try {
+    const [{ job }, { presets }] = await Promise.all([apiJson(`/api/jobs/${encodeURIComponent(jobId)}`), apiJson("/api/presets")]);
+    return presetForJob(job, presets);
+  } catch { return null; }  // the plain sample still works
 }
 
 // A button that asks for a second click before it acts (no blocking confirm() dialogs).
@@ -54,7 +90,7 @@ export function render(container, { params: [id] }) {
     let d;
     try { d = (await apiJson(base)).deployment; } catch (err) { return replace(main, h("div.banner.error", `Could not load endpoint: ${err.message}`)); }
     const url = endpointUrl(d);
-    const code = samples(d);
+    const code = samples(d, await endpointPreset(d));
     const sample = h("pre.code", { id: "endpoint-sample" }, code.curl);
     const tabs = [["curl", "cURL", code.curl], ["python", "Python (openai)", code.python]].map(([key, label, text]) =>
       h("button.chip-btn", { type: "button", dataset: { sample: key }, class: key === "curl" ? "active" : "", onclick: (e) => {

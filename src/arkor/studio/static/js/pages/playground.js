@@ -21,6 +21,12 @@ export function responseFormatOf(kind, schemaText) {
   return { type: "json_schema", json_schema: { name: "response", schema, strict: true } };
 }
 
+// The preset a job was trained for: its `evalScorer` names a template (`arkor init --template`).
+export function presetForJob(job, presets) {
+  const scorer = job && job.config && job.config.evalScorer;
+  return presets.find((p) => p.template === scorer) || null;
+}
+
 // The message of an in-band error frame: `{"error": "..."}` (the backend's shape), `{"error": {"message"}}`, or raw text.
 export function errorOfFrame(chunk, raw) {
   const error = chunk && (chunk.error ?? chunk.message);
@@ -31,6 +37,7 @@ export function errorOfFrame(chunk, raw) {
 
 export function render(container, { query }) {
   let jobs = [];
+  let presets = [];
   let messages = [];
   let controller = null;
   let checkpointGeneration = 0;
@@ -44,6 +51,8 @@ export function render(container, { query }) {
     h("option", { value: "text" }, "Text"), h("option", { value: "json_object" }, "JSON object"), h("option", { value: "json_schema" }, "JSON schema"));
   const schemaText = h("textarea.input.mono", { id: "json-schema", rows: "8", spellcheck: "false" }, EXAMPLE_SCHEMA);
   const schemaLabel = h("label", { hidden: true }, "Schema (strict)", schemaText);
+  const preset = h("select.input", { id: "preset", "aria-label": "Task preset", onchange: () => applyPreset(presets.find((p) => p.template === preset.value)) },
+    h("option", { value: "" }, "None"));
   const transcript = h("div.transcript", { id: "transcript" });
   const input = h("textarea.input.chat-input", { id: "chat-input", rows: "2", placeholder: "Message (Enter to send, Shift+Enter for a new line)" });
   const sendButton = h("button.btn.primary", { type: "button", id: "send", onclick: () => send() }, "Send");
@@ -63,6 +72,7 @@ export function render(container, { query }) {
         h("div.card-head", h("h2", "Settings")),
         h("div.card-body.form",
           h("label", "Model", target), checkpointLabel,
+          h("label", "Task preset", preset),
           h("label", "Temperature", temperature), h("label", "Top p", topP), h("label", "Max tokens", maxTokens),
           h("label", "System prompt", system),
           h("label", "Response format", format), schemaLabel,
@@ -71,6 +81,19 @@ export function render(container, { query }) {
         transcript,
         h("div.composer", input, h("div.row", sendButton, stopButton)))),
   );
+
+  // A template's preset: the system prompt and answer schema its model was trained with, greedy decoding.
+  function applyPreset(chosen) {
+    preset.value = chosen ? chosen.template : "";
+    if (!chosen) return;
+    system.value = chosen.systemPrompt;
+    format.value = "json_schema";
+    schemaText.value = JSON.stringify(chosen.responseFormat.json_schema.schema, null, 2);
+    schemaLabel.hidden = false;
+    temperature.value = "0";
+    maxTokens.value = "256";
+    input.placeholder = `e.g. ${chosen.example}`;
+  }
 
   function resetChat() {
     if (controller) controller.abort();
@@ -98,6 +121,8 @@ export function render(container, { query }) {
     if (checkpoint.hidden) return;
     const jobId = value.slice(4);
     const job = jobs.find((j) => j.id === jobId);
+    const trainedFor = presetForJob(job, presets);
+    if (trainedFor) applyPreset(trainedFor);
     const mine = ++checkpointGeneration;  // overlapping target changes: only the latest fills the list
     const final = job && job.status === "completed" ? h("option", { value: "final" }, "Final adapter") : null;
     replace(checkpoint, final);
@@ -191,11 +216,14 @@ export function render(container, { query }) {
 
   (async () => {
     const problems = [];
-    const [jobList, models] = await Promise.all([
+    const [jobList, models, presetList] = await Promise.all([
       apiJson("/api/jobs").then((r) => r.jobs, (err) => { problems.push(`Could not load jobs: ${err.message}. Base models only.`); return []; }),
       baseModels().catch((err) => { problems.push(`Could not list base models: ${err.message}`); return null; }),
+      apiJson("/api/presets").then((r) => r.presets, (err) => { problems.push(`Could not load task presets: ${err.message}`); return []; }),
     ]);
     jobs = jobList;
+    presets = presetList;
+    replace(preset, h("option", { value: "" }, "None"), presets.map((p) => h("option", { value: p.template }, p.template)));
     if (problems.length) replace(notice, h("div.banner.warn", problems.join(" ")));
     const trained = jobs.filter((j) => j.status === "completed" || j.status === "running" || j.status === "cancelled");
     replace(target,
