@@ -119,7 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     resolve_model_path(DEFAULT_MODEL, progress=True)
 
     def progress(label: str):  # type: ignore[no-untyped-def]
-        return lambda done, total: console.print(f"  {label}: {done}/{total} held-out rows", end="\r")
+        # A terminal redraws one line; a log gets no carriage-return runs, only the scores after it.
+        def show(done: int, total: int) -> None:
+            if console.is_terminal:
+                console.print(f"  {label}: {done}/{total} held-out rows", end="\r")
+
+        return show
 
     console.print("[bold]2. Held-out accuracy of the base model[/bold]")
     before = evaluate_template(TEMPLATE, DEFAULT_MODEL, max_rows=args.eval_rows, on_row=progress("base"))
@@ -148,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         handwritten = evaluate_template(
             TEMPLATE, DEFAULT_MODEL, adapter_dir=adapter, split="handwritten", on_row=progress("hand-written")
         )
+        console.print(f"  hand-written: exact-field accuracy {handwritten.exact_fields:.0%}            ")
     finally:
         _arkor(env, project, "server", "stop")
 
