@@ -39,14 +39,6 @@ def pick_eval_rows(template: str, count: int | None, split: str = "eval") -> lis
     return [rows[i * len(rows) // count] for i in range(count)]
 
 
-def answer_budget(model_id: str, rows: list[dict]) -> int:
-    """max_tokens for decoding `rows`: the same budget as task accuracy while training."""
-    from .infer.batch import answer_budget as budget_for
-    from .models import load_tokenizer
-
-    return budget_for(load_tokenizer(model_id), [row["messages"][-1]["content"] for row in rows])
-
-
 def batched_answers(
     model_id: str,
     rows: list[dict],
@@ -114,8 +106,12 @@ def evaluate_template(
 ) -> EvalReport:
     from arkor.templates.scoring import score_prediction, summarize
 
+    from .infer.batch import answer_budget
+    from .models import load_tokenizer
+
     rows = pick_eval_rows(template, max_rows, split)
-    budget = max_tokens or answer_budget(model_id, rows)
+    # The same budget as task accuracy while training.
+    budget = max_tokens or answer_budget(load_tokenizer(model_id), [row["messages"][-1]["content"] for row in rows])
     if engine is None and response_format is None:
         predictions = batched_answers(model_id, rows, budget, adapter_dir, on_row)
     else:
