@@ -11,7 +11,7 @@ normalisation; translate also reports chrF).
 
     python benchmarks/quality.py [--templates triage,translate,redaction] [--eval-rows N] [--no-schema]
         [--steps N] [--lr X]    # override the template's recipe (then max_time is dropped)
-    python benchmarks/quality.py --vs trl [--target 0.9] [--every 30]   # time to target vs TRL
+    python benchmarks/quality.py --vs trl [--target 0.9] [--every 20]   # time to target vs TRL
 """
 
 from __future__ import annotations

@@ -18,6 +18,14 @@ def test_first_checkpoint_at_the_target_is_reported():
     assert time_to_target.first_at(scored, 0.99) is None
 
 
+def test_the_accuracy_line_crossing_the_target_is_interpolated_between_adapters():
+    scored = [{"seconds": 10.0, "exact": 0.5}, {"seconds": 30.0, "exact": 1.0}]
+    assert time_to_target.crossing_at(scored, 0.9) == 26.0  # 10 s + 80% of the way to 30 s
+    assert time_to_target.crossing_at(scored, 0.25) == 5.0  # from 0% at 0 s to the first adapter
+    assert time_to_target.crossing_at([{"seconds": 10.0, "exact": 0.95}], 0.9) < 10.0
+    assert time_to_target.crossing_at(scored, 1.01) is None
+
+
 def test_both_trainers_train_save_and_get_scored(tmp_path):
     result = time_to_target.run(
         "triage",
@@ -26,6 +34,7 @@ def test_both_trainers_train_save_and_get_scored(tmp_path):
         every=2,
         budget_s=600.0,
         eval_rows=2,
+        settle=3.0,
         overrides={"numTrainEpochs": None, "maxSteps": 8},  # more checkpoints than saveTotalLimit keeps
         work_dir=tmp_path,
     )
@@ -36,3 +45,5 @@ def test_both_trainers_train_save_and_get_scored(tmp_path):
         assert all(a["seconds"] < b["seconds"] for a, b in zip(points, points[1:]))
     assert (tmp_path / "arkor" / "final" / "adapter_model.safetensors").is_file()
     assert (tmp_path / "trl" / "step-8" / "adapter_model.safetensors").is_file()
+    assert not any(p["past_budget"] for p in result["trl"])  # 8 tiny steps end well inside 600 s
+    assert result["trl_budget_s"] >= result["budget_s"]
