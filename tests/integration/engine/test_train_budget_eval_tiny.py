@@ -99,3 +99,26 @@ def test_scoring_is_bounded_by_max_length_whatever_the_eval_file_holds(tmp_path)
     rows = [[{"role": "user", "content": huge}, {"role": "assistant", "content": huge}]] * 3
     scorer = TaskScorer(rows, load_tokenizer(TINY), TrainingPlan(model_id=TINY, max_length=64, eval_rows=2))
     assert len(scorer) == 2 and all(len(p) <= 64 for p in scorer.prompts) and scorer.max_new_tokens == 64
+
+
+def test_evaluating_does_not_spend_the_time_budget(tmp_path, monkeypatch):
+    import time
+
+    from arkor.engine.train import run as train_run
+
+    real_evaluate = train_run._evaluate
+
+    def slow_evaluate(*args, **kwargs):
+        time.sleep(0.5)  # an eval pass far longer than a tiny training step
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_run, "_evaluate", slow_evaluate)
+    eval_file = write_json_answers(tmp_path / "eval.jsonl", rows=4)
+    events = run(
+        tmp_path, maxSteps=12, maxTime="10s", evalSteps=1, evalDataset={"type": "file", "path": str(eval_file)}
+    )
+    metrics = events[-1]["metrics"]
+    evals = sum(1 for e in events if e["type"] == "training.log" and e.get("evalLoss") is not None)
+    assert evals == metrics["steps"] >= 1
+    # Had the budget counted the eval passes, the training seconds would hold all of them.
+    assert metrics["trainSeconds"] < 0.5 * evals

@@ -1,7 +1,7 @@
 """`max_time`: a wall-clock budget for the optimizer loop, and an LR schedule that ends with it.
 
-The budget clock runs while the loop trains (steps, eval loss, checkpoints) and is paused while
-task accuracy is scored, so asking for accuracy does not cost training. A run stops after the
+The budget clock runs while the loop trains (steps, checkpoints) and is paused while the model is
+evaluated (eval loss, task accuracy), so asking for evaluation does not cost training. A run stops after the
 last step that fits: when the time spent plus one more step (the median of recent steps, the first
 one left out) would pass the budget. The LR schedule is the plan's (`lr_scheduler_type`, `warmup_steps`), driven by progress =
 the larger of steps done / step limit and time spent / budget, so it reaches its end by the time

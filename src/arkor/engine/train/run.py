@@ -283,16 +283,18 @@ def _train(
         eval_loss = None
         eval_steps = plan.eval_steps
         eval_now = bool(eval_steps and (step % eval_steps == 0 or final))
+        scoring = task_scorer is not None and len(task_scorer) and (eval_now or final)
+        evaluating = (eval_now and bool(dataset.eval)) or scoring
+        if budget is not None and evaluating:
+            budget.pause()  # evaluating is the user's check, not training: it does not spend the budget
         if eval_now and dataset.eval:
             eval_loss = last_eval = _evaluate(model, dataset.eval, plan, pad_id)
-        if task_scorer is not None and len(task_scorer) and (eval_now or final):
-            if budget is not None:
-                budget.pause()  # scoring is the user's check, not training: it does not spend the budget
+        if task_scorer is not None and scoring:
             evaluation = task_scorer.score(model, step)
             if step > logged_through:  # a resumed run does not report a replayed step's score again
                 reporter.emit(evaluation)
-            if budget is not None:
-                budget.resume()
+        if budget is not None and evaluating:
+            budget.resume()
         if step % plan.logging_steps == 0 or final or eval_loss is not None:
             elapsed = max(time.monotonic() - window_start, 1e-9)
             report = (
