@@ -27,6 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_table, template_job_config  # noqa: E402
+from goals import print_goals, quality_goals  # noqa: E402
 
 
 def fine_tune(model_id: str, template: str, *, output_dir: Path, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +170,7 @@ def print_report(model_id: str, results: list[dict]) -> None:
         if r["evaluations"]:
             steps = "; ".join(f"step {e['step']}: {100 * e['accuracy']:.0f}%" for e in r["evaluations"])
             print(f"{r['template']}: all-fields-exact while training ({r['evaluations'][0]['rows']} rows): {steps}")
+    print_goals(quality_goals(results))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import print_table, template_job_config, tokenized_train_set  # noqa: E402
+from goals import print_goals, time_to_target_goals  # noqa: E402
 
 
 def _seconds(stamp: str) -> float:
@@ -285,6 +286,7 @@ def print_report(result: dict) -> None:
             f"where the accuracy line crosses it: arkor {fmt(result['arkor_crossing_s'])}, "
             f"TRL {fmt(result['trl_crossing_s'])}: {result['speedup_crossing']:.2f}x sooner"
         )
+    print_goals(time_to_target_goals(result))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,7 @@ from _common import (  # noqa: E402
     tokenized_eval_set,
     tokenized_train_set,
 )
+from goals import print_goals, throughput_goals  # noqa: E402
 
 TEMPLATE = "triage"
 TRAINERS = ("arkor", "trl", "transformers")
@@ -412,6 +413,7 @@ def print_report(report: dict) -> None:
         f"N_head={spec['head_params']:,} (frozen base: forward 2N + backward-to-activations 2N). Ratios are to each "
         "baseline's faster precision."
     )
+    print_goals(throughput_goals(report))
 
 
 def _quiet_libraries() -> None:

@@ -122,3 +122,12 @@ def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
     # The template's own recipe was used (its scorer and eval file), with the overrides on top.
     assert result["config"]["evalScorer"] == "triage" and "maxTime" not in result["config"]
     assert [e["step"] for e in result["evaluations"]] == [1, 2] and result["handwritten_rows"] == 2
+
+
+def test_compile_step_times_the_engine_step_per_mode():
+    import compile_step
+
+    results = compile_step.run(TINY, steps=3, warmup=1, modes=("eager",))
+    assert [r["mode"] for r in results] == ["eager"]
+    assert results[0]["first_step_s"] > 0 and results[0]["steady_step_s"] > 0
+    assert results[0]["speed_vs_eager"] == 1.0
