@@ -93,11 +93,10 @@ def train_trl(
 
     class Budget(TrainerCallback):
         began = 0.0
+        budget_mark_saved = False  # the adapter at the end of the equal budget
 
         def on_train_begin(self, *_a: Any, **_k: Any) -> None:
             self.began = time.perf_counter()
-
-        budget_mark_saved = False
 
         def on_step_end(self, _args: Any, state: Any, control: Any, model: Any = None, **_k: Any) -> None:
             elapsed = time.perf_counter() - self.began

@@ -1,11 +1,11 @@
 """`max_time`: a wall-clock budget for the optimizer loop, and an LR schedule that ends with it.
 
 The budget clock runs while the loop trains (steps, checkpoints) and is paused while the model is
-evaluated (eval loss, task accuracy), so asking for evaluation does not cost training. A run stops after the
-last step that fits: when the time spent plus one more step (the median of recent steps, the first
-one left out) would pass the budget. The LR schedule is the plan's (`lr_scheduler_type`, `warmup_steps`), driven by progress =
-the larger of steps done / step limit and time spent / budget, so it reaches its end by the time
-the budget does, whichever limit comes first.
+evaluated (eval loss, task accuracy), so asking for evaluation does not cost training. A run stops
+after the last step that fits: when the time spent plus one more step (the median of recent steps,
+the first one left out) would pass the budget. The LR schedule is the plan's (`lr_scheduler_type`,
+`warmup_steps`), driven by progress = the larger of steps done / step limit and time spent /
+budget, so it reaches its end by the time the budget does, whichever limit comes first.
 """
 
 from __future__ import annotations

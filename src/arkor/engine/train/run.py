@@ -283,7 +283,7 @@ def _train(
         eval_loss = None
         eval_steps = plan.eval_steps
         eval_now = bool(eval_steps and (step % eval_steps == 0 or final))
-        scoring = task_scorer is not None and len(task_scorer) and (eval_now or final)
+        scoring = bool(task_scorer is not None and len(task_scorer) and (eval_now or final))
         evaluating = (eval_now and bool(dataset.eval)) or scoring
         if budget is not None and evaluating:
             budget.pause()  # evaluating is the user's check, not training: it does not spend the budget
