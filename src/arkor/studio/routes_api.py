@@ -6,6 +6,7 @@ stream the upstream body through unchanged (`_relay`). Deployments live in `rout
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import OrderedDict
@@ -407,12 +408,18 @@ async def models() -> Response:
     return JSONResponse(model_list())
 
 
+@functools.cache
+def _presets_body() -> bytes:
+    """The presets come from files inside the installed package: read and rendered once per process."""
+    from arkor.templates.scoring import task_presets
+
+    return json.dumps(task_presets().to_wire()).encode("utf-8")
+
+
 @router.get("/api/presets")
 async def presets() -> Response:
     """Each project template's system prompt and answer schema, for the Playground and endpoint samples."""
-    from arkor.templates.scoring import task_presets
-
-    return JSONResponse(task_presets().to_wire())
+    return Response(_presets_body(), media_type="application/json")
 
 
 @router.post("/api/inference/chat")

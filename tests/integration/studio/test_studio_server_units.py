@@ -177,3 +177,14 @@ def test_models_come_from_the_engine_registry():
     assert [m["id"] for m in listed["models"]] == [*SUPPORTED_MODELS, TINY_TEST_MODEL]
     assert "unsloth/gemma-4-E4B-it" in [m["id"] for m in listed["models"]]
     assert listed["default"] == DEFAULT_MODEL and all(m["name"] for m in listed["models"])
+
+
+def test_presets_route_serves_the_wire_list_built_once():
+    from arkor.protocol import TaskPresetList
+    from arkor.studio import routes_api
+    from arkor.templates.scoring import task_presets
+
+    first = run(routes_api.presets())
+    assert first.media_type == "application/json"
+    assert TaskPresetList.model_validate_json(first.body) == task_presets()
+    assert run(routes_api.presets()).body is first.body  # rendered once per process
