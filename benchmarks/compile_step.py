@@ -2,7 +2,8 @@
 
 Each mode loads a fresh model with the template's LoRA, then trains the same length-grouped batches
 of the triage data (the engine's batches, its autocast dtype, its labelled-positions-only loss and
-AdamW step). Reported per mode: the first step's seconds (for `compile` that includes building the
+AdamW step; without the engine's gradient-norm clipping, which touches only the LoRA factors). The
+step is written out here because the engine's is inline in `engine.train.run._train`. Reported per mode: the first step's seconds (for `compile` that includes building the
 kernels with inductor, which is paid again by every run), the mean of the steps after the first
 `--warmup`, and that mean as a ratio to eager. The decoder is compiled with `dynamic=True`:
 length-grouped batches change the sequence length from step to step.

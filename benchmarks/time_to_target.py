@@ -93,7 +93,6 @@ def train_trl(
 
     class Budget(TrainerCallback):
         began = 0.0
-        budget_mark_saved = False  # the adapter at the end of the equal budget
 
         def on_train_begin(self, *_a: Any, **_k: Any) -> None:
             self.began = time.perf_counter()
@@ -101,8 +100,8 @@ def train_trl(
         def on_step_end(self, _args: Any, state: Any, control: Any, model: Any = None, **_k: Any) -> None:
             elapsed = time.perf_counter() - self.began
             out_of_time = elapsed >= stop_s
-            at_budget = elapsed >= budget_s and not self.budget_mark_saved
-            self.budget_mark_saved = self.budget_mark_saved or at_budget
+            # The adapter that ends the equal budget: the first one saved at or past it (as `run` reads it).
+            at_budget = elapsed >= budget_s and not any(seconds >= budget_s for seconds, _, _ in points)
             if state.global_step % every == 0 or at_budget or out_of_time or state.global_step >= total_steps:
                 folder = out / f"step-{state.global_step}"
                 model.save_pretrained(str(folder))
