@@ -1,11 +1,10 @@
 """`torch.compile` on the training step: the engine's LoRA step with the decoder eager, then compiled.
 
 Each mode loads a fresh model with the template's LoRA, then trains the same length-grouped batches
-of the triage data (the engine's batches, its autocast dtype, its labelled-positions-only loss and
-AdamW step; without the engine's gradient-norm clipping, which touches only the LoRA factors). The
-step is written out here because the engine's is inline in `engine.train.run._train`. Reported per mode: the first step's seconds (for `compile` that includes building the
-kernels with inductor, which is paid again by every run), the mean of the steps after the first
-`--warmup`, and that mean as a ratio to eager. The decoder is compiled with `dynamic=True`:
+of the triage data with the engine's own step (`engine.train.step.train_step`: its autocast dtype,
+labelled-positions-only loss, gradient clipping and AdamW update). Reported per mode: the first
+step's seconds (for `compile` that includes building the kernels with inductor, which is paid again
+by every run), the mean of the steps after the first `--warmup`, and that mean as a ratio to eager. The decoder is compiled with `dynamic=True`:
 length-grouped batches change the sequence length from step to step.
 
     python benchmarks/compile_step.py [--steps 25] [--warmup 5] [--modes eager,compile] [--quick]
@@ -32,9 +31,9 @@ def time_steps(model_id: str, mode: str, steps: int) -> list[float]:
 
     from arkor.engine.config import resolve_plan
     from arkor.engine.data import TokenizedExample
-    from arkor.engine.train.loss import labelled_token_loss_sum
     from arkor.engine.train.run import _batches_forever
     from arkor.engine.train.setup import build_optimizer, load_lora_model
+    from arkor.engine.train.step import train_step
 
     plan = resolve_plan(job_config(model_id, "triage", maxSteps=steps, batchSize=4), device="cpu")
     examples = [TokenizedExample(e["input_ids"], e["labels"]) for e in tokenized_train_set(model_id, "triage")]
@@ -45,18 +44,13 @@ def time_steps(model_id: str, mode: str, steps: int) -> list[float]:
     if mode == "compile":  # swap the decoder for its compiled wrapper, so the engine's loss calls it
         base: Any = model.get_base_model()
         setattr(base, base.base_model_prefix, torch.compile(getattr(base, base.base_model_prefix), dynamic=True))
+    trainable = [p for p in model.parameters() if p.requires_grad]
     batches = _batches_forever(examples, plan, pad_id=0)
     seconds = []
     for _ in range(steps):
         began = time.perf_counter()
         _, batch = next(batches)
-        with torch.autocast(device_type="cpu", dtype=getattr(torch, plan.dtype), enabled=plan.dtype != "float32"):
-            loss_sum, count = labelled_token_loss_sum(
-                model, batch["input_ids"], batch["attention_mask"], batch["labels"]
-            )
-        (loss_sum / max(count, 1)).backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        train_step(model, optimizer, [batch], plan, trainable)
         seconds.append(time.perf_counter() - began)
     return seconds
 

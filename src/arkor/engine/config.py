@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 
 from arkor.errors import ConfigError
-from arkor.model_families import get_family
+from arkor.model_families import get_family, last_layers_problem
 from arkor.protocol import LR_SCHEDULER_TYPES as LR_SCHEDULERS  # defined once, also checked by create_trainer
 from arkor.protocol import OPTIMIZERS_ANYWHERE, OPTIMIZERS_CUDA_ONLY, JobConfig, parse_duration
 
@@ -138,6 +138,9 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
                 "lora.load_in_4bit (QLoRA) needs a CUDA GPU; this machine has none. Remove load_in_4bit or set it to False to train in full precision on the CPU",
             )
         )
+
+    if problem := last_layers_problem(config.model, config.lora_last_layers):
+        problems.append(("lora.last_layers", problem))
 
     if config.max_steps is None and config.num_train_epochs is None:
         max_steps, epochs = None, 1.0

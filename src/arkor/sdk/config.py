@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from arkor.model_families import last_layers_problem
 from arkor.protocol import (
     DATASET_FILE_EXTENSIONS,
     LR_SCHEDULER_TYPES,
@@ -177,6 +178,9 @@ def validate_trainer_input(raw: dict[str, Any], *, base_dir: Any = None) -> tupl
     model = raw.get("model")
     if isinstance(model, str) and model and not is_accepted_model(model, base_dir=base_dir):
         problems.append(("model", unsupported_model_message(model)))
+    elif isinstance(model, str) and parsed is not None and parsed.lora is not None:
+        if problem := last_layers_problem(model, parsed.lora.last_layers):
+            problems.append(("lora.last_layers", problem))
 
     dataset_source = _dataset_source(raw, "dataset", problems, base_dir)
     eval_source = _dataset_source(raw, "eval_dataset", problems, base_dir)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from arkor.errors import ConfigError
+from arkor.model_families import last_layers_problem
 from arkor.protocol import (
     BlobDatasetSource,
     FileDatasetSource,
@@ -122,6 +123,8 @@ def create_job(
             return _replay(existing, fingerprint, idempotency_key)
     _check_dataset(db, scope, request.config, settings)
     check_model_reference(settings, request.config.model, param="config.model", any_hub_repo=True)
+    if problem := last_layers_problem(request.config.model, request.config.lora_last_layers):
+        raise ApiError(400, f"config.loraLastLayers: {problem}", code="invalid_request", param="config.loraLastLayers")
     row = JobRow(
         id=new_id("job"),
         org_id=scope.org.id,

@@ -119,7 +119,19 @@ def test_lora_last_layers_above_the_layer_count_names_the_field(tmp_path):
     assert run_spec(spec) == 0
     (failed,) = read_events(spec)
     assert failed["type"] == "training.failed"
-    assert "lora.last_layers=5" in failed["error"] and "2 transformer layers" in failed["error"]
+    assert "lora.last_layers: 5 is more than the 2 transformer layers" in failed["error"]
+
+
+def test_lora_last_layers_of_a_local_model_folder_is_checked_once_the_model_is_loaded(tmp_path):
+    # A local folder has no registered layer count, so the check waits for its config.
+    from arkor.engine.models import resolve_model_path
+
+    folder = str(resolve_model_path(TINY))
+    spec = make_spec(tmp_path, model=folder, loraLastLayers=3)
+    assert run_spec(spec) == 0
+    (failed,) = read_events(spec)
+    assert failed["type"] == "training.failed"
+    assert f"lora.last_layers: 3 is more than the 2 transformer layers of {folder}" in failed["error"]
 
 
 def test_eval_split_reports_eval_loss(tmp_path):

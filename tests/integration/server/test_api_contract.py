@@ -73,6 +73,9 @@ def test_bad_job_config_is_400_naming_the_field(api: Api) -> None:
     assert response.json()["error"] == "config.maxStep is not a known field. Did you mean `maxSteps`?"
     response = post({"datasetSource": {"type": "uploaded", "datasetId": "ds_missing"}})
     assert response.status_code == 400 and "ds_missing" in response.json()["error"]
+    response = post({"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "loraLastLayers": 40})
+    assert response.status_code == 400 and response.json()["param"] == "config.loraLastLayers"
+    assert "40 is more than the 30 transformer layers" in response.json()["error"]
     response = api.http.post("/v1/jobs", params=api.scope, json={"config": {}})
     assert response.status_code == 400 and "name is required" in response.json()["error"]
     assert api.http.get("/v1/jobs", params=api.scope).json()["jobs"] == []

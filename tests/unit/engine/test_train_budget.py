@@ -50,6 +50,22 @@ def test_budget_stops_before_a_step_that_would_not_fit_and_pauses(clock):
     assert not budget.room_for_another_step()
 
 
+def test_paused_block_spends_nothing_and_keeps_a_stopped_clock_stopped(clock):
+    budget = TimeBudget(10.0)
+    budget.resume()
+    clock.now += 2.0
+    with budget.paused():
+        clock.now += 5.0
+    assert budget.elapsed() == 2.0
+    clock.now += 1.0
+    assert budget.elapsed() == 3.0  # running again after the block
+    budget.pause()
+    with pytest.raises(RuntimeError), budget.paused():
+        raise RuntimeError("an evaluation failed")
+    clock.now += 4.0
+    assert budget.elapsed() == 3.0  # it was stopped before the block, so it stays stopped
+
+
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
 def test_schedule_decays_to_its_end_when_the_budget_does(clock, kind):
     opt = optimizer()

@@ -19,7 +19,7 @@ def test_every_optional_field_lands_in_config_with_wire_names():
             "load_in_4bit": False,
             "target_modules": ["q_proj"],
             "dropout": 0.05,
-            "last_layers": 12,
+            "last_layers": 2,
         },
         max_steps=10,
         num_train_epochs=1.5,
@@ -48,7 +48,7 @@ def test_every_optional_field_lands_in_config_with_wire_names():
         "loadIn4bit": False,
         "targetModules": ["q_proj"],
         "loraDropout": 0.05,
-        "loraLastLayers": 12,
+        "loraLastLayers": 2,
         "maxSteps": 10,
         "numTrainEpochs": 1.5,
         "learningRate": 2e-4,
@@ -88,6 +88,16 @@ def test_every_optional_field_lands_in_config_with_wire_names():
         ({"callbacks": {"on_lgo": print}}, "callbacks.on_lgo", "Did you mean `on_log`?"),
         ({"on_log": 3}, "on_log", "must be a function"),
         ({"abort_signal": object()}, "abort_signal", "AbortSignal"),
+        (
+            {"lora": {"last_layers": 3}},
+            "lora.last_layers",
+            "lora.last_layers: 3 is more than the 2 transformer layers of arkor/tiny-test; use at most 2",
+        ),
+        (
+            {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "lora": {"last_layers": 31}},
+            "lora.last_layers",
+            "31 is more than the 30 transformer layers",
+        ),
     ],
 )
 def test_bad_input_names_the_field(kwargs, field, fragment):

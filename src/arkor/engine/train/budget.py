@@ -10,8 +10,10 @@ budget, so it reaches its end by the time the budget does, whichever limit comes
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ..config import TrainingPlan
@@ -35,6 +37,17 @@ class TimeBudget:
         if self._since is not None:
             self.spent += time.monotonic() - self._since
             self._since = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The clock stopped for the block (and running again after it, if it was running before)."""
+        running = self._since is not None
+        self.pause()
+        try:
+            yield
+        finally:
+            if running:
+                self.resume()
 
     def elapsed(self) -> float:
         running = time.monotonic() - self._since if self._since is not None else 0.0

@@ -8,6 +8,7 @@ a stop request ends the run at the next step boundary with `StopRequested`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -38,6 +39,7 @@ from .attention import use_attention_for
 from .budget import BudgetedSchedule, TimeBudget
 from .loss import labelled_token_loss_sum
 from .setup import build_optimizer, build_scheduler, load_lora_model, save_adapter
+from .step import train_step
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +231,7 @@ def _train(
     keep_checkpoints = resume_state.keep_limit(config)
 
     model.train()
+    trainable_params = [p for p in model.parameters() if p.requires_grad]
     window_losses: list[float] = list(loop.window_losses)
     window_samples, window_tokens = loop.window_samples, loop.window_tokens
     window_start = time.monotonic()
@@ -245,27 +248,13 @@ def _train(
         step_started = time.monotonic()
         if budget is not None:
             scheduler.before_step(step)
-        micro = [next(batches) for _ in range(plan.gradient_accumulation_steps)]
-        step_labels = sum(int((b["labels"][:, 1:] != -100).sum()) for _, b in micro)
-        step_loss = 0.0
-        for _, batch in micro:
-            batch = {k: v.to(plan.device) for k, v in batch.items()}
-            use_attention_for(model, plan.device, batch["input_ids"].shape[1])
-            with torch.autocast(
-                device_type=plan.device, dtype=getattr(torch, plan.dtype), enabled=plan.dtype != "float32"
-            ):
-                loss_sum, _ = labelled_token_loss_sum(
-                    model, batch["input_ids"], batch["attention_mask"], batch["labels"]
-                )
-            (loss_sum / max(step_labels, 1)).backward()
-            step_loss += float(loss_sum.detach()) / max(step_labels, 1)
-            window_samples += batch["input_ids"].shape[0]
-            window_tokens += int(batch["attention_mask"].sum())
-            micro_done += 1
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-        optimizer.step()
+        micro = [next(batches)[1] for _ in range(plan.gradient_accumulation_steps)]  # (epoch, batch) pairs
+        result = train_step(model, optimizer, micro, plan, trainable_params)
         scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        step_loss = result.loss
+        window_samples += result.samples
+        window_tokens += result.tokens
+        micro_done += len(micro)
         progress.step = steps_done = step
         last_loss = step_loss
         if not math.isfinite(step_loss):
@@ -281,20 +270,15 @@ def _train(
                 final, stopped_by = True, "max_time"
 
         eval_loss = None
-        eval_steps = plan.eval_steps
-        eval_now = bool(eval_steps and (step % eval_steps == 0 or final))
-        scoring = bool(task_scorer is not None and len(task_scorer) and (eval_now or final))
-        evaluating = (eval_now and bool(dataset.eval)) or scoring
-        if budget is not None and evaluating:
-            budget.pause()  # evaluating is the user's check, not training: it does not spend the budget
-        if eval_now and dataset.eval:
-            eval_loss = last_eval = _evaluate(model, dataset.eval, plan, pad_id)
-        if task_scorer is not None and scoring:
-            evaluation = task_scorer.score(model, step)
-            if step > logged_through:  # a resumed run does not report a replayed step's score again
-                reporter.emit(evaluation)
-        if budget is not None and evaluating:
-            budget.resume()
+        eval_now = bool(plan.eval_steps and (step % plan.eval_steps == 0 or final))
+        # Evaluating is the user's check, not training: it does not spend the budget.
+        with budget.paused() if budget is not None else contextlib.nullcontext():
+            if eval_now and dataset.eval:
+                eval_loss = last_eval = _evaluate(model, dataset.eval, plan, pad_id)
+            if task_scorer is not None and len(task_scorer) and (eval_now or final):
+                evaluation = task_scorer.score(model, step)
+                if step > logged_through:  # a resumed run does not report a replayed step's score again
+                    reporter.emit(evaluation)
         if step % plan.logging_steps == 0 or final or eval_loss is not None:
             elapsed = max(time.monotonic() - window_start, 1e-9)
             report = (

@@ -8,6 +8,7 @@ from typing import Any
 
 from arkor import __version__
 from arkor.errors import ConfigError
+from arkor.model_families import last_layers_problem
 from arkor.protocol import JobConfig
 from arkor.protocol.artifacts import ADAPTER_CONFIG, CHECKPOINT_INFO
 
@@ -65,12 +66,8 @@ def lora_placement(model: Any, plan: TrainingPlan) -> tuple[list[str] | str, lis
     if plan.lora_last_layers is None:
         return plan.target_modules, None
     total = model.config.get_text_config().num_hidden_layers
-    if plan.lora_last_layers > total:
-        raise ConfigError(
-            f"lora.last_layers={plan.lora_last_layers} is more than the {total} transformer layers of "
-            f"{plan.model_id}; use at most {total}, or leave it unset to train every layer",
-            field="lora.last_layers",
-        )
+    if problem := last_layers_problem(plan.model_id, plan.lora_last_layers, num_layers=total):
+        raise ConfigError(f"lora.last_layers: {problem}", field="lora.last_layers")
     targets = plan.target_modules
     if isinstance(targets, str):  # PEFT takes layer indexes only together with module names
         targets = decoder_linear_names(model)
@@ -95,7 +92,12 @@ def build_optimizer(model: Any, plan: TrainingPlan) -> Any:
 
     params = [p for p in model.parameters() if p.requires_grad]
     if plan.optim in ("adamw_torch", "adamw"):
-        return torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+        try:
+            # One kernel for all LoRA factors: on a 2-core CPU the update took 12 ms instead of 36-50
+            # (SmolLM2-135M, r16 on every linear layer: 4.9M parameters); the arithmetic is AdamW's.
+            return torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay, fused=True)
+        except (RuntimeError, TypeError):  # a device or dtype the fused kernel does not cover
+            return torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
     if plan.optim == "sgd":
         return torch.optim.SGD(params, lr=plan.learning_rate, momentum=0.9, weight_decay=plan.weight_decay)
     if plan.optim == "adafactor":
