@@ -18,7 +18,11 @@ non-pad tokens and over loss-bearing tokens, peak RSS, final loss, and model FLO
 similar length into a batch (less padding) and runs the LM head only on labelled positions; the
 two baselines sample batches at random and pad to the longest row, as they do by default.
 
-    python benchmarks/train_throughput.py [--model ID] [--steps 20] [--precisions auto] [--quick] [--json [PATH]]
+With `--rounds N` every trainer runs N times, round-robin (a slow spell of a shared machine then
+hits every trainer, not one), and each table row is the run with the median tokens/s; the ratios
+are taken between medians and the spread of the rounds is shown beside them.
+
+    python benchmarks/train_throughput.py [--model ID] [--steps 20] [--rounds 3] [--precisions auto] [--quick] [--json [PATH]]
 """
 
 from __future__ import annotations
@@ -328,19 +332,27 @@ def run_benchmark(spec: dict, runs: list[tuple[str, str]] | None = None, *, in_p
     work = Path(spec.setdefault("work_dir", tempfile.mkdtemp(prefix="arkor-bench-")))
     (work / "examples.json").write_text(json.dumps(examples))
     (work / "eval_examples.json").write_text(json.dumps(eval_examples))
-    results = []
-    for name, dtype in runs:
-        run_spec = {**spec, "dtype": dtype}
-        print(f"[bench] training with {name} ({dtype}) for {spec['steps']} steps ...", file=sys.stderr, flush=True)
-        if in_process:
-            results.append(run_one(name, run_spec, examples, eval_examples))
-            continue
-        (work / "spec.json").write_text(json.dumps(run_spec))
-        out = work / f"result-{name}-{dtype}.json"
-        subprocess.run(
-            [sys.executable, __file__, "--child", name, "--work-dir", str(work), "--child-out", str(out)], check=True
-        )
-        results.append(json.loads(out.read_text()))
+    rounds = max(1, int(spec.setdefault("rounds", 1)))
+    trials: dict[tuple[str, str], list[dict]] = {run: [] for run in runs}
+    for round_number in range(1, rounds + 1):  # round-robin, so a slow spell of the machine hits every trainer
+        for name, dtype in runs:
+            run_spec = {**spec, "dtype": dtype}
+            print(
+                f"[bench] round {round_number}/{rounds}: training with {name} ({dtype}) for {spec['steps']} steps ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            if in_process:
+                trials[(name, dtype)].append(run_one(name, run_spec, examples, eval_examples))
+                continue
+            (work / "spec.json").write_text(json.dumps(run_spec))
+            out = work / f"result-{name}-{dtype}-{round_number}.json"
+            subprocess.run(
+                [sys.executable, __file__, "--child", name, "--work-dir", str(work), "--child-out", str(out)],
+                check=True,
+            )
+            trials[(name, dtype)].append(json.loads(out.read_text()))
+    results = [median_trial(trials[run]) for run in runs]
     for baseline in ("trl", "transformers"):
         candidates = [r for r in results if r["trainer"] == baseline]
         if not candidates:
@@ -361,12 +373,20 @@ def run_benchmark(spec: dict, runs: list[tuple[str, str]] | None = None, *, in_p
     }
 
 
+def median_trial(trials: list[dict]) -> dict:
+    """The trial with the median tokens/s (the lower middle one for an even count), with every
+    trial's tokens/s attached, so a table row is one real run and shows how far the rounds spread."""
+    ordered = sorted(trials, key=lambda t: t["tokens_per_s"])
+    return {**ordered[(len(ordered) - 1) // 2], "tokens_per_s_rounds": [t["tokens_per_s"] for t in trials]}
+
+
 def print_report(report: dict) -> None:
     spec = report["spec"]
     print(
         f"\nLoRA training throughput: {spec['model']}, {report['template']} train set ({report['train_rows']} rows), "
         f"{spec['steps']} steps x batch {spec['batch_size']}, lr {spec['lr']}, LoRA r{spec['lora_r']}/"
         f"alpha{spec['lora_alpha']} {spec['targets']}, {spec['threads']} threads; eval loss on {report['eval_rows']} held-out rows"
+        + (f"; each row the median of {spec['rounds']} rounds" if spec.get("rounds", 1) > 1 else "")
     )
 
     def ratio(r: dict, key: str) -> str | None:
@@ -377,6 +397,7 @@ def print_report(report: dict) -> None:
         "wall s",
         "s/step",
         "tokens/s",
+        "rounds tok/s",
         "loss tok/s",
         "vs TRL",
         "vs Trainer",
@@ -394,6 +415,7 @@ def print_report(report: dict) -> None:
             r["wall_s"],
             r["s_per_step"],
             r["tokens_per_s"],
+            f"{min(values):.0f}-{max(values):.0f}" if len(values := r.get("tokens_per_s_rounds", [])) > 1 else None,
             r["loss_tokens_per_s"],
             ratio(r, "tokens_per_s_vs_trl"),
             ratio(r, "tokens_per_s_vs_transformers"),
@@ -452,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--eval-rows", type=int, default=60, help="held-out rows the adapters are scored on (0: none)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per run (default: torch's default)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run every trainer this many times, round-robin; report each one's median"
+    )
     parser.add_argument("--quick", action="store_true", help="the tiny test model for 3 steps (checks the plumbing)")
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH", help="write JSON results (stdout if no PATH)")
     parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)
@@ -480,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         "lora_alpha": args.lora_r,
         **({"threads": args.threads} if args.threads else {}),
         "targets": "all-linear" if args.targets == "all-linear" else QKVO,
+        "rounds": args.rounds,
     }
     spec["eval_rows"] = args.eval_rows
     wanted = {t for t in args.trainers.split(",") if t}

@@ -103,6 +103,36 @@ def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
     assert fastest["tokens_per_s_vs_transformers"] == pytest.approx(1.0)
 
 
+def test_rounds_report_the_median_run_of_each_trainer_and_their_spread(tmp_path, capsys):
+    trials = [{"tokens_per_s": v, "wall_s": w} for v, w in ((300.0, 1), (250.0, 2), (340.0, 3))]
+    assert train_throughput.median_trial(trials) == {
+        "tokens_per_s": 300.0,
+        "wall_s": 1,
+        "tokens_per_s_rounds": [300.0, 250.0, 340.0],
+    }
+    assert train_throughput.median_trial(trials[:2])["tokens_per_s"] == 250.0  # the lower middle of an even count
+
+    spec = {
+        "model": TINY,
+        "steps": 1,
+        "batch_size": 2,
+        "lr": 2e-4,
+        "seed": 0,
+        "lora_r": 4,
+        "lora_alpha": 4,
+        "targets": "all-linear",
+        "peak_seconds": 0.05,
+        "work_dir": str(tmp_path),
+        "eval_rows": 0,
+        "rounds": 2,
+    }
+    report = train_throughput.run_benchmark(spec, [("arkor", "auto")], in_process=True)
+    (result,) = report["results"]
+    assert len(result["tokens_per_s_rounds"]) == 2 and result["tokens_per_s"] in result["tokens_per_s_rounds"]
+    train_throughput.print_report(report)
+    assert "each row the median of 2 rounds" in capsys.readouterr().out
+
+
 def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
     results = quality.run_quality(
         TINY,
