@@ -68,7 +68,7 @@ demo: setup-runtime
 	$(PY) -m arkor.demo
 
 bench: setup
-	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/train_throughput.py --rounds 3
 	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/quality.py --vs trl
 

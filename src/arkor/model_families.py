@@ -224,7 +224,10 @@ def last_layers_problem(model_id: str, last_layers: int | None, *, num_layers: i
     total = num_layers if num_layers is not None else (family.num_layers if family is not None else None)
     if last_layers is None or total is None or last_layers <= total:
         return None
-    return f"{last_layers} is more than the {total} transformer layers of {model_id}; use at most {total}, or leave it unset to train every layer"
+    return (
+        f"{last_layers} is more than the {total} transformer layers of {model_id}; use at most {total}, "
+        "or leave it unset to train every layer"
+    )
 
 
 def get_family(model_id: str) -> ModelFamily | None:
