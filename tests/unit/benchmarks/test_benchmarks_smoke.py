@@ -67,8 +67,9 @@ def test_print_table_aligns_columns(capsys):
     assert len({len(line) for line in lines}) == 1
 
 
-def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
-    spec = {
+def throughput_spec(work_dir, **overrides) -> dict:
+    """A `train_throughput` spec for the tiny model: batch 2, LoRA r4, a short matmul-peak probe."""
+    return {
         "model": TINY,
         "steps": 2,
         "batch_size": 2,
@@ -78,9 +79,14 @@ def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
         "lora_alpha": 4,
         "targets": "all-linear",
         "peak_seconds": 0.1,
-        "work_dir": str(tmp_path),
+        "work_dir": str(work_dir),
         "eval_rows": 3,
+        **overrides,
     }
+
+
+def test_train_throughput_runs_all_three_trainers_for_two_steps(tmp_path):
+    spec = throughput_spec(tmp_path)
     runs = [("arkor", "auto"), ("trl", "float32"), ("transformers", "float32"), ("transformers", "bfloat16")]
     report = train_throughput.run_benchmark(spec, runs, in_process=True)
 
@@ -112,20 +118,7 @@ def test_rounds_report_the_median_run_of_each_trainer_and_their_spread(tmp_path,
     }
     assert train_throughput.median_trial(trials[:2])["tokens_per_s"] == 250.0  # the lower middle of an even count
 
-    spec = {
-        "model": TINY,
-        "steps": 1,
-        "batch_size": 2,
-        "lr": 2e-4,
-        "seed": 0,
-        "lora_r": 4,
-        "lora_alpha": 4,
-        "targets": "all-linear",
-        "peak_seconds": 0.05,
-        "work_dir": str(tmp_path),
-        "eval_rows": 0,
-        "rounds": 2,
-    }
+    spec = throughput_spec(tmp_path, steps=1, peak_seconds=0.05, eval_rows=0, rounds=2)
     report = train_throughput.run_benchmark(spec, [("arkor", "auto")], in_process=True)
     (result,) = report["results"]
     assert len(result["tokens_per_s_rounds"]) == 2 and result["tokens_per_s"] in result["tokens_per_s_rounds"]
