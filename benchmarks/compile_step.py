@@ -51,13 +51,12 @@ def time_steps(model_id: str, mode: str, steps: int) -> list[float]:
     elif mode == "compile-layers":  # each decoder layer compiled in place: one graph, reused by every layer
         for layer in decoder.layers:
             layer.compile(dynamic=True)
-    trainable = [p for p in model.parameters() if p.requires_grad]
     batches = _batches_forever(examples, plan, pad_id=0)
     seconds = []
     for _ in range(steps):
         began = time.perf_counter()
         _, batch = next(batches)
-        train_step(model, optimizer, [batch], plan, trainable)
+        train_step(model, optimizer, [batch], plan)
         seconds.append(time.perf_counter() - began)
     return seconds
 

@@ -56,8 +56,8 @@ def test_two_micro_batches_update_the_adapter_as_one_batch_of_both_does():
     rows = examples(4)
     whole, whole_opt = fresh_model(plan)
     split, split_opt = fresh_model(plan)
-    one = train_step(whole, whole_opt, [collate(rows, 0)], plan, trainable(whole))
-    two = train_step(split, split_opt, [collate(rows[:2], 0), collate(rows[2:], 0)], plan, trainable(split))
+    one = train_step(whole, whole_opt, [collate(rows, 0)], plan)
+    two = train_step(split, split_opt, [collate(rows[:2], 0), collate(rows[2:], 0)], plan)
     assert one.samples == two.samples == 4
     assert one.tokens == two.tokens == sum(len(r.input_ids) for r in rows)
     assert two.loss == pytest.approx(one.loss, rel=1e-5)
@@ -89,7 +89,7 @@ def test_the_gradient_norm_is_clipped_before_the_update():
             norms.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))))
             return super().step(closure)
 
-    result = train_step(model, Recorder(params, lr=1e-3), [batch], plan, params)
+    result = train_step(model, Recorder(params, lr=1e-3), [batch], plan)
     assert result.loss > 0
     assert norms == [pytest.approx(MAX_GRAD_NORM, rel=1e-4)]  # scaled down to the limit, not below
     assert all(p.grad is None for p in params)  # gradients are cleared for the next step

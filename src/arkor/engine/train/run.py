@@ -231,7 +231,6 @@ def _train(
     keep_checkpoints = resume_state.keep_limit(config)
 
     model.train()
-    trainable_params = [p for p in model.parameters() if p.requires_grad]
     window_losses: list[float] = list(loop.window_losses)
     window_samples, window_tokens = loop.window_samples, loop.window_tokens
     window_start = time.monotonic()
@@ -249,7 +248,7 @@ def _train(
         if budget is not None:
             scheduler.before_step(step)
         micro = [next(batches)[1] for _ in range(plan.gradient_accumulation_steps)]  # (epoch, batch) pairs
-        result = train_step(model, optimizer, micro, plan, trainable_params)
+        result = train_step(model, optimizer, micro, plan)
         scheduler.step()
         step_loss = result.loss
         window_samples += result.samples

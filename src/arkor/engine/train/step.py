@@ -26,11 +26,9 @@ class StepResult:
     tokens: int  # real (unpadded) tokens trained on
 
 
-def train_step(
-    model: Any, optimizer: Any, micro_batches: Sequence[dict[str, Any]], plan: TrainingPlan, trainable: list[Any]
-) -> StepResult:
-    """Train `model` on `micro_batches` (collated, on any device) and take one optimizer step;
-    `trainable` are the parameters whose gradient norm is clipped (the LoRA factors)."""
+def train_step(model: Any, optimizer: Any, micro_batches: Sequence[dict[str, Any]], plan: TrainingPlan) -> StepResult:
+    """Train `model` on `micro_batches` (collated, on any device) and take one optimizer step. The
+    gradient norm clipped is that of the parameters `optimizer` updates (the LoRA factors)."""
     import torch
 
     labels = sum(int((batch["labels"][:, 1:] != IGNORE_INDEX).sum()) for batch in micro_batches)
@@ -46,7 +44,7 @@ def train_step(
         loss += float(loss_sum.detach()) / denominator
         samples += batch["input_ids"].shape[0]
         tokens += int(batch["attention_mask"].sum())
-    torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM)
+    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], MAX_GRAD_NORM)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return StepResult(loss=loss, samples=samples, tokens=tokens)
