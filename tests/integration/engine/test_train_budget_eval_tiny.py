@@ -122,3 +122,23 @@ def test_evaluating_does_not_spend_the_time_budget(tmp_path, monkeypatch):
     assert evals == metrics["steps"] >= 1
     # Had the budget counted the eval passes, the training seconds would hold all of them.
     assert metrics["trainSeconds"] < 0.5 * evals
+
+
+def test_a_slow_checkpoint_save_does_not_carry_the_run_past_its_budget(tmp_path, monkeypatch):
+    import time
+
+    from arkor.engine.train import resume_state
+
+    real_save = resume_state.save_checkpoint
+
+    def slow_save(*args, **kwargs):
+        time.sleep(0.5)  # a save far longer than a tiny training step, as on a slow disk
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(resume_state, "save_checkpoint", slow_save)
+    events = run(tmp_path, maxSteps=100_000, maxTime="3s", saveSteps=1)
+    metrics = events[-1]["metrics"]
+    assert metrics["stoppedBy"] == "max_time"
+    assert sum(1 for e in events if e["type"] == "checkpoint.saved") >= 2
+    # Stopping only when one more *step* would not fit lets the save before it run over by up to 0.5 s.
+    assert metrics["trainSeconds"] <= 3.0

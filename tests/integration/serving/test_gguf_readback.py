@@ -113,19 +113,23 @@ def test_q4_0_keeps_the_embedding_at_q8_0(tiny_adapter, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("model_id", "gguf_type", "limit"),
+    ("model_id", "gguf_type", "limit", "tokenizer"),
     [
-        # measured max |logit diff|: SmolLM2 f16 0.044, q8_0 1.86 (logits up to 37); Gemma f16 0.075, q8_0 1.17 (up to 98)
-        (SMOLLM2, "f16", 0.2),
-        (SMOLLM2, "q8_0", 3.0),
-        (GEMMA3, "f16", 0.5),
-        (GEMMA3, "q8_0", 3.0),
+        # measured max |logit diff|: SmolLM2 f16 0.044, q8_0 1.86 (logits up to 37); Gemma f16 0.075, q8_0 1.17 (up to 98).
+        # The tokenizer in the file does not depend on the tensor type, so it is read back once per model
+        # (rebuilding Gemma's 262k-entry vocabulary from GGUF takes transformers 21 s). Gemma at q8_0 is left
+        # out for time (70 s: 28 s export, 39 s for transformers to load it): the quantiser is the same code
+        # for every model, and SmolLM2 and the tiny model check it.
+        (SMOLLM2, "f16", 0.2, True),
+        (SMOLLM2, "q8_0", 3.0, False),
+        (GEMMA3, "f16", 0.5, True),
     ],
 )
-def test_real_models_round_trip_through_transformers(tmp_path, model_id, gguf_type, limit):
+def test_real_models_round_trip_through_transformers(tmp_path, model_id, gguf_type, limit, tokenizer):
     adapter = random_adapter(model_id, tmp_path / "adapter", ["q_proj", "v_proj"])
-    read = read_back(adapter, tmp_path / "out", model_id, gguf_type)
+    read = read_back(adapter, tmp_path / "out", model_id, gguf_type, tokenizer=tokenizer)
     print(model_id, gguf_type, {k: read[k] for k in ("max_abs_diff", "argmax_agreement")})
     assert read["max_abs_diff"] < limit and read["argmax_agreement"] >= 0.9
-    assert read["same_ids"] and read["eos"][0] == read["eos"][1]
-    assert read["templates"][1] == read["templates"][0]
+    if tokenizer:
+        assert read["same_ids"] and read["eos"][0] == read["eos"][1]
+        assert read["templates"][1] == read["templates"][0]

@@ -50,6 +50,20 @@ def test_budget_stops_before_a_step_that_would_not_fit_and_pauses(clock):
     assert not budget.room_for_another_step()
 
 
+def test_a_checkpoint_due_before_the_next_step_counts_against_the_budget(clock):
+    budget = TimeBudget(10.0)
+    budget.resume()
+    for seconds in (3.0, 2.0, 2.0):
+        clock.now += seconds
+        budget.record_step(seconds)
+    assert budget.room_for_another_step()  # 7 s spent, a 2 s step fits
+    assert not budget.room_for_another_step(checkpoint_first=True)  # an untimed checkpoint is guessed at a step
+    budget.record_checkpoint(0.5)
+    assert budget.room_for_another_step(checkpoint_first=True)  # 7 + 0.5 + 2 fits
+    budget.record_checkpoint(1.5)
+    assert not budget.room_for_another_step(checkpoint_first=True)
+
+
 def test_paused_block_spends_nothing_and_keeps_a_stopped_clock_stopped(clock):
     budget = TimeBudget(10.0)
     budget.resume()

@@ -3,7 +3,8 @@
 The budget clock runs while the loop trains (steps, checkpoints) and is paused while the model is
 evaluated (eval loss, task accuracy), so asking for evaluation does not cost training. A run stops
 after the last step that fits: when the time spent plus one more step (the median of recent steps,
-the first one left out) would pass the budget. The LR schedule is the plan's (`lr_scheduler_type`,
+the first one left out), and the checkpoint save due before it (as long as the last one took), would
+pass the budget. The LR schedule is the plan's (`lr_scheduler_type`,
 `warmup_steps`), driven by progress = the larger of steps done / step limit and time spent /
 budget, so it reaches its end by the time the budget does, whichever limit comes first.
 """
@@ -28,6 +29,7 @@ class TimeBudget:
         self.spent = 0.0
         self._recent: list[float] = []
         self._steps = 0
+        self._checkpoint_s: float | None = None
         self._since: float | None = None
 
     def resume(self) -> None:
@@ -60,12 +62,18 @@ class TimeBudget:
         if self._steps > 1:
             self._recent = (self._recent + [seconds])[-RECENT_STEPS:]
 
+    def record_checkpoint(self, seconds: float) -> None:
+        self._checkpoint_s = seconds
+
     def fraction(self) -> float:
         return min(1.0, self.elapsed() / self.seconds)
 
-    def room_for_another_step(self) -> bool:
+    def room_for_another_step(self, *, checkpoint_first: bool = False) -> bool:
+        """Whether one more step fits; `checkpoint_first`: a checkpoint is saved before it. Until one
+        has been timed, a checkpoint is guessed to take as long as a step."""
         step = statistics.median(self._recent) if self._recent else 0.0
-        return self.elapsed() + step <= self.seconds
+        checkpoint = (self._checkpoint_s if self._checkpoint_s is not None else step) if checkpoint_first else 0.0
+        return self.elapsed() + checkpoint + step <= self.seconds
 
 
 class BudgetedSchedule:

@@ -265,7 +265,8 @@ def _train(
         final = step == total_steps
         if budget is not None:
             budget.record_step(time.monotonic() - step_started)
-            if not final and not budget.room_for_another_step():
+            checkpoint_due = bool(plan.save_steps and step % plan.save_steps == 0)
+            if not final and not budget.room_for_another_step(checkpoint_first=checkpoint_due):
                 final, stopped_by = True, "max_time"
 
         eval_loss = None
@@ -300,6 +301,7 @@ def _train(
             window_start = time.monotonic()
 
         if plan.save_steps and step % plan.save_steps == 0 and not final:
+            checkpoint_started = time.monotonic()
             state = resume_state.LoopState(
                 step=step,
                 micro_batches=micro_done,
@@ -326,6 +328,8 @@ def _train(
             )
             if resume is None or step > resume.step:  # the backend holds the ones up to resume.step already
                 reporter.emit(CheckpointSaved(step=step, artifacts=reporter.publish_files(folder)))
+            if budget is not None:
+                budget.record_checkpoint(time.monotonic() - checkpoint_started)
         if final:
             break
 
