@@ -109,6 +109,23 @@ def test_schedule_follows_steps_when_they_run_out_first(clock):
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1e-3)
 
 
+def test_a_resumed_run_keeps_the_budget_spent_and_the_step_and_checkpoint_times(clock):
+    plan = TrainingPlan(model_id="m", lr_scheduler_type="linear", learning_rate=1e-3)
+    budget = TimeBudget(10.0)
+    budget.resume()
+    for seconds in (3.0, 2.0, 2.0):
+        clock.now += seconds
+        budget.record_step(seconds)
+    budget.record_checkpoint(1.5)
+    saved = BudgetedSchedule(optimizer(), plan, total_steps=100, budget=budget).state_dict()
+    resumed = TimeBudget(10.0)
+    BudgetedSchedule(optimizer(), plan, total_steps=100, budget=resumed).load_state_dict(saved)
+    resumed.resume()
+    assert resumed.elapsed() == pytest.approx(7.0)
+    assert resumed.room_for_another_step()  # 7 + 2 fits
+    assert not resumed.room_for_another_step(checkpoint_first=True)  # 7 + 1.5 + 2 does not
+
+
 def config(**extra):
     return JobConfig.model_validate(
         {"model": "arkor/tiny-test", "datasetSource": {"type": "file", "path": "x"}, **extra}

@@ -118,9 +118,11 @@ class BudgetedSchedule:
             "last_lrs": list(self._last),
             "spent_s": self.budget.elapsed(),
             "recent_steps": list(self.budget._recent),
+            "checkpoint_s": self.budget._checkpoint_s,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._last = list(state["last_lrs"])
         self.budget.spent = float(state["spent_s"])  # the time an interrupted run trained still counts
         self.budget._recent = list(state.get("recent_steps", []))
+        self.budget._checkpoint_s = state.get("checkpoint_s")
