@@ -3,8 +3,9 @@
 Each mode loads a fresh model with the template's LoRA, then trains the same length-grouped batches
 of the triage data with the engine's own step (`engine.train.step.train_step`: its autocast dtype,
 labelled-positions-only loss, gradient clipping and AdamW update). Modes: `eager`; `compile`, the
-whole decoder compiled by inductor; `compile-layers`, each decoder layer compiled in place (one
-graph that every layer reuses, so there is less to build). Both compile with `dynamic=True`, since
+whole decoder compiled by inductor; `compile-layers`, each decoder layer compiled (one graph that
+every layer reuses, so there is less to build): the engine's own `torch_compile=True` path
+(`engine.train.compiled`), with the compiled layers in place for the training step only. Both compile with `dynamic=True`, since
 length-grouped batches change the sequence length from step to step. Reported per mode: the first
 step's seconds (for the compiled modes that includes building the kernels, paid again by every
 run, less when inductor's on-disk cache already holds them), the mean of the steps after the first
@@ -34,6 +35,7 @@ def time_steps(model_id: str, mode: str, steps: int) -> list[float]:
 
     from arkor.engine.config import resolve_plan
     from arkor.engine.data import TokenizedExample
+    from arkor.engine.train.compiled import CompiledLayers, run_step
     from arkor.engine.train.run import _batches_forever
     from arkor.engine.train.setup import build_optimizer, load_lora_model
     from arkor.engine.train.step import train_step
@@ -48,16 +50,16 @@ def time_steps(model_id: str, mode: str, steps: int) -> list[float]:
     decoder = getattr(base, base.base_model_prefix)
     if mode == "compile":  # swap the decoder for its compiled wrapper, so the engine's loss calls it
         setattr(base, base.base_model_prefix, torch.compile(decoder, dynamic=True))
-    elif mode == "compile-layers":  # each decoder layer compiled in place: one graph, reused by every layer
-        for layer in decoder.layers:
-            layer.compile(dynamic=True)
+    layers = CompiledLayers(model) if mode == "compile-layers" else None  # what `torch_compile=True` runs
     batches = _batches_forever(examples, plan, pad_id=0)
     seconds = []
     for _ in range(steps):
         began = time.perf_counter()
         _, batch = next(batches)
-        train_step(model, optimizer, [batch], plan)
+        run_step(layers, optimizer, lambda batch=batch: train_step(model, optimizer, [batch], plan))
         seconds.append(time.perf_counter() - began)
+    if layers is not None and not layers.enabled:
+        raise SystemExit(f"compile-layers: {layers.status()}")
     return seconds
 
 

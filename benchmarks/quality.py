@@ -110,6 +110,7 @@ def run_quality(
                 "eval_rows": tuned.rows,
                 "steps": metrics.get("steps"),
                 "stopped_by": metrics.get("stoppedBy"),
+                "torch_compile": metrics.get("torchCompile"),  # None unless asked for: "compiled" or why not
                 "train_seconds": metrics.get("trainSeconds", metrics.get("runtimeSeconds")),
                 "wall_seconds": wall_s,
                 "first_loss": losses[0] if losses else None,

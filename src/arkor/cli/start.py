@@ -215,6 +215,9 @@ def run_project_trainer(trainer: Any) -> int:
     status = result.job.status
     print_curves(curves)
     click.echo(f"Job {job_id} finished with status={status}")
+    compiled = (getattr(result, "metrics", None) or {}).get("torchCompile")
+    if isinstance(compiled, str) and compiled != "compiled":
+        echo_err(f"Warning: torch_compile=True, but the run trained {compiled}")
     if status == "failed" and result.job.error:
         echo_err(f"Error: {result.job.error}")
     return EXIT_BY_STATUS.get(status, 1)

@@ -45,6 +45,7 @@ class TrainingPlan:
     max_time_s: float | None = None  # wall-clock budget of the optimizer loop
     eval_scorer: str | None = None  # set when the job names an eval_dataset
     eval_rows: int = 24
+    torch_compile: bool = False  # decoder layers compiled for the training steps (`train.compiled`)
     device: str = "cpu"
     dtype: str = "float32"
 
@@ -194,6 +195,7 @@ def resolve_plan(config: JobConfig, *, device: str | None = None, dtype: str | N
         max_time_s=None if config.max_time is None else parse_duration(config.max_time),
         eval_scorer=eval_scorer,
         eval_rows=config.eval_rows or 24,
+        torch_compile=bool(config.torch_compile),
         device=device,
         dtype=dtype,
     )

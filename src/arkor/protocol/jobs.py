@@ -71,6 +71,9 @@ class TrainingHyperparameters(BaseModel):
     eval_rows: int | None = Field(default=None, gt=0, le=1000)
     report_to: list[str] | None = Field(default=None, max_length=len(TRACKERS))
     """Experiment trackers the run reports to (`TRACKERS`); each needs its optional extra installed."""
+    torch_compile: bool | None = None
+    """Compile the decoder layers with `torch.compile` for the training steps (off by default: the first
+    step builds the kernels, which pays off on long runs only; a failed build falls back to eager)."""
 
     @field_validator("max_time", mode="before")
     @classmethod

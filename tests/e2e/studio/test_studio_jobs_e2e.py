@@ -161,7 +161,7 @@ def test_advanced_statistics_and_copying_the_job_id(ui, project):
     ui.goto(ui.base + f"/#/jobs/{job_id}")
     ui.locator('#job-status [data-status="completed"]').wait_for(timeout=60_000)
     meta = dict(zip(ui.locator("#job-meta dt").all_text_contents(), ui.locator("#job-meta dd").all_text_contents()))
-    assert meta["Time budget"] == "5m" and meta["Max steps"] == "8"
+    assert meta["Time budget"] == "5m" and meta["Max steps"] == "8" and meta["torch.compile"] == "off"
     ui.locator("#loss-chart .chart-svg circle.point").nth(7).wait_for(timeout=60_000)
     assert ui.locator("#advanced-stats").is_hidden()
     ui.click("#toggle-advanced")

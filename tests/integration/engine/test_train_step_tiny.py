@@ -99,3 +99,72 @@ def test_adamw_takes_the_fused_kernel_on_cpu():
     plan = plan_for()
     model, optimizer = fresh_model(plan)
     assert type(optimizer).__name__ == "AdamW" and optimizer.defaults["fused"] is True
+
+
+def test_compiled_layers_train_as_eager_does_and_are_in_place_only_for_the_step():
+    """Traced by dynamo and differentiated by AOT autograd, as with inductor, but without generating C++:
+    inductor's cold build of even the tiny model takes a minute on 2 cores. `benchmarks/compile_step.py`
+    runs the same `CompiledLayers` with inductor on SmolLM2."""
+    import torch
+
+    from arkor.engine.train.compiled import CompiledLayers, run_step
+
+    plan = plan_for(learningRate=1e-2)
+    batches = [collate(rows, 0) for rows in (examples(4), examples(3), examples(4))]  # lengths differ
+    eager, eager_opt = fresh_model(plan)
+    compiled_model, compiled_opt = fresh_model(plan)
+    layers = CompiledLayers(compiled_model, backend="aot_eager")
+    for batch in batches:
+        expected = train_step(eager, eager_opt, [batch], plan)
+        got = run_step(layers, compiled_opt, lambda b=batch: train_step(compiled_model, compiled_opt, [b], plan))
+        assert got.loss == pytest.approx(expected.loss, rel=1e-4)
+        assert not any("forward" in vars(layer) for layer in layers.layers)  # eager again outside the step
+    assert layers.status() == "compiled"
+    for a, b in zip(trainable(eager), trainable(compiled_model)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_build_that_fails_runs_the_step_again_eagerly_and_the_rest_of_the_run_too(monkeypatch):
+    import torch
+
+    from arkor.engine.train.compiled import CompiledLayers, run_step
+
+    calls = []
+
+    def broken_compile(fn, **_):
+        def compiled(*args, **kwargs):
+            calls.append(1)
+            raise RuntimeError("InductorError: no working C++ compiler found\n(long inductor trace)")
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    plan = plan_for(learningRate=1e-2)
+    batch = collate(examples(4), 0)
+    eager, eager_opt = fresh_model(plan)
+    model, optimizer = fresh_model(plan)
+    layers = CompiledLayers(model)
+    expected = train_step(eager, eager_opt, [batch], plan)
+    got = run_step(layers, optimizer, lambda: train_step(model, optimizer, [batch], plan))
+    assert got.loss == pytest.approx(expected.loss, rel=1e-6) and len(calls) == 1
+    assert layers.status() == "eager (compiling failed: RuntimeError: InductorError: no working C++ compiler found)"
+    for a, b in zip(trainable(eager), trainable(model)):
+        torch.testing.assert_close(a, b)  # the failed try left no gradient behind
+    run_step(layers, optimizer, lambda: train_step(model, optimizer, [batch], plan))
+    assert len(calls) == 1  # not tried again
+
+
+def test_an_error_after_a_compiled_step_is_the_steps_own_and_propagates():
+    from arkor.engine.train.compiled import CompiledLayers, run_step
+
+    plan = plan_for()
+    model, optimizer = fresh_model(plan)
+    layers = CompiledLayers(model)
+    layers.proven = True
+
+    def failing_step():
+        raise ValueError("a bad batch")
+
+    with pytest.raises(ValueError, match="a bad batch"):
+        run_step(layers, optimizer, failing_step)
+    assert layers.enabled

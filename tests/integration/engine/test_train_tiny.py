@@ -215,3 +215,22 @@ def test_worker_process_exits_143_on_sigterm(tmp_path):
     assert proc.wait(timeout=60) == WorkerExitCode.STOPPED
     types = [json.loads(line)["type"] for line in events_path.read_text().splitlines()]
     assert "training.completed" not in types and "training.failed" not in types
+
+
+def test_torch_compile_that_cannot_build_trains_eagerly_and_says_why(tmp_path, monkeypatch):
+    import torch
+
+    def broken_compile(fn, **_):
+        def compiled(*args, **kwargs):
+            raise RuntimeError("no working C++ compiler found")
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    spec = make_spec(tmp_path, maxSteps=3, torchCompile=True)
+    assert run_spec(spec) == 0
+    completed = read_events(spec)[-1]
+    assert completed["type"] == "training.completed" and completed["metrics"]["steps"] == 3
+    assert (
+        completed["metrics"]["torchCompile"] == "eager (compiling failed: RuntimeError: no working C++ compiler found)"
+    )

@@ -58,3 +58,18 @@ def test_make_demo_reads_the_line_arkor_start_prints():
     ctx = EvaluationContext(step=45, accuracy=0.83, fields={"category": 0.97}, scorer="triage", rows=24, job=None)  # type: ignore[arg-type]
     match = ACCURACY_LINE.search("  " + format_evaluation(ctx))
     assert match is not None and match.groups() == ("45", "83", "category 97%", "24")
+
+
+def test_start_warns_when_a_compiled_run_fell_back_to_eager(capsys):
+    class FellBack(FakeTrainer):
+        def wait(self):  # type: ignore[no-untyped-def]
+            return SimpleNamespace(
+                job=SimpleNamespace(status="completed", error=None),
+                metrics={"torchCompile": "eager (compiling failed: RuntimeError: no working C++ compiler found)"},
+            )
+
+    assert run_project_trainer(FellBack(lambda ctx: None)) == 0
+    err = capsys.readouterr().err
+    assert (
+        "Warning: torch_compile=True, but the run trained eager (compiling failed: RuntimeError: no working C++" in err
+    )

@@ -102,3 +102,14 @@ def test_evaluation_event_shape_and_on_evaluation_context():
         24,
         job,
     )
+
+
+def test_torch_compile_reaches_the_wire_and_a_wrong_value_or_spelling_is_named():
+    assert create_trainer(**BASE, torch_compile=True)._config.to_wire()["torchCompile"] is True
+    assert "torchCompile" not in create_trainer(**BASE)._config.to_wire()
+    with pytest.raises(TrainerConfigError) as info:
+        create_trainer(**BASE, torch_compile="fast")
+    assert "torch_compile:" in str(info.value)
+    with pytest.raises(TrainerConfigError) as info:
+        create_trainer(**BASE, torch_compiled=True)
+    assert "torch_compiled: is not a known field. Did you mean `torch_compile`?" in str(info.value)

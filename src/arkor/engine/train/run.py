@@ -9,6 +9,7 @@ a stop request ends the run at the next step boundary with `StopRequested`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -37,6 +38,7 @@ from ..reporting import FolderReporter
 from . import resume_state
 from .attention import use_attention_for
 from .budget import BudgetedSchedule, TimeBudget
+from .compiled import CompiledLayers, run_step
 from .loss import labelled_token_loss_sum
 from .setup import build_optimizer, build_scheduler, load_lora_model, save_adapter
 from .step import train_step
@@ -229,6 +231,7 @@ def _train(
     batches_per_epoch = max(1, math.ceil(len(dataset.train) / plan.batch_size))
     steps_per_epoch = batches_per_epoch / plan.gradient_accumulation_steps
     keep_checkpoints = resume_state.keep_limit(config)
+    compiled = CompiledLayers(model) if plan.torch_compile else None
 
     model.train()
     window_losses: list[float] = list(loop.window_losses)
@@ -248,7 +251,7 @@ def _train(
         if budget is not None:
             scheduler.before_step(step)
         micro = [next(batches)[1] for _ in range(plan.gradient_accumulation_steps)]  # (epoch, batch) pairs
-        result = train_step(model, optimizer, micro, plan)
+        result = run_step(compiled, optimizer, functools.partial(train_step, model, optimizer, micro, plan))
         scheduler.step()
         step_loss = result.loss
         window_samples += result.samples
@@ -349,6 +352,8 @@ def _train(
     if budget is not None:
         budget.pause()
         metrics["trainSeconds"] = round(budget.spent, 2)
+    if compiled is not None:
+        metrics["torchCompile"] = compiled.status()
     try:
         layout = ArtifactLayout(Path(output_dir))
         folder = save_adapter(model, plan, layout.final, step=steps_done, config=config, job_id=job_id, metrics=metrics)

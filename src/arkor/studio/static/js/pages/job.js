@@ -138,7 +138,8 @@ export function render(container, { params: [jobId] }) {
       ["Created", formatDateTime(job && job.createdAt)], ["Started", formatDateTime(job && job.startedAt)],
       ["Completed", formatDateTime(job && job.completedAt)], ["Base model", config.model || "—"],
       ["Dataset", dataset], ["Max steps", config.maxSteps ?? "—"], ["Epochs", config.numTrainEpochs ?? "—"],
-      ["Time budget", config.maxTime ?? "—"], ["Artifacts", artifacts ? artifacts.length : "—"],
+      ["Time budget", config.maxTime ?? "—"], ["torch.compile", config.torchCompile ? "on" : "off"],
+      ["Artifacts", artifacts ? artifacts.length : "—"],
     ];
     replace(meta, rows.map(([k, v]) => [h("dt", k), h("dd", String(v))]),
       h("dt", "Job ID"), h("dd.job-id", h("code.mono", { id: "job-id" }, jobId),
