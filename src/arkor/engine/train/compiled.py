@@ -2,9 +2,9 @@
 
 Each decoder layer's forward is compiled with dynamic shapes (length-grouped batches change the
 sequence length from step to step). Every layer runs the same code on same-shaped tensors, so they
-share the graphs built the first time (measured on SmolLM2: a first step of about a minute on 2 CPU
-cores, seconds once inductor's on-disk cache is warm, then 1.16-1.35x the eager step;
-`benchmarks/compile_step.py`). The compiled forwards are in place only inside `active()`:
+share the graphs built the first time; layer 0 gets its own, as its input needs no gradient.
+Measured on SmolLM2 on 2 CPU cores (`benchmarks/compile_step.py`): a first step of 62-80 s for the
+first build and 14-18 s once inductor's on-disk cache is warm, then 1.16-1.40x the eager step. The compiled forwards are in place only inside `active()`:
 evaluation, task scoring and decoding call the layers with other shapes and without gradients, and
 would otherwise build again. A build that fails (no C compiler, an op inductor cannot lower) is
 caught on the first compiled step: that step is run again eagerly, and so is the rest of the run.
