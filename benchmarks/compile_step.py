@@ -5,11 +5,11 @@ of the triage data with the engine's own step (`engine.train.step.train_step`: i
 labelled-positions-only loss, gradient clipping and AdamW update). Modes: `eager`; `compile`, the
 whole decoder compiled by inductor; `compile-layers`, each decoder layer compiled (one graph that
 every layer reuses, so there is less to build): the engine's own `torch_compile=True` path
-(`engine.train.compiled`), with the compiled layers in place for the training step only. Both compile with `dynamic=True`, since
-length-grouped batches change the sequence length from step to step. Reported per mode: the first
-step's seconds (for the compiled modes that includes building the kernels, paid again by every
-run, less when inductor's on-disk cache already holds them), the mean of the steps after the first
-`--warmup`, and that mean as a ratio to eager.
+(`engine.train.compiled`), with the compiled layers in place for the training step only. Both
+compile with `dynamic=True`, since length-grouped batches change the sequence length from step to
+step. Reported per mode: the first step's seconds (for the compiled modes that includes building
+the kernels, paid again by every run, less when inductor's on-disk cache already holds them), the
+mean of the steps after the first `--warmup`, and that mean as a ratio to eager.
 
     python benchmarks/compile_step.py [--steps 25] [--warmup 5] [--modes eager,compile,compile-layers] [--quick]
 """

@@ -115,8 +115,8 @@ def train_arkor(spec: dict, examples: list[dict], *, torch_compile: bool = False
         status = reporter.events[-1].get("metrics", {}).get("torchCompile")
         if status != "compiled":
             raise RuntimeError(f"torch_compile did not compile: {status}")
-        first_step_s, (started, _) = logs[0][0] - started, logs[0]
-        skipped = 1
+        first_step_s = logs[0][0] - started
+        started, skipped = logs[0][0], 1  # time from the end of step 1
 
     # The engine's batches are a pure function of (examples, batch size, seed, epoch): replay them to count.
     plan = resolve_plan(config, device="cpu")

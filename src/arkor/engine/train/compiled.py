@@ -17,13 +17,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from .loss import decoder_and_head
+
 log = logging.getLogger(__name__)
 
 
 def decoder_layers(model: Any) -> list[Any]:
     """The transformer blocks of a (peft-wrapped) causal LM."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    decoder = getattr(base, base.base_model_prefix)
+    decoder: Any = decoder_and_head(model)[0]
     layers = getattr(decoder, "layers", None)
     if layers is None:  # e.g. a multimodal wrapper: the text model holds the layers
         layers = decoder.language_model.layers
@@ -59,7 +60,8 @@ class CompiledLayers:
                 layer.__dict__.pop("forward", None)
 
     def fall_back(self, exc: BaseException) -> None:
-        self.fallback_reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        first_line = next(iter(str(exc).strip().splitlines()), "")  # inductor appends a long trace
+        self.fallback_reason = f"{type(exc).__name__}: {first_line}"
         log.warning("torch.compile failed on the first step; training goes on eager: %s", self.fallback_reason)
 
     def status(self) -> str:

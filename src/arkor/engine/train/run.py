@@ -266,9 +266,9 @@ def _train(
             )
         window_losses.append(step_loss)
         final = step == total_steps
+        checkpoint_due = bool(plan.save_steps and step % plan.save_steps == 0)
         if budget is not None:
             budget.record_step(time.monotonic() - step_started)
-            checkpoint_due = bool(plan.save_steps and step % plan.save_steps == 0)
             if not final and not budget.room_for_another_step(checkpoint_first=checkpoint_due):
                 final, stopped_by = True, "max_time"
 
@@ -303,7 +303,7 @@ def _train(
             window_losses, window_samples, window_tokens = [], 0, 0
             window_start = time.monotonic()
 
-        if plan.save_steps and step % plan.save_steps == 0 and not final:
+        if checkpoint_due and not final:
             checkpoint_started = time.monotonic()
             state = resume_state.LoopState(
                 step=step,
