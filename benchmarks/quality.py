@@ -120,11 +120,30 @@ def run_quality(
                 "fine_tuned_schema": constrained,
                 "handwritten": hand.accuracy,
                 "handwritten_rows": hand.rows,
+                "misses": {"eval": tuned.misses, "handwritten": hand.misses},
                 "evaluations": run["evaluations"],
                 "config": run["config"],
             }
         )
     return results
+
+
+def confusions(misses: list[dict]) -> str:
+    """The wrong answers per field, counted: "urgency medium->low x4, ..." (the JSON has every row)."""
+    from collections import Counter
+
+    from arkor.templates.scoring import extract_json_object
+
+    counts: Counter[str] = Counter()
+    for miss in misses:
+        predicted = extract_json_object(miss["predicted"]) or {}
+        expected = extract_json_object(miss["expected"]) or {}
+        for field in miss["fields"]:
+            if field in expected:
+                counts[f"{field} {predicted.get(field, '(none)')}->{expected[field]}"] += 1
+            else:
+                counts[field] += 1
+    return ", ".join(f"{name} x{count}" for name, count in counts.most_common())
 
 
 def print_report(model_id: str, results: list[dict]) -> None:
@@ -171,6 +190,9 @@ def print_report(model_id: str, results: list[dict]) -> None:
         if r["evaluations"]:
             steps = "; ".join(f"step {e['step']}: {100 * e['accuracy']:.0f}%" for e in r["evaluations"])
             print(f"{r['template']}: all-fields-exact while training ({r['evaluations'][0]['rows']} rows): {steps}")
+        for split, misses in r.get("misses", {}).items():
+            if misses:
+                print(f"{r['template']}: {split} confusions (answered -> expected): {confusions(misses)}")
     print_goals(quality_goals(results))
 
 

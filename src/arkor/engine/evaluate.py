@@ -11,7 +11,7 @@ plus some slack, so a base model that rambles costs no more than one that answer
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ class EvalReport:
     rows: int
     accuracy: dict[str, float]
     samples: list[tuple[str, str]]  # (predicted, expected) for the first few rows
+    # Every row with an exact field wrong: its index, prompt, answer, reference and the wrong fields.
+    misses: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exact_fields(self) -> float:
@@ -104,8 +106,6 @@ def evaluate_template(
     split: str = "eval",
     response_format: dict[str, Any] | None = None,
 ) -> EvalReport:
-    from arkor.templates.scoring import score_prediction, summarize
-
     from .infer.batch import answer_budget
     from .models import load_tokenizer
 
@@ -120,11 +120,27 @@ def evaluate_template(
         predictions = engine_answers(
             engine or get_engine(), model_id, rows, budget, adapter_dir, on_row, response_format
         )
+    return score_answers(template, rows, predictions)
+
+
+def score_answers(template: str, rows: list[dict], predictions: list[str]) -> EvalReport:
+    """Score each prediction against its row's reference answer, field by field; the report keeps
+    the first few (answer, reference) pairs and every row with an exact field wrong."""
+    from arkor.templates.scoring import score_prediction, summarize
+
     scores = []
     samples: list[tuple[str, str]] = []
-    for row, predicted in zip(rows, predictions):
+    misses: list[dict[str, Any]] = []
+    for index, (row, predicted) in enumerate(zip(rows, predictions, strict=True)):
         expected = row["messages"][-1]["content"]
-        scores.append(score_prediction(template, predicted, expected))
+        score = score_prediction(template, predicted, expected)
+        scores.append(score)
         if len(samples) < 3:
             samples.append((predicted, expected))
-    return EvalReport(template=template, rows=len(rows), accuracy=summarize(scores), samples=samples)
+        wrong = [name for name, right in score.items() if right is False]  # graded fields are floats
+        if wrong:
+            prompt = row["messages"][-2]["content"]
+            misses.append(
+                {"row": index, "prompt": prompt, "predicted": predicted, "expected": expected, "fields": wrong}
+            )
+    return EvalReport(template=template, rows=len(rows), accuracy=summarize(scores), samples=samples, misses=misses)

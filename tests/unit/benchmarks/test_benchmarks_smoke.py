@@ -145,6 +145,19 @@ def test_quality_scores_base_and_fine_tuned_on_held_out_rows(tmp_path):
     # The template's own recipe was used (its scorer and eval file), with the overrides on top.
     assert result["config"]["evalScorer"] == "triage" and "maxTime" not in result["config"]
     assert [e["step"] for e in result["evaluations"]] == [1, 2] and result["handwritten_rows"] == 2
+    # The tiny model answers nonsense, so every scored row is a miss, kept row by row.
+    assert [miss["row"] for miss in result["misses"]["eval"]] == [0, 1]
+    assert len(result["misses"]["handwritten"]) == 2
+
+
+def test_quality_counts_each_fields_confusions():
+    right = '{"category":"bug","urgency":"low","summary":"s","next_action":"refund"}'
+    misses = [
+        {"predicted": right.replace('"low"', '"medium"'), "expected": right, "fields": ["urgency"]},
+        {"predicted": right.replace('"low"', '"medium"'), "expected": right, "fields": ["urgency"]},
+        {"predicted": "no json", "expected": right, "fields": ["valid_json", "category"]},
+    ]
+    assert quality.confusions(misses) == "urgency medium->low x2, valid_json x1, category (none)->bug x1"
 
 
 def test_compile_step_times_the_engine_step_per_mode():

@@ -50,6 +50,18 @@ def test_budget_stops_before_a_step_that_would_not_fit_and_pauses(clock):
     assert not budget.room_for_another_step()
 
 
+def test_uneven_steps_are_guessed_at_the_longest_recent_one(clock):
+    # A run that stopped on a typical step's guess trained 180.01 s on a 180 s budget: the step
+    # after a short one was a long one.
+    budget = TimeBudget(10.0)
+    budget.resume()
+    for seconds in (3.0, 1.0, 2.5, 1.0):
+        clock.now += seconds
+        budget.record_step(seconds)
+    clock.now += 0.6  # 8.1 s spent: a 1 s step would fit, the 2.5 s one seen two steps ago would not
+    assert not budget.room_for_another_step()
+
+
 def test_a_checkpoint_due_before_the_next_step_counts_against_the_budget(clock):
     budget = TimeBudget(10.0)
     budget.resume()

@@ -2,8 +2,9 @@
 
 The budget clock runs while the loop trains (steps, checkpoints) and is paused while the model is
 evaluated (eval loss, task accuracy), so asking for evaluation does not cost training. A run stops
-after the last step that fits: when the time spent plus one more step (the median of recent steps,
-the first one left out), and the checkpoint save due before it (as long as the last one took), would
+after the last step that fits: when the time spent plus one more step (the longest of recent steps,
+the first one left out: length-grouped batches make steps uneven, and a guess from a typical step
+would let a long one run past the budget), and the checkpoint save due before it (as long as the last one took), would
 pass the budget. The LR schedule is the plan's (`lr_scheduler_type`,
 `warmup_steps`), driven by progress = the larger of steps done / step limit and time spent /
 budget, so it reaches its end by the time the budget does, whichever limit comes first.
@@ -12,7 +13,6 @@ budget, so it reaches its end by the time the budget does, whichever limit comes
 from __future__ import annotations
 
 import contextlib
-import statistics
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -71,7 +71,7 @@ class TimeBudget:
     def room_for_another_step(self, *, checkpoint_first: bool = False) -> bool:
         """Whether one more step fits; `checkpoint_first`: a checkpoint is saved before it. Until one
         has been timed, a checkpoint is guessed to take as long as a step."""
-        step = statistics.median(self._recent) if self._recent else 0.0
+        step = max(self._recent, default=0.0)
         checkpoint = (self._checkpoint_s if self._checkpoint_s is not None else step) if checkpoint_first else 0.0
         return self.elapsed() + checkpoint + step <= self.seconds
 
